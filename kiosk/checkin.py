@@ -1,0 +1,361 @@
+"""The check-in engine: find today's appointment from a QR code or a name and date of birth,
+check the patient in exactly once, and place them in the queue.
+
+Every answer is a :class:`CheckinResult` with one of the outcomes below. What a patient sees
+is built from the outcome and reason alone, so two failures for different causes (a wrong name,
+a wrong date) look, read and take the same: the kiosk never reveals who has an appointment.
+Logs carry outcomes, reasons, kiosk ids and ticket codes; never names, dates of birth or codes.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, contains_eager
+
+from kiosk import tokens
+from kiosk.clock import local_day_bounds
+from kiosk.i18n import N_, translate
+from kiosk.models import (
+    Appointment,
+    AppointmentStatus,
+    CheckinMethod,
+    FailedAttempt,
+    KioskLock,
+    Patient,
+    PatientNameKey,
+    Visit,
+    VisitStatus,
+)
+from kiosk.names import name_key
+from kiosk.queue import (
+    PlaceInQueue,
+    SimpleWaitModel,
+    Wait,
+    WaitModel,
+    audit,
+    next_ticket_number,
+    place_of,
+    ticket_code,
+)
+from kiosk.site import SiteContext
+
+log = logging.getLogger(__name__)
+
+# A name search also looks this far ahead, to tell a patient who came on the wrong day.
+OTHER_DAY_HORIZON = timedelta(days=60)
+
+
+class Outcome(enum.StrEnum):
+    CHECKED_IN = "checked_in"
+    ALREADY_CHECKED_IN = "already_checked_in"
+    NEED_GIVEN_NAME = "need_given_name"
+    NOT_FOUND = "not_found"
+    TOO_EARLY = "too_early"
+    SEE_RECEPTION = "see_reception"
+    INVALID_CODE = "invalid_code"
+    LOCKED = "locked"
+
+    @property
+    def succeeded(self) -> bool:
+        return self in (Outcome.CHECKED_IN, Outcome.ALREADY_CHECKED_IN)
+
+
+class Reason(enum.StrEnum):
+    LATE = "late"
+    CANCELLED = "cancelled"
+    CLOSED = "closed"          # no-show or already seen: the appointment is over
+    OTHER_LOCATION = "other_location"
+    OTHER_DAY = "other_day"
+    AMBIGUOUS = "ambiguous"    # even the given name does not tell two patients apart
+
+
+MESSAGES: dict[tuple[Outcome, Reason | None], str] = {
+    (Outcome.CHECKED_IN, None): N_("You are checked in. Please take a seat."),
+    (Outcome.ALREADY_CHECKED_IN, None): N_("You are already checked in. Please take a seat."),
+    (Outcome.NEED_GIVEN_NAME, None): N_("Please also enter your given name."),
+    (Outcome.NOT_FOUND, None): N_(
+        "We could not find your appointment. Please try again or see reception."),
+    (Outcome.TOO_EARLY, None): N_(
+        "It is too early to check in. Check-in opens at {opens_at}."),
+    (Outcome.INVALID_CODE, None): N_(
+        "This code could not be used. Please scan the code from your appointment message "
+        "or check in with your name and date of birth."),
+    (Outcome.LOCKED, None): N_("Please see reception to check in."),
+    (Outcome.SEE_RECEPTION, Reason.LATE): N_(
+        "You are checked in, but you arrived late. Please see reception."),
+    (Outcome.SEE_RECEPTION, Reason.CANCELLED): N_(
+        "This appointment was cancelled. Please see reception."),
+    (Outcome.SEE_RECEPTION, Reason.CLOSED): N_(
+        "This appointment can no longer be checked in. Please see reception."),
+    (Outcome.SEE_RECEPTION, Reason.OTHER_LOCATION): N_(
+        "Your appointment is at another location: {location}. Please see reception."),
+    (Outcome.SEE_RECEPTION, Reason.OTHER_DAY): N_(
+        "Your appointment is on another day: {day}. Please see reception."),
+    (Outcome.SEE_RECEPTION, Reason.AMBIGUOUS): N_(
+        "We need to confirm who you are. Please see reception."),
+}
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    outcome: Outcome
+    reason: Reason | None = None
+    ticket: str | None = None
+    provider: str | None = None
+    position: int | None = None
+    wait: Wait | None = None
+    # For the patient at the kiosk only: the screen greets them by given name.
+    given_name: str | None = field(default=None, repr=False)
+    opens_at: datetime | None = None
+    location: str | None = None
+    appointment_day: date | None = None
+    visit_id: int | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome.succeeded
+
+    def message(self, language: str = "en") -> str:
+        template = MESSAGES[(self.outcome, self.reason)]
+        return translate(
+            template, language,
+            opens_at=self.opens_at.strftime("%H:%M") if self.opens_at else "",
+            location=self.location or "",
+            day=self.appointment_day.isoformat() if self.appointment_day else "")
+
+    def as_json(self, language: str = "en") -> dict[str, Any]:
+        return {
+            "outcome": self.outcome.value,
+            "ticket": self.ticket,
+            "provider": self.provider,
+            "position": self.position,
+            "wait": self.wait.as_json() if self.wait else None,
+            "reason": self.reason.value if self.reason else None,
+            "message": self.message(language),
+            "opens_at": self.opens_at.isoformat() if self.opens_at else None,
+        }
+
+
+NOT_FOUND = CheckinResult(Outcome.NOT_FOUND)
+INVALID_CODE = CheckinResult(Outcome.INVALID_CODE)
+LOCKED = CheckinResult(Outcome.LOCKED)
+NEED_GIVEN_NAME = CheckinResult(Outcome.NEED_GIVEN_NAME)
+
+CLOSED_STATUSES = (AppointmentStatus.NOSHOW, AppointmentStatus.FULFILLED)
+
+
+class CheckinService:
+    def __init__(self, ctx: SiteContext, model: WaitModel | None = None) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.model = model or SimpleWaitModel(ctx.settings.consultation_minutes)
+
+    # -- by QR code --------------------------------------------------------------------------
+
+    def by_qr(self, payload: str, *, kiosk_id: str | None = None,
+              language: str | None = None) -> CheckinResult:
+        kiosk_id = kiosk_id or self.settings.kiosk_id
+        try:
+            claims = tokens.verify(payload, self.ctx.qr_secret, self.settings.site_id)
+        except tokens.InvalidToken as why:
+            log.info("kiosk %s: QR code rejected (%s)", kiosk_id, why)
+            return INVALID_CODE
+        if claims.day != self.ctx.today():
+            log.info("kiosk %s: QR code rejected (issued for another day)", kiosk_id)
+            return INVALID_CODE
+        with self.ctx.db.write() as session:
+            appointment = session.scalar(
+                self._appointments().where(Appointment.site_id == self.settings.site_id,
+                                           Appointment.token_tag == claims.tag))
+            if appointment is None:
+                log.info("kiosk %s: QR code rejected (no such appointment)", kiosk_id)
+                return INVALID_CODE
+            return self._check_in(session, appointment, CheckinMethod.QR, kiosk_id, language)
+
+    # -- by name and date of birth -----------------------------------------------------------
+
+    def by_name(self, family: str, birth_date: date, *, given: str | None = None,
+                kiosk_id: str | None = None, language: str | None = None) -> CheckinResult:
+        kiosk_id = kiosk_id or self.settings.kiosk_id
+        now = self.ctx.now()
+        today = self.ctx.today()
+        with self.ctx.db.write() as session:
+            if self._locked(session, kiosk_id, now):
+                log.info("kiosk %s: name check-in refused (locked)", kiosk_id)
+                return LOCKED
+            # One query whatever was mistyped: the same work, and so the same time, for a wrong
+            # name as for a wrong date.
+            day_start, _ = local_day_bounds(today, self.ctx.tz)
+            candidates = list(session.scalars(
+                self._appointments()
+                .where(
+                    Appointment.site_id == self.settings.site_id,
+                    Appointment.start >= day_start,
+                    Appointment.start < day_start + OTHER_DAY_HORIZON,
+                    Patient.birth_date == birth_date,
+                    Patient.id.in_(select(PatientNameKey.patient_id)
+                                   .where(PatientNameKey.key == name_key(family))))
+                .order_by(Appointment.start)))
+            if given is not None:
+                wanted = name_key(given)
+                candidates = [a for a in candidates if a.patient.given_key == wanted]
+
+            todays = [a for a in candidates if self.ctx.local(a.start).date() == today]
+            patients = {a.patient_id for a in todays}
+            if len(patients) > 1:
+                if given is None:
+                    log.info("kiosk %s: name check-in needs the given name", kiosk_id)
+                    return NEED_GIVEN_NAME
+                log.info("kiosk %s: name check-in ambiguous even with given name", kiosk_id)
+                return CheckinResult(Outcome.SEE_RECEPTION, Reason.AMBIGUOUS)
+            if not todays:
+                if candidates:
+                    return self._other_day(candidates[0], kiosk_id)
+                return self._fail(session, kiosk_id, now)
+            return self._check_in(session, _best_of(todays, self.settings.location_id),
+                                  CheckinMethod.NAME_DOB, kiosk_id, language)
+
+    def _locked(self, session: Session, kiosk_id: str, now: datetime) -> bool:
+        lock = session.get(KioskLock, kiosk_id)
+        return lock is not None and lock.locked_until > now
+
+    def _fail(self, session: Session, kiosk_id: str, now: datetime) -> CheckinResult:
+        """Count a failed attempt; enough of them in the window lock the kiosk."""
+        settings = self.settings
+        session.add(FailedAttempt(kiosk_id=kiosk_id, at=now))
+        session.flush()
+        since = now - timedelta(minutes=settings.lockout_window_minutes)
+        failures = session.scalar(select(func.count()).select_from(FailedAttempt).where(
+            FailedAttempt.kiosk_id == kiosk_id, FailedAttempt.at > since)) or 0
+        if failures >= settings.lockout_attempts:
+            until = now + timedelta(minutes=settings.lockout_minutes)
+            lock = session.get(KioskLock, kiosk_id)
+            if lock is None:
+                session.add(KioskLock(kiosk_id=kiosk_id, locked_until=until))
+            else:
+                lock.locked_until = until
+            # The lock spends these failures: after it, the count starts again.
+            session.execute(delete(FailedAttempt).where(FailedAttempt.kiosk_id == kiosk_id))
+            log.warning("kiosk %s locked for %d minutes after %d failed name check-ins",
+                        kiosk_id, settings.lockout_minutes, failures)
+            audit(session, self.ctx, kiosk_id, "kiosk_locked", failures=failures)
+            return LOCKED
+        log.info("kiosk %s: name check-in not found", kiosk_id)
+        return NOT_FOUND
+
+    def _other_day(self, appointment: Appointment, kiosk_id: str) -> CheckinResult:
+        log.info("kiosk %s: appointment is on another day", kiosk_id)
+        return CheckinResult(Outcome.SEE_RECEPTION, Reason.OTHER_DAY,
+                             appointment_day=self.ctx.local(appointment.start).date())
+
+    # -- shared ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _appointments() -> Any:
+        return (
+            select(Appointment)
+            .join(Appointment.patient).join(Appointment.provider).join(Appointment.location)
+            .options(contains_eager(Appointment.patient), contains_eager(Appointment.provider),
+                     contains_eager(Appointment.location))
+        )
+
+    def _check_in(self, session: Session, appointment: Appointment, method: CheckinMethod,
+                  kiosk_id: str, language: str | None, *, by_staff: bool = False
+                  ) -> CheckinResult:
+        settings, ctx = self.settings, self.ctx
+        now = ctx.now()
+        language = language or settings.default_language
+        start = appointment.start
+        late = now > start + timedelta(minutes=settings.late_after_minutes)
+
+        def result(outcome: Outcome, reason: Reason | None = None, **extra: Any) -> CheckinResult:
+            log.info("kiosk %s: %s%s (appointment %d)", kiosk_id, outcome.value,
+                     f" ({reason.value})" if reason else "", appointment.id)
+            return CheckinResult(outcome, reason, given_name=appointment.patient.given_name,
+                                 provider=appointment.provider.display_name, **extra)
+
+        existing = session.scalar(select(Visit).where(Visit.appointment_id == appointment.id))
+        if existing is not None:
+            return self._placed(session, result, Outcome.ALREADY_CHECKED_IN, None, existing)
+        if appointment.status == AppointmentStatus.CANCELLED:
+            return result(Outcome.SEE_RECEPTION, Reason.CANCELLED)
+        if appointment.status in CLOSED_STATUSES:
+            return result(Outcome.SEE_RECEPTION, Reason.CLOSED)
+        if not by_staff:
+            if appointment.location.external_id != settings.location_id:
+                return result(Outcome.SEE_RECEPTION, Reason.OTHER_LOCATION,
+                              location=appointment.location.name)
+            if ctx.local(start).date() != ctx.today():
+                return result(Outcome.SEE_RECEPTION, Reason.OTHER_DAY,
+                              appointment_day=ctx.local(start).date())
+            opens_at = start - timedelta(minutes=settings.checkin_opens_minutes)
+            if now < opens_at:
+                return result(Outcome.TOO_EARLY, opens_at=ctx.local(opens_at))
+
+        day = ctx.today()
+        try:
+            # A savepoint, so that losing a race to another kiosk leaves this transaction usable.
+            with session.begin_nested():
+                number = next_ticket_number(session, settings.site_id, day)
+                visit = Visit(
+                    site_id=settings.site_id, service_date=day, appointment_id=appointment.id,
+                    patient_id=appointment.patient_id, provider_id=appointment.provider_id,
+                    ticket_number=number, ticket_code=ticket_code(settings.ticket_prefix, number),
+                    method=method, language=language, kiosk_id=kiosk_id,
+                    queue_at=now if late else start, checked_in_at=now,
+                    status=VisitStatus.WAITING, arrived_late=late)
+                session.add(visit)
+                session.flush()
+        except IntegrityError:
+            existing = session.scalar(select(Visit).where(Visit.appointment_id == appointment.id))
+            if existing is None:
+                raise
+            log.info("kiosk %s: lost a check-in race; the other kiosk's ticket stands", kiosk_id)
+            return self._placed(session, result, Outcome.ALREADY_CHECKED_IN, None, existing)
+
+        if appointment.status == AppointmentStatus.BOOKED:
+            appointment.status = AppointmentStatus.ARRIVED
+        audit(session, ctx, kiosk_id, "check_in", visit_id=visit.id,
+              appointment_id=appointment.id, method=method.value, late=late, language=language)
+        session.flush()
+        if late and not by_staff:
+            return self._placed(session, result, Outcome.SEE_RECEPTION, Reason.LATE, visit)
+        return self._placed(session, result, Outcome.CHECKED_IN, None, visit)
+
+    def _placed(self, session: Session, result: Any, outcome: Outcome, reason: Reason | None,
+                visit: Visit) -> CheckinResult:
+        place: PlaceInQueue = place_of(session, self.ctx, self.model, visit)
+        checked: CheckinResult = result(outcome, reason, ticket=visit.ticket_code,
+                                        position=place.position, wait=place.wait,
+                                        visit_id=visit.id)
+        return checked
+
+    # -- for reception -----------------------------------------------------------------------
+
+    def by_staff(self, appointment_external_id: str, *, actor: str,
+                 language: str | None = None) -> CheckinResult:
+        """Reception checks a patient in: no opening-time, lateness or location refusals."""
+        with self.ctx.db.write() as session:
+            appointment = session.scalar(self._appointments().where(
+                Appointment.site_id == self.settings.site_id,
+                Appointment.external_id == appointment_external_id))
+            if appointment is None:
+                return NOT_FOUND
+            return self._check_in(session, appointment, CheckinMethod.STAFF, actor, language,
+                                  by_staff=True)
+
+
+def _best_of(appointments: list[Appointment], location_id: str) -> Appointment:
+    """Of one patient's appointments today, the one to check in: here, still open, earliest."""
+    def rank(appointment: Appointment) -> tuple[bool, bool, datetime]:
+        open_ = appointment.status not in (AppointmentStatus.CANCELLED, *CLOSED_STATUSES)
+        return (appointment.location.external_id != location_id, not open_, appointment.start)
+    return min(appointments, key=rank)
+

@@ -1,0 +1,353 @@
+"""``kiosk``: the one command-line entry that reaches every job of the kiosk.
+
+Exit codes: 0 success; 1 the command ran but did not succeed (a check-in outcome other than
+checked_in / already_checked_in, an unknown appointment or ticket); 2 usage or configuration
+error; 3 the database is unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from kiosk import __version__, tokens
+from kiosk.checkin import CheckinService
+from kiosk.clock import Clock, FixedClock, SystemClock, local_day_bounds, parse_instant
+from kiosk.db import Database, DatabaseUnavailable, describe_url
+from kiosk.models import Appointment, Patient, Provider
+from kiosk.queue import InvalidTransition, QueueService
+from kiosk.settings import Settings, SettingsError, load_settings
+from kiosk.site import SiteContext
+
+log = logging.getLogger("kiosk")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Bad arguments: exit 2 with the message."""
+
+
+def _date_arg(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a real date as YYYY-MM-DD, got {text[:40]!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kiosk", description="Lobby kiosk: patient self-check-in for medical practices.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--db", metavar="URL",
+                        help="database URL (default: SQLite file in the user data folder)")
+    parser.add_argument("--config", metavar="FILE", help="TOML settings file (or KIOSK_CONFIG)")
+    parser.add_argument("--now", metavar="ISO8601",
+                        help="fix the clock, e.g. 2026-11-23T09:00 (practice time) for drills")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="run the kiosk on the embedded default with demo data")
+    demo.add_argument("--appointments", type=int, default=120, metavar="N")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--headless", action="store_true",
+                      help="load the demo data and print how to try it, without a window")
+    demo.set_defaults(handler=cmd_demo)
+
+    demo_data = commands.add_parser("demo-data", help="load a demo practice day")
+    demo_data.add_argument("--date", type=_date_arg, required=True, metavar="YYYY-MM-DD")
+    demo_data.add_argument("--appointments", type=int, required=True, metavar="N")
+    demo_data.add_argument("--seed", type=int, default=1, metavar="S")
+    demo_data.add_argument("--patients", type=int, metavar="N",
+                           help="patients in the practice (default: as many as appointments)")
+    demo_data.set_defaults(handler=cmd_demo_data)
+
+    appointments = commands.add_parser("appointments", help="list a day's appointments")
+    appointments.add_argument("--date", type=_date_arg, required=True, metavar="YYYY-MM-DD")
+    appointments.add_argument("--json", action="store_true")
+    appointments.set_defaults(handler=cmd_appointments)
+
+    checkin = commands.add_parser("checkin", help="check a patient in")
+    how = checkin.add_mutually_exclusive_group(required=True)
+    how.add_argument("--qr", metavar="TOKEN", help="the code scanned from the confirmation")
+    how.add_argument("--family", metavar="NAME", help="family name (with --dob)")
+    checkin.add_argument("--dob", type=_date_arg, metavar="YYYY-MM-DD")
+    checkin.add_argument("--given", metavar="NAME")
+    checkin.add_argument("--kiosk", metavar="ID", help="kiosk id (default: the kiosk_id setting)")
+    checkin.add_argument("--lang", metavar="CODE", help="language of the message")
+    checkin.add_argument("--json", action="store_true")
+    checkin.set_defaults(handler=cmd_checkin)
+
+    queue = commands.add_parser("queue", help="show today's queue")
+    queue.add_argument("--json", action="store_true")
+    queue.set_defaults(handler=cmd_queue)
+
+    visit = commands.add_parser("visit", help="reception: call, start, finish or mark as left")
+    visit.add_argument("action", choices=["call", "start", "finish", "left"])
+    visit.add_argument("ticket")
+    visit.add_argument("--room", help="room to show on the board (with call)")
+    visit.add_argument("--staff", default="cli", help="who acts (audit record)")
+    visit.set_defaults(handler=cmd_visit)
+
+    walk_in = commands.add_parser("walk-in", help="reception: queue a patient without appointment")
+    walk_in.add_argument("--provider", required=True, metavar="ID", help="provider external id")
+    walk_in.add_argument("--name", help="name to show reception (optional)")
+    walk_in.add_argument("--staff", default="cli")
+    walk_in.set_defaults(handler=cmd_walk_in)
+
+    qr = commands.add_parser("qr", help="QR codes for appointment confirmations")
+    qr_commands = qr.add_subparsers(dest="qr_command", required=True, metavar="COMMAND")
+    make = qr_commands.add_parser("make", help="issue the code of one appointment")
+    make.add_argument("--appointment", required=True, metavar="ID", help="appointment id")
+    make.add_argument("--png", type=Path, metavar="FILE")
+    make.add_argument("--svg", type=Path, metavar="FILE")
+    make.set_defaults(handler=cmd_qr_make)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    db_commands.add_parser("upgrade", help="migrate the schema to this release").set_defaults(
+        handler=cmd_db_upgrade)
+
+    config = commands.add_parser("config", help="settings")
+    config_commands = config.add_subparsers(dest="config_command", required=True,
+                                            metavar="COMMAND")
+    config_commands.add_parser("show", help="print the effective settings").set_defaults(
+        handler=cmd_config_show)
+    return parser
+
+
+class Runtime:
+    """What a command works with, built from the global options."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        overrides = {"database_url": args.db} if args.db else {}
+        self.settings: Settings = load_settings(args.config, overrides=overrides)
+        tz = ZoneInfo(self.settings.timezone)
+        clock: Clock = SystemClock()
+        if args.now:
+            try:
+                clock = FixedClock(parse_instant(args.now, tz))
+            except ValueError:
+                raise UsageError(f"--now: expected an ISO 8601 time, got {args.now!r}") from None
+        self.clock = clock
+        self._ctx: SiteContext | None = None
+
+    @property
+    def ctx(self) -> SiteContext:
+        if self._ctx is None:
+            db = Database(self.settings.database_url)
+            log.debug("database %s", describe_url(db.url))
+            db.upgrade()  # the app migrates on start; a no-op when up to date
+            self._ctx = SiteContext(self.settings, db, self.clock)
+        return self._ctx
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def cmd_demo(rt: Runtime, args: argparse.Namespace) -> int:
+    from kiosk.demo import generate_day
+
+    ctx = rt.ctx
+    today = ctx.today()
+    for day in (today, today + timedelta(days=1)):
+        summary = generate_day(ctx, day, args.appointments, seed=args.seed)
+        print(f"Demo data for {day}: {summary.appointments} appointments, "
+              f"{summary.providers} providers ({summary.new_appointments} new)")
+    print(f"Database: {describe_url(ctx.db.url)}")
+    return _run_kiosk_window(rt, args)
+
+
+def _run_kiosk_window(rt: Runtime, args: argparse.Namespace) -> int:
+    """The patient kiosk window comes with the kiosk screens; until then demo runs headless."""
+    ctx = rt.ctx
+    print("\nThe kiosk window is not built yet: this demo runs headless. Try, for example:")
+    with ctx.db.read() as session:
+        start, end = local_day_bounds(ctx.today(), ctx.tz)
+        row = session.execute(
+            select(Appointment.external_id, Patient.family_name, Patient.birth_date)
+            .join(Patient).where(Appointment.site_id == ctx.settings.site_id,
+                                 Appointment.external_id.like("%pat-garcia"),
+                                 Appointment.start >= start, Appointment.start < end)).first()
+    if row is not None:
+        external_id, _family, born = row
+        token = tokens.issue(ctx.qr_secret, ctx.settings.site_id, external_id, ctx.today())
+        print(f"  kiosk checkin --qr {token}")
+        print(f"  kiosk checkin --family 'garcia lopez' --dob {born.isoformat()}")
+        print("  kiosk checkin --family okafor --dob 2015-06-01          (twins: asks for the "
+              "given name)")
+        print("  kiosk queue")
+    return EXIT_OK
+
+
+def cmd_demo_data(rt: Runtime, args: argparse.Namespace) -> int:
+    from kiosk.demo import generate_day
+
+    summary = generate_day(rt.ctx, args.date, args.appointments, seed=args.seed,
+                           patients=args.patients)
+    print(f"{summary.day}: {summary.appointments} appointments ({summary.new_appointments} new), "
+          f"{summary.patients} patients, {summary.providers} providers")
+    return EXIT_OK
+
+
+def cmd_appointments(rt: Runtime, args: argparse.Namespace) -> int:
+    ctx = rt.ctx
+    start, end = local_day_bounds(args.date, ctx.tz)
+    with ctx.db.read() as session:
+        rows = session.execute(
+            select(Appointment, Patient, Provider.display_name)
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .join(Provider, Provider.id == Appointment.provider_id)
+            .where(Appointment.site_id == ctx.settings.site_id,
+                   Appointment.start >= start, Appointment.start < end)
+            .order_by(Appointment.start, Appointment.external_id)).all()
+    listing = [{
+        "id": appointment.external_id,
+        "start": ctx.local(appointment.start).isoformat(),
+        "provider": provider,
+        "status": appointment.status.value,
+        "patient": {"given": patient.given_name, "family": patient.family_name,
+                    "birth_date": patient.birth_date.isoformat()},
+    } for appointment, patient, provider in rows]
+    if args.json:
+        _print_json(listing)
+    else:
+        for item in listing:
+            person = item["patient"]
+            print(f"{item['start'][11:16]}  {item['id']:<28} {item['status']:<10} "
+                  f"{item['provider']:<24} {person['family']}, {person['given']} "
+                  f"({person['birth_date']})")
+    return EXIT_OK
+
+
+def cmd_checkin(rt: Runtime, args: argparse.Namespace) -> int:
+    if args.family is not None and args.dob is None:
+        raise UsageError("checkin --family needs --dob YYYY-MM-DD")
+    if args.qr is not None and (args.dob or args.given):
+        raise UsageError("checkin --qr takes no --dob or --given")
+    service = CheckinService(rt.ctx)
+    language = args.lang or rt.settings.default_language
+    if args.qr is not None:
+        result = service.by_qr(args.qr, kiosk_id=args.kiosk, language=language)
+    else:
+        result = service.by_name(args.family, args.dob, given=args.given, kiosk_id=args.kiosk,
+                                 language=language)
+    if args.json:
+        _print_json(result.as_json(language))
+    else:
+        print(result.message(language))
+        if result.ticket:
+            wait = f", wait about {result.wait.median} min (at most {result.wait.upper})" \
+                if result.wait else ""
+            position = f", place {result.position}" if result.position else ""
+            print(f"Ticket {result.ticket} for {result.provider}{position}{wait}")
+        print(f"[{result.outcome.value}{' / ' + result.reason.value if result.reason else ''}]")
+    return EXIT_OK if result.succeeded else EXIT_FAILED
+
+
+def cmd_queue(rt: Runtime, args: argparse.Namespace) -> int:
+    rows = QueueService(rt.ctx).rows()
+    if args.json:
+        _print_json([row.as_json() for row in rows])
+        return EXIT_OK
+    if not rows:
+        print("Nobody is waiting.")
+    for row in rows:
+        wait = f"~{row.wait.median}-{row.wait.upper} min" if row.wait else ""
+        print(f"{row.ticket:<7} {row.provider:<24} {row.position or '':>3} {row.status.value:<8} "
+              f"{rt.ctx.local(row.checked_in_at):%H:%M}  {wait}")
+    return EXIT_OK
+
+
+def cmd_visit(rt: Runtime, args: argparse.Namespace) -> int:
+    try:
+        visit = QueueService(rt.ctx).act(args.ticket, args.action, actor=args.staff,
+                                         room=args.room)
+    except (LookupError, InvalidTransition) as problem:
+        print(problem, file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{visit.ticket_code}: {visit.status.value}")
+    return EXIT_OK
+
+
+def cmd_walk_in(rt: Runtime, args: argparse.Namespace) -> int:
+    try:
+        ticket = QueueService(rt.ctx).walk_in(args.provider, actor=args.staff, name=args.name)
+    except LookupError as problem:
+        print(problem, file=sys.stderr)
+        return EXIT_FAILED
+    print(ticket)
+    return EXIT_OK
+
+
+def cmd_qr_make(rt: Runtime, args: argparse.Namespace) -> int:
+    ctx = rt.ctx
+    with ctx.db.read() as session:
+        start = session.scalar(select(Appointment.start).where(
+            Appointment.site_id == ctx.settings.site_id,
+            Appointment.external_id == args.appointment))
+    if start is None:
+        print(f"no appointment with id {args.appointment!r}", file=sys.stderr)
+        return EXIT_FAILED
+    token = tokens.issue(ctx.qr_secret, ctx.settings.site_id, args.appointment,
+                         ctx.local(start).date())
+    if args.png:
+        tokens.write_png(token, args.png)
+    if args.svg:
+        tokens.write_svg(token, args.svg)
+    print(token)
+    return EXIT_OK
+
+
+def cmd_db_upgrade(rt: Runtime, args: argparse.Namespace) -> int:
+    db = Database(rt.settings.database_url)
+    db.upgrade()
+    print(f"Database {describe_url(db.url)} is up to date.")
+    return EXIT_OK
+
+
+def cmd_config_show(rt: Runtime, args: argparse.Namespace) -> int:
+    for name, value in rt.settings.shown().items():
+        print(f"{name} = {json.dumps(value, ensure_ascii=False)}")
+    return EXIT_OK
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic announces every start, even when there is nothing to migrate.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[Runtime, argparse.Namespace], int] = args.handler
+    try:
+        runtime = Runtime(args)
+        configure_logging(runtime.settings.log_level)
+        return handler(runtime, args)
+    except (SettingsError, UsageError) as problem:
+        print(f"kiosk: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    except DatabaseUnavailable as problem:
+        print(f"kiosk: the database is unavailable: {problem}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Demo data: a realistic day for a practice whose patients come from many cultures.
+
+Names come from Faker's locales (Arabic, Chinese, Cyrillic, Vietnamese, Korean, Devanagari,
+Persian, Irish and Spanish multi-part names, ...) plus a fixed set of patients that show the
+hard cases on every demo day: accents, hyphens, apostrophes, names in other scripts, and twins
+who share a family name and a birth date. The same seed always gives the same practice.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from kiosk.models import AppointmentStatus
+from kiosk.schedule import (
+    AppointmentRecord,
+    PatientRecord,
+    upsert_appointments,
+    upsert_locations,
+    upsert_patients,
+    upsert_providers,
+)
+from kiosk.site import SiteContext
+
+# Faker locale -> the patient's preferred language (a kiosk language code).
+LOCALES = {
+    "en_US": "en", "es_MX": "es", "zh_CN": "zh_Hans", "zh_TW": "zh_Hant", "vi_VN": "vi",
+    "tl_PH": "tl", "ko_KR": "ko", "ar_AA": "ar", "ru_RU": "ru", "fr_FR": "fr", "pt_BR": "pt",
+    "hi_IN": "hi", "fa_IR": "fa", "pl_PL": "pl", "de_DE": "en", "ga_IE": "en",
+}
+POOL_SIZE = 150
+
+# Always present, at the kiosk's location, so the hard cases can be tried on any demo day.
+# (external id, given, family, birth date, language, minutes after the first slot)
+SHOWCASE = [
+    ("pat-muller", "Jürgen", "Müller", date(1956, 3, 14), "en", 0),
+    ("pat-garcia", "María José", "García-López", date(1984, 7, 2), "es", 15),
+    ("pat-oneil", "Siobhán", "O'Neil", date(1990, 11, 30), "en", 30),
+    ("pat-hashemi", "فاطمة", "الهاشمي", date(1979, 5, 21), "ar", 45),
+    ("pat-wang", "伟", "王", date(1968, 1, 8), "zh_Hans", 60),
+    ("pat-ivanova", "Анна", "Иванова", date(1995, 9, 17), "ru", 75),
+    ("pat-nguyen", "Thị Mai", "Nguyễn", date(1988, 4, 25), "vi", 90),
+    ("pat-twin-a", "Amina", "Okafor", date(2015, 6, 1), "en", 105),
+    ("pat-twin-b", "Chidi", "Okafor", date(2015, 6, 1), "en", 120),
+]
+PROVIDER_NAMES = [
+    "Dr. Amara Okafor", "Dr. Lucía Fernández", "Dr. Wei Chen", "Dr. Sarah Goldberg",
+    "Dr. Rahul Mehta", "Dr. Olena Kovalenko", "Dr. Thomas Becker", "Dr. Nadia Haddad",
+    "Dr. Minh Tran", "Dr. Grace Mwangi", "Dr. Jonas Lindqvist", "Dr. Aisha Rahman",
+]
+LOCATIONS = [("main", "Main building"), ("annex", "Annex, 2nd floor")]
+DAY_START = time(8, 0)
+SLOT_MINUTES = 15
+SLOTS_PER_DAY = 36  # 08:00 to 17:00
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    day: date
+    appointments: int
+    new_appointments: int
+    patients: int
+    providers: int
+
+
+def name_pools(seed: int) -> dict[str, tuple[list[str], list[str]]]:
+    """Per Faker locale: (given names, family names), drawn once and reused."""
+    from faker import Faker
+
+    pools = {}
+    for locale in LOCALES:
+        fake = Faker(locale)
+        fake.seed_instance(seed)
+        given = list(dict.fromkeys(fake.first_name() for _ in range(POOL_SIZE)))
+        family = list(dict.fromkeys(fake.last_name() for _ in range(POOL_SIZE)))
+        pools[locale] = (given, family)
+    return pools
+
+
+def make_patients(count: int, seed: int) -> list[PatientRecord]:
+    """The showcase patients and ``count`` more, from every culture in LOCALES."""
+    rng = random.Random(seed)
+    pools = name_pools(seed)
+    locales = list(LOCALES)
+    patients = [PatientRecord(ext, given, family, born, lang)
+                for ext, given, family, born, lang, _ in SHOWCASE]
+    earliest = date(1930, 1, 1).toordinal()
+    span = date(2024, 12, 31).toordinal() - earliest
+    for number in range(count):
+        locale = rng.choice(locales)
+        given, family = pools[locale]
+        patients.append(PatientRecord(
+            external_id=f"pat-{number:07d}", given_name=rng.choice(given),
+            family_name=rng.choice(family),
+            birth_date=date.fromordinal(earliest + rng.randrange(span)),
+            preferred_language=LOCALES[locale]))
+    return patients
+
+
+def provider_list(count: int) -> list[tuple[str, str]]:
+    return [(f"prov-{n + 1:03d}",
+             PROVIDER_NAMES[n] if n < len(PROVIDER_NAMES) else f"Dr. Provider {n + 1}")
+            for n in range(count)]
+
+
+def generate_day(ctx: SiteContext, day: date, appointments: int, *, seed: int = 1,
+                 patients: int | None = None) -> DemoSummary:
+    """Load a demo practice day: idempotent for the same day, seed and sizes."""
+    rng = random.Random(f"{seed}-{day.isoformat()}")
+    patient_count = patients if patients is not None else max(appointments, 20)
+    people = make_patients(patient_count, seed)
+    provider_count = max(3, -(-(appointments + len(SHOWCASE)) // SLOTS_PER_DAY))
+    providers = provider_list(provider_count)
+    tz = ctx.tz
+
+    def at(slot: int) -> datetime:
+        first = datetime.combine(day, DAY_START, tzinfo=tz)
+        return first + timedelta(minutes=SLOT_MINUTES * slot)
+
+    records = [
+        AppointmentRecord(f"appt-{day.isoformat()}-{ext}", ext, providers[0][0], "main",
+                          at(offset // SLOT_MINUTES), at(offset // SLOT_MINUTES + 1))
+        for ext, *_, offset in SHOWCASE
+    ]
+    busy = {(providers[0][0], offset // SLOT_MINUTES) for *_, offset in SHOWCASE}
+    free_slots = [(prov, slot) for prov, _ in providers for slot in range(SLOTS_PER_DAY)
+                  if (prov, slot) not in busy]
+    rng.shuffle(free_slots)
+    regular = people[len(SHOWCASE):]
+    chosen = rng.sample(range(len(regular)), k=min(appointments, len(regular)))
+    for number, (index, (provider, slot)) in enumerate(zip(chosen, free_slots, strict=False)):
+        roll = rng.random()
+        status = AppointmentStatus.CANCELLED if roll < 0.03 else AppointmentStatus.BOOKED
+        records.append(AppointmentRecord(
+            external_id=f"appt-{day.isoformat()}-{number:05d}",
+            patient=regular[index].external_id, provider=provider,
+            location="annex" if rng.random() < 0.05 else "main",
+            start=at(slot), end=at(slot + 1), status=status))
+
+    secret = ctx.qr_secret  # creates the site (and its secret) in its own transaction
+    with ctx.db.write() as session:
+        location_ids = upsert_locations(session, ctx.settings.site_id, LOCATIONS)
+        provider_ids = upsert_providers(session, ctx.settings.site_id, providers)
+        patient_ids = upsert_patients(session, ctx.settings.site_id, people)
+        new = upsert_appointments(
+            session, ctx.settings.site_id, secret, records, patients=patient_ids,
+            providers=provider_ids, locations=location_ids)
+    return DemoSummary(day, len(records), new, len(people), len(providers))

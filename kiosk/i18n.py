@@ -1,0 +1,40 @@
+"""Languages and translated messages (gettext catalogs in locales/, read with babel).
+
+Messages are marked with ``N_`` where they are declared and translated where they are shown,
+in the language of the patient in front of the kiosk.
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+from pathlib import Path
+
+from babel.support import NullTranslations, Translations
+
+DOMAIN = "kiosk"
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; it is translated later, when shown."""
+    return message
+
+
+def locales_dir() -> Path:
+    """locales/ next to the package in a checkout, or in the installed data folder."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "locales", here / "locales"):
+        if candidate.is_dir():
+            return candidate
+    return here.parent / "locales"
+
+
+@functools.cache
+def translations(language: str) -> gettext.NullTranslations:
+    found = Translations.load(str(locales_dir()), [language], DOMAIN)
+    return found if isinstance(found, Translations) else NullTranslations()
+
+
+def translate(message: str, language: str, **values: object) -> str:
+    text = translations(language).gettext(message)
+    return text.format(**values) if values else text

@@ -1,0 +1,86 @@
+"""Matching keys for names in any script.
+
+A patient types their name on a kiosk; the practice recorded it, perhaps with accents, hyphens,
+apostrophes or in another script. Both sides are reduced to a *key* and keys are compared:
+
+* Unicode compatibility normalisation (NFKC: full-width letters, ligatures) and case folding;
+* accents and other combining marks dropped where the script uses them as optional decoration
+  (Latin, Greek, Cyrillic, Arabic and Hebrew points): "Müller" = "Muller", "Nguyễn" = "Nguyen";
+  in scripts where marks are letters in their own right (Devanagari, Thai...) they are kept;
+* a few letters that carry no decomposition folded by hand: đ, ł, ø, æ, œ, ß, þ, ı;
+* Arabic letter variants that people type interchangeably (hamza forms of alef, alef maqsura,
+  taa marbuta, tatweel) unified;
+* everything that is not a letter or a digit (spaces, hyphens, apostrophes, dots) removed:
+  "garcia lopez" = "García-López", "ONeil" = "O'Neil".
+
+Names typed exactly as recorded always match: the key of a string never depends on anything
+but that string.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Marks on these scripts' letters are optional to a person typing the name.
+_DROP_MARKS_AFTER = re.compile(
+    "[\u0000-\u024f"   # Latin (basic, Latin-1, extended A and B)
+    "\u1e00-\u1eff"    # Latin extended additional (Vietnamese)
+    "\u0370-\u03ff"    # Greek
+    "\u0400-\u052f"    # Cyrillic
+    "\u0590-\u05ff"    # Hebrew
+    "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff"  # Arabic
+    "]"
+)
+
+_LETTER_FOLDS = str.maketrans({
+    "đ": "d", "ð": "d", "ł": "l", "ø": "o", "æ": "ae", "œ": "oe", "þ": "th", "ı": "i",
+    "ħ": "h", "ŀ": "l", "ŧ": "t",
+    # Arabic: hamza-carrying alefs and madda, alef maqsura, taa marbuta, Persian yeh and keheh
+    "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ی": "ي", "ک": "ك",
+    "ـ": None,  # tatweel (kashida) is only stretching
+})
+
+# Longest name a kiosk accepts; anything longer cannot be a name and is not folded at all.
+MAX_NAME_LENGTH = 200
+
+
+def name_key(text: str) -> str:
+    """The matching key of a name: equal keys mean "the same name" to the kiosk."""
+    if len(text) > MAX_NAME_LENGTH:
+        return ""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    decomposed = unicodedata.normalize("NFD", text)
+    kept: list[str] = []
+    base = ""
+    for char in decomposed:
+        if unicodedata.combining(char):
+            if _DROP_MARKS_AFTER.match(base or "a"):
+                continue
+        else:
+            base = char
+        kept.append(char)
+    folded = unicodedata.normalize("NFC", "".join(kept)).translate(_LETTER_FOLDS)
+    return "".join(char for char in folded if _is_name_char(char))
+
+
+def _is_name_char(char: str) -> bool:
+    category = unicodedata.category(char)
+    # Letters, digits and the combining marks kept above (spacing marks of Indic scripts too).
+    return category[0] in ("L", "N", "M")
+
+
+def name_keys(recorded: str) -> set[str]:
+    """All keys under which a recorded family name can be found.
+
+    The whole name always; for multi-part names also each part of two or more letters, so that
+    "Garcia" finds "García-López" and "Berg" finds "van den Berg". The date of birth must match
+    too, so a short part finds nobody else's appointment.
+    """
+    whole = name_key(recorded)
+    keys = {whole} if whole else set()
+    parts = [name_key(part) for part in re.split(r"[\s\-‐‑–—_/.,]+", recorded)]
+    parts = [part for part in parts if len(part) >= 2]
+    if len(parts) > 1:
+        keys.update(parts)
+    return keys

@@ -1,0 +1,280 @@
+"""The lobby queue: tickets, positions, a simple wait estimate, and reception's operations."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from kiosk.models import (
+    Appointment,
+    AuditEvent,
+    CheckinMethod,
+    Provider,
+    TicketCounter,
+    Visit,
+    VisitStatus,
+)
+from kiosk.site import SiteContext
+
+log = logging.getLogger(__name__)
+
+ACTIVE = (VisitStatus.WAITING, VisitStatus.CALLED, VisitStatus.IN_ROOM)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Minutes until a patient is likely called: a median and a bound most waits stay under."""
+
+    median: int
+    upper: int
+
+    def as_json(self) -> dict[str, int]:
+        return {"median": self.median, "upper": self.upper}
+
+
+@dataclass(frozen=True)
+class QueuedVisit:
+    visit_id: int
+    provider_id: int
+    status: VisitStatus
+    queue_at: datetime
+    ticket_number: int
+    appointment_start: datetime | None
+    started_at: datetime | None
+
+
+class WaitModel(Protocol):
+    """Estimates waits for one provider's queue; the wait-estimate work replaces the model."""
+
+    def waits(self, waiting: Sequence[QueuedVisit], in_progress: Sequence[QueuedVisit],
+              now: datetime) -> dict[int, Wait]: ...
+
+
+class SimpleWaitModel:
+    """Place in line times a typical consultation, never before the appointment time.
+
+    The bound grows with the square root of the patients ahead, as the spread of a sum of
+    independent consultation times does.
+    """
+
+    def __init__(self, consultation_minutes: float) -> None:
+        self.minutes = consultation_minutes
+
+    def waits(self, waiting: Sequence[QueuedVisit], in_progress: Sequence[QueuedVisit],
+              now: datetime) -> dict[int, Wait]:
+        busy = 0.0
+        for visit in in_progress:
+            elapsed = (now - visit.started_at).total_seconds() / 60 if visit.started_at else 0.0
+            busy = max(busy, self.minutes - elapsed, self.minutes * 0.25)
+        result = {}
+        for ahead, visit in enumerate(waiting):
+            median = busy + ahead * self.minutes
+            if visit.appointment_start is not None:
+                median = max(median, (visit.appointment_start - now).total_seconds() / 60)
+            spread = max(5.0, 0.35 * self.minutes * math.sqrt(ahead + 1))
+            result[visit.visit_id] = Wait(round(median), round(median + spread))
+        return result
+
+
+def ticket_code(prefix: str, number: int) -> str:
+    return f"{prefix}-{number}"
+
+
+def next_ticket_number(session: Session, site_id: str, day: date) -> int:
+    """Increment the day's counter under a row lock: concurrent check-ins get distinct numbers."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(TicketCounter).values(
+        site_id=site_id, service_date=day, last_number=0).on_conflict_do_nothing())
+    number = session.scalar(
+        update(TicketCounter)
+        .where(TicketCounter.site_id == site_id, TicketCounter.service_date == day)
+        .values(last_number=TicketCounter.last_number + 1)
+        .returning(TicketCounter.last_number))
+    assert number is not None
+    return number
+
+
+def provider_queue(session: Session, site_id: str, day: date,
+                   provider_id: int) -> tuple[list[QueuedVisit], list[QueuedVisit]]:
+    """(waiting in queue order, called or in the room) for one provider and day."""
+    visits = _active_visits(session, site_id, day, provider_id)
+    waiting = [v for v in visits if v.status == VisitStatus.WAITING]
+    in_progress = [v for v in visits if v.status != VisitStatus.WAITING]
+    return waiting, in_progress
+
+
+def _active_visits(session: Session, site_id: str, day: date,
+                   provider_id: int | None = None) -> list[QueuedVisit]:
+    query = (
+        select(Visit.id, Visit.provider_id, Visit.status, Visit.queue_at, Visit.ticket_number,
+               Appointment.start, Visit.started_at)
+        .outerjoin(Appointment, Appointment.id == Visit.appointment_id)
+        .where(Visit.site_id == site_id, Visit.service_date == day, Visit.status.in_(ACTIVE))
+        .order_by(Visit.queue_at, Visit.ticket_number)
+    )
+    if provider_id is not None:
+        query = query.where(Visit.provider_id == provider_id)
+    return [QueuedVisit(*row) for row in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class PlaceInQueue:
+    position: int | None
+    wait: Wait | None
+
+
+def place_of(session: Session, ctx: SiteContext, model: WaitModel, visit: Visit) -> PlaceInQueue:
+    if visit.status != VisitStatus.WAITING:
+        return PlaceInQueue(None, None)
+    waiting, in_progress = provider_queue(session, ctx.settings.site_id, visit.service_date,
+                                          visit.provider_id)
+    ids = [v.visit_id for v in waiting]
+    waits = model.waits(waiting, in_progress, ctx.now())
+    return PlaceInQueue(ids.index(visit.id) + 1, waits.get(visit.id))
+
+
+def audit(session: Session, ctx: SiteContext, actor: str, action: str, *,
+          visit_id: int | None = None, appointment_id: int | None = None,
+          **detail: Any) -> None:
+    """Record who did what. ``detail`` takes codes and ids only, never patient data."""
+    session.add(AuditEvent(at=ctx.now(), actor=actor, action=action, visit_id=visit_id,
+                           appointment_id=appointment_id, detail=detail))
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    visit_id: int
+    ticket: str
+    provider: str
+    provider_id: int
+    position: int | None
+    status: VisitStatus
+    checked_in_at: datetime
+    wait: Wait | None
+    arrived_late: bool
+    method: CheckinMethod
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ticket": self.ticket,
+            "provider": self.provider,
+            "position": self.position,
+            "status": self.status.value,
+            "checked_in_at": self.checked_in_at.isoformat(),
+            "wait": self.wait.as_json() if self.wait else None,
+        }
+
+
+class InvalidTransition(ValueError):
+    """A reception action that does not fit the visit's state (say, finishing a waiting one)."""
+
+
+# Which statuses each reception action may start from, and where it leads.
+TRANSITIONS: dict[str, tuple[tuple[VisitStatus, ...], VisitStatus]] = {
+    "call": ((VisitStatus.WAITING, VisitStatus.CALLED), VisitStatus.CALLED),
+    "start": ((VisitStatus.WAITING, VisitStatus.CALLED), VisitStatus.IN_ROOM),
+    "finish": ((VisitStatus.IN_ROOM, VisitStatus.CALLED), VisitStatus.DONE),
+    "left": ((VisitStatus.WAITING, VisitStatus.CALLED), VisitStatus.LEFT),
+}
+STAMPS = {"call": "called_at", "start": "started_at", "finish": "finished_at",
+          "left": "finished_at"}
+
+
+class QueueService:
+    """The queue as reception and the lobby board see it, and reception's actions on it."""
+
+    def __init__(self, ctx: SiteContext, model: WaitModel | None = None) -> None:
+        self.ctx = ctx
+        self.model = model or SimpleWaitModel(ctx.settings.consultation_minutes)
+
+    def rows(self, day: date | None = None) -> list[QueueRow]:
+        """Every visit still in the lobby or with a provider today, in queue order."""
+        ctx = self.ctx
+        day = day or ctx.today()
+        with ctx.db.read() as session:
+            active = _active_visits(session, ctx.settings.site_id, day)
+            details = {
+                visit.id: (visit, name) for visit, name in session.execute(
+                    select(Visit, Provider.display_name)
+                    .join(Provider, Provider.id == Visit.provider_id)
+                    .where(Visit.id.in_([v.visit_id for v in active])))
+            }
+        now = ctx.now()
+        rows: list[QueueRow] = []
+        by_provider: dict[int, list[QueuedVisit]] = {}
+        for queued in active:
+            by_provider.setdefault(queued.provider_id, []).append(queued)
+        for provider_id, visits in by_provider.items():
+            waiting = [v for v in visits if v.status == VisitStatus.WAITING]
+            waits = self.model.waits(
+                waiting, [v for v in visits if v.status != VisitStatus.WAITING], now)
+            positions = {v.visit_id: index + 1 for index, v in enumerate(waiting)}
+            for queued in visits:
+                visit, provider_name = details[queued.visit_id]
+                rows.append(QueueRow(
+                    visit_id=visit.id, ticket=visit.ticket_code, provider=provider_name,
+                    provider_id=provider_id, position=positions.get(visit.id),
+                    status=visit.status, checked_in_at=visit.checked_in_at,
+                    wait=waits.get(visit.id), arrived_late=visit.arrived_late,
+                    method=visit.method))
+        rows.sort(key=lambda r: (r.status != VisitStatus.WAITING, r.provider, r.position or 0,
+                                 r.checked_in_at))
+        return rows
+
+    def walk_in(self, provider_external_id: str, *, actor: str, name: str | None = None,
+                language: str | None = None) -> str:
+        """Put a patient without an appointment in a provider's queue; returns the ticket."""
+        ctx = self.ctx
+        now, day = ctx.now(), ctx.today()
+        with ctx.db.write() as session:
+            provider = session.scalar(select(Provider).where(
+                Provider.site_id == ctx.settings.site_id,
+                Provider.external_id == provider_external_id))
+            if provider is None:
+                raise LookupError(f"no provider with id {provider_external_id!r}")
+            number = next_ticket_number(session, ctx.settings.site_id, day)
+            visit = Visit(
+                site_id=ctx.settings.site_id, service_date=day, provider_id=provider.id,
+                ticket_number=number, ticket_code=ticket_code(ctx.settings.ticket_prefix, number),
+                method=CheckinMethod.STAFF, language=language or ctx.settings.default_language,
+                kiosk_id=None, queue_at=now, checked_in_at=now, status=VisitStatus.WAITING,
+                arrived_late=False, walk_in_name=(name or None))
+            session.add(visit)
+            session.flush()
+            audit(session, ctx, actor, "walk_in", visit_id=visit.id)
+            log.info("walk-in %s added by %s", visit.ticket_code, actor)
+            return visit.ticket_code
+
+    def act(self, ticket: str, action: str, *, actor: str, room: str | None = None) -> Visit:
+        """Apply a reception action (call, start, finish, left) to today's visit ``ticket``."""
+        if action not in TRANSITIONS:
+            raise ValueError(f"unknown action {action!r}")
+        allowed, target = TRANSITIONS[action]
+        ctx = self.ctx
+        with ctx.db.write() as session:
+            visit = session.scalar(select(Visit).where(
+                Visit.site_id == ctx.settings.site_id, Visit.service_date == ctx.today(),
+                func.upper(Visit.ticket_code) == ticket.strip().upper()))
+            if visit is None:
+                raise LookupError(f"no visit with ticket {ticket!r} today")
+            if visit.status not in allowed:
+                raise InvalidTransition(
+                    f"cannot {action} {visit.ticket_code}: it is {visit.status.value}")
+            visit.status = target
+            setattr(visit, STAMPS[action], ctx.now())
+            if action == "call" and room:
+                visit.room = room
+            audit(session, ctx, actor, action, visit_id=visit.id,
+                  **({"room": room} if room else {}))
+            log.info("%s %s by %s", action, visit.ticket_code, actor)
+            return visit

@@ -1,0 +1,267 @@
+"""Every setting of the kiosk, declared once: name, type, default and meaning.
+
+Values come from, in rising priority: the defaults below, a TOML file (``--config FILE`` or
+``KIOSK_CONFIG``), and ``KIOSK_<NAME>`` environment variables. A bad value stops start-up with a
+message that names the key and the expected form (:class:`SettingsError`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ENV_PREFIX = "KIOSK_"
+CONFIG_ENV = "KIOSK_CONFIG"
+MASK = "********"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the kiosk cannot use; the message says which and why."""
+
+
+def _setting(default: Any, doc: str, *, secret: bool = False, check: Callable[[Any], str | None]
+             | None = None) -> Any:
+    return field(default=default, metadata={"doc": doc, "secret": secret, "check": check})
+
+
+def _positive(value: int | float) -> str | None:
+    return None if value > 0 else "a number greater than 0"
+
+
+def _not_negative(value: int | float) -> str | None:
+    return None if value >= 0 else "a number of 0 or more"
+
+
+def _timezone(value: str) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "an IANA time zone name such as 'Europe/Berlin' or 'America/New_York'"
+    return None
+
+
+_IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def _identifier(value: str) -> str | None:
+    return None if _IDENT.match(value) else "letters, digits, '.', '_' or '-' (1 to 64 characters)"
+
+
+def _ticket_prefix(value: str) -> str | None:
+    ok = re.fullmatch(r"[A-Z]{1,3}", value)
+    return None if ok else "1 to 3 capital letters A-Z, such as 'K'"
+
+
+def _language(value: str) -> str | None:
+    return None if re.fullmatch(r"[a-z]{2,3}(_[A-Za-z]{2,4})?", value) else "a language code such as 'en' or 'zh_Hant'"
+
+
+def _languages(value: tuple[str, ...]) -> str | None:
+    bad = [item for item in value if _language(item)]
+    if bad or not value:
+        return f"a list of language codes such as ['en', 'es'] (not {bad})"
+    return None
+
+
+def _log_level(value: str) -> str | None:
+    levels = ("DEBUG", "INFO", "WARNING", "ERROR")
+    return None if value.upper() in levels else "one of " + ", ".join(levels)
+
+
+def _database_url(value: str) -> str | None:
+    if value == "" or re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
+        return None
+    return "empty (the embedded SQLite file) or a URL such as 'postgresql://user@host/kiosk'"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective settings. Field order is the order ``kiosk config show`` prints."""
+
+    site_id: str = _setting(
+        "main", "Identifier of the practice site; QR codes are bound to it.", check=_identifier)
+    site_name: str = _setting("Lobby Medical Practice", "Name of the practice shown on screens.")
+    location_id: str = _setting(
+        "main", "External id of the location this kiosk serves.", check=_identifier)
+    kiosk_id: str = _setting(
+        "kiosk-1", "Name of this kiosk in logs, audit records and reception.", check=_identifier)
+    database_url: str = _setting(
+        "", "Database URL; empty means a SQLite file in the user data folder.",
+        secret=True, check=_database_url)
+    timezone: str = _setting("UTC", "The practice's time zone (IANA name).", check=_timezone)
+    qr_secret: str = _setting(
+        "", "Site secret that signs QR codes; empty means the one generated in the database.",
+        secret=True)
+    checkin_opens_minutes: int = _setting(
+        60, "Check-in opens this many minutes before the appointment.", check=_not_negative)
+    late_after_minutes: int = _setting(
+        15, "Arriving more than this many minutes late flags the patient for reception.",
+        check=_not_negative)
+    lockout_attempts: int = _setting(
+        5, "Failed name and date-of-birth attempts that lock a kiosk...", check=_positive)
+    lockout_window_minutes: int = _setting(
+        5, "...within this many minutes...", check=_positive)
+    lockout_minutes: int = _setting(
+        2, "...for this many minutes (QR check-in keeps working).", check=_positive)
+    target_wait_minutes: int = _setting(
+        15, "The practice's target wait from check-in to being called.", check=_positive)
+    consultation_minutes: float = _setting(
+        15.0, "Typical consultation length used by the simple wait estimate.", check=_positive)
+    ticket_prefix: str = _setting("K", "Letters in front of ticket numbers.", check=_ticket_prefix)
+    default_language: str = _setting(
+        "en", "Language the kiosk returns to after each patient.", check=_language)
+    languages: tuple[str, ...] = _setting(
+        ("en", "es", "zh_Hans", "zh_Hant", "vi", "tl", "ko", "ar", "ru", "fr", "ht", "pt", "hi",
+         "fa", "pl"),
+        "Languages offered to patients, in the order shown.", check=_languages)
+    log_level: str = _setting("INFO", "Log level: DEBUG, INFO, WARNING or ERROR.", check=_log_level)
+
+    def replace(self, **changes: Any) -> Settings:
+        return load_settings(overrides={**self.as_dict(), **changes}, environ={})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def shown(self) -> dict[str, Any]:
+        """The settings as ``config show`` prints them: secrets masked when set."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            value = list(value) if isinstance(value, tuple) else value
+            out[f.name] = MASK if f.metadata["secret"] and value else value
+        return out
+
+
+def describe() -> list[tuple[str, str, Any, str]]:
+    """(name, type, default, description) of every setting, for docs and the sample config."""
+    return [(f.name, _type_name(f), f.default, f.metadata["doc"])
+            for f in dataclasses.fields(Settings)]
+
+
+def _type_name(f: dataclasses.Field[Any]) -> str:
+    return str(f.type)
+
+
+def _convert(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
+    """Turn a TOML value or an environment string into the field's type, or explain why not."""
+    kind = str(f.type)
+    expected = {"str": "text", "int": "a whole number", "float": "a number",
+                "bool": "true or false", "tuple[str, ...]": "a list of text"}[kind]
+
+    def fail(form: str) -> SettingsError:
+        return SettingsError(
+            f"setting '{f.name}' ({source}): expected {form}, got {raw!r}")
+
+    from_env = isinstance(raw, str) and source.startswith(ENV_PREFIX)
+    value: Any
+    if kind == "str":
+        if not isinstance(raw, str):
+            raise fail(expected)
+        value = raw
+    elif kind == "bool":
+        if from_env:
+            lowered = raw.strip().lower()
+            if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise fail(expected)
+            value = lowered in ("1", "true", "yes", "on")
+        elif isinstance(raw, bool):
+            value = raw
+        else:
+            raise fail(expected)
+    elif kind in ("int", "float"):
+        if isinstance(raw, bool):
+            raise fail(expected)
+        try:
+            if from_env:
+                value = int(raw) if kind == "int" else float(raw)
+            elif kind == "int" and isinstance(raw, int):
+                value = raw
+            elif kind == "float" and isinstance(raw, int | float):
+                value = float(raw)
+            else:
+                raise ValueError
+        except ValueError:
+            raise fail(expected) from None
+    elif kind == "tuple[str, ...]":
+        if from_env:
+            raw_items: Any = [item.strip() for item in raw.split(",") if item.strip()]
+        else:
+            raw_items = raw
+        if not isinstance(raw_items, list | tuple) or not all(isinstance(i, str) for i in raw_items):
+            raise fail(expected + " (in the environment: comma-separated)")
+        value = tuple(raw_items)
+    else:  # pragma: no cover - a new type needs a converter here
+        raise TypeError(f"no converter for {kind}")
+
+    check = f.metadata["check"]
+    problem = check(value) if check else None
+    if problem:
+        raise fail(problem)
+    return value
+
+
+def config_path_from(explicit: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    from_env = environ.get(CONFIG_ENV)
+    return Path(from_env) if from_env else None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"config file {path} is not valid TOML: {error}") from None
+    # Settings may sit at the top level or under a [kiosk] table.
+    nested = data.pop("kiosk", {})
+    if not isinstance(nested, dict):
+        raise SettingsError(f"config file {path}: [kiosk] must be a table")
+    return {**data, **nested}
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build the effective settings: defaults < TOML file < environment < explicit overrides."""
+    environ = os.environ if environ is None else environ
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    values: dict[str, Any] = {}
+
+    path = config_path_from(config_file, environ)
+    if path is not None:
+        for key, raw in read_toml(path).items():
+            if key not in fields:
+                raise SettingsError(
+                    f"config file {path}: unknown setting '{key}' "
+                    f"(known: {', '.join(sorted(fields))})")
+            values[key] = _convert(fields[key], raw, f"in {path}")
+
+    for name, f in fields.items():
+        env_name = ENV_PREFIX + name.upper()
+        if env_name in environ:
+            values[name] = _convert(f, environ[env_name], env_name)
+
+    for name, raw in (overrides or {}).items():
+        if name not in fields:
+            raise SettingsError(f"unknown setting '{name}'")
+        values[name] = _convert(fields[name], raw, "override")
+
+    settings = Settings(**values)
+    if settings.default_language not in settings.languages:
+        raise SettingsError(
+            f"setting 'default_language': expected one of the offered languages "
+            f"{settings.languages}, got {settings.default_language!r}")
+    return settings

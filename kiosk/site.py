@@ -1,0 +1,62 @@
+"""The site row: created on first start, holding the secret that signs QR codes."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk.clock import Clock
+from kiosk.db import Database
+from kiosk.models import Location, Site
+from kiosk.settings import Settings
+
+
+def ensure_site(session: Session, settings: Settings, now: datetime) -> Site:
+    site = session.get(Site, settings.site_id)
+    if site is None:
+        site = Site(id=settings.site_id, name=settings.site_name,
+                    qr_secret=secrets.token_bytes(32), created_at=now)
+        session.add(site)
+        session.flush()
+    return site
+
+
+def ensure_location(session: Session, site_id: str, external_id: str, name: str) -> Location:
+    location = session.scalar(select(Location).where(
+        Location.site_id == site_id, Location.external_id == external_id))
+    if location is None:
+        location = Location(site_id=site_id, external_id=external_id, name=name)
+        session.add(location)
+        session.flush()
+    return location
+
+
+class SiteContext:
+    """What every service needs: settings, database, clock, and the site's secret and zone."""
+
+    def __init__(self, settings: Settings, db: Database, clock: Clock) -> None:
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.tz = ZoneInfo(settings.timezone)
+
+    @cached_property
+    def qr_secret(self) -> bytes:
+        if self.settings.qr_secret:
+            return self.settings.qr_secret.encode()
+        with self.db.write() as session:
+            return ensure_site(session, self.settings, self.clock.now()).qr_secret
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def today(self) -> date:
+        return self.clock.now().astimezone(self.tz).date()
+
+    def local(self, instant: datetime) -> datetime:
+        return instant.astimezone(self.tz)

@@ -1,0 +1,1 @@
+"""Qt screens of the lobby kiosk (patient kiosk, reception, lobby board)."""
