@@ -211,7 +211,7 @@ def cmd_appointments(rt: Runtime, args: argparse.Namespace) -> int:
             .where(Appointment.site_id == ctx.settings.site_id,
                    Appointment.start >= start, Appointment.start < end)
             .order_by(Appointment.start, Appointment.external_id)).all()
-    listing = [{
+    listing: list[dict[str, Any]] = [{
         "id": appointment.external_id,
         "start": ctx.local(appointment.start).isoformat(),
         "provider": provider,
@@ -332,7 +332,10 @@ def configure_logging(level: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # usage errors (2), --help and --version (0)
+        return int(stop.code or 0)
     handler: Callable[[Runtime, argparse.Namespace], int] = args.handler
     try:
         runtime = Runtime(args)

@@ -59,25 +59,25 @@ def describe_url(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+def make_engine(url: str | URL, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+                **kwargs: Any) -> Engine:
     url = normalise_url(url) if isinstance(url, str) else url
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
-        _configure_sqlite(engine)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000}, **kwargs)
+        _configure_sqlite(engine, busy_timeout_ms)
     else:
         engine = create_engine(url, pool_pre_ping=True, **kwargs)
     return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event, not the driver, decide how transactions start.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -91,9 +91,9 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """One engine and its sessions. ``write()`` for anything that changes data."""
 
-    def __init__(self, url: str | URL) -> None:
+    def __init__(self, url: str | URL, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
         self.url = normalise_url(url) if isinstance(url, str) else url
-        self.engine = make_engine(self.url)
+        self.engine = make_engine(self.url, busy_timeout_ms=busy_timeout_ms)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(
             self.engine.execution_options(kiosk_write=True), expire_on_commit=False)
@@ -110,12 +110,12 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that commits on success and rolls back on any error."""
-        with self._writer() as session, _translate_errors(self):
-            with session.begin():
-                yield session
+        with self._writer() as session, _translate_errors(self), session.begin():
+            yield session
 
     def upgrade(self) -> None:
-        upgrade(self.engine)
+        with _translate_errors(self):
+            upgrade(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -58,7 +58,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), date: Date()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), date: Date()}
 
 
 class AppointmentStatus(enum.StrEnum):
@@ -169,7 +169,8 @@ class Appointment(Base):
     location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
     start: Mapped[datetime]
     end: Mapped[datetime]
-    status: Mapped[AppointmentStatus] = mapped_column(_enum(AppointmentStatus, "appointment_status"))
+    status: Mapped[AppointmentStatus] = mapped_column(
+        _enum(AppointmentStatus, "appointment_status"))
     # Opaque lookup tag carried by QR codes (kiosk.tokens); derived from the site secret.
     token_tag: Mapped[bytes] = mapped_column(LargeBinary(8))
     upstream_version: Mapped[str | None] = mapped_column(String(64))

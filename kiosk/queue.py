@@ -101,7 +101,7 @@ def next_ticket_number(session: Session, site_id: str, day: date) -> int:
         .values(last_number=TicketCounter.last_number + 1)
         .returning(TicketCounter.last_number))
     assert number is not None
-    return number
+    return int(number)
 
 
 def provider_queue(session: Session, site_id: str, day: date,
@@ -243,11 +243,14 @@ class QueueService:
             if provider is None:
                 raise LookupError(f"no provider with id {provider_external_id!r}")
             number = next_ticket_number(session, ctx.settings.site_id, day)
+            # A walk-in joins the back of the line: patients already waiting keep their place.
+            waiting, _ = provider_queue(session, ctx.settings.site_id, day, provider.id)
+            queue_at = max([now, *(v.queue_at for v in waiting)])
             visit = Visit(
                 site_id=ctx.settings.site_id, service_date=day, provider_id=provider.id,
                 ticket_number=number, ticket_code=ticket_code(ctx.settings.ticket_prefix, number),
                 method=CheckinMethod.STAFF, language=language or ctx.settings.default_language,
-                kiosk_id=None, queue_at=now, checked_in_at=now, status=VisitStatus.WAITING,
+                kiosk_id=None, queue_at=queue_at, checked_in_at=now, status=VisitStatus.WAITING,
                 arrived_late=False, walk_in_name=(name or None))
             session.add(visit)
             session.flush()
@@ -274,7 +277,6 @@ class QueueService:
             setattr(visit, STAMPS[action], ctx.now())
             if action == "call" and room:
                 visit.room = room
-            audit(session, ctx, actor, action, visit_id=visit.id,
-                  **({"room": room} if room else {}))
+            audit(session, ctx, actor, action, visit_id=visit.id, room=room)
             log.info("%s %s by %s", action, visit.ticket_code, actor)
             return visit

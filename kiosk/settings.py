@@ -60,7 +60,9 @@ def _ticket_prefix(value: str) -> str | None:
 
 
 def _language(value: str) -> str | None:
-    return None if re.fullmatch(r"[a-z]{2,3}(_[A-Za-z]{2,4})?", value) else "a language code such as 'en' or 'zh_Hant'"
+    if re.fullmatch(r"[a-z]{2,3}(_[A-Za-z]{2,4})?", value):
+        return None
+    return "a language code such as 'en' or 'zh_Hant'"
 
 
 def _languages(value: tuple[str, ...]) -> str | None:
@@ -145,8 +147,12 @@ def describe() -> list[tuple[str, str, Any, str]]:
             for f in dataclasses.fields(Settings)]
 
 
+TYPE_NAMES = {"str": "text", "int": "whole number", "float": "number", "bool": "true/false",
+              "tuple[str, ...]": "list of text"}
+
+
 def _type_name(f: dataclasses.Field[Any]) -> str:
-    return str(f.type)
+    return TYPE_NAMES[str(f.type)]
 
 
 def _convert(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
@@ -194,7 +200,8 @@ def _convert(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
             raw_items: Any = [item.strip() for item in raw.split(",") if item.strip()]
         else:
             raw_items = raw
-        if not isinstance(raw_items, list | tuple) or not all(isinstance(i, str) for i in raw_items):
+        if not isinstance(raw_items, list | tuple) or not all(
+                isinstance(item, str) for item in raw_items):
             raise fail(expected + " (in the environment: comma-separated)")
         value = tuple(raw_items)
     else:  # pragma: no cover - a new type needs a converter here
@@ -207,7 +214,8 @@ def _convert(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
     return value
 
 
-def config_path_from(explicit: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Path | None:
+def config_path_from(explicit: str | os.PathLike[str] | None,
+                     environ: Mapping[str, str]) -> Path | None:
     if explicit:
         return Path(explicit)
     from_env = environ.get(CONFIG_ENV)

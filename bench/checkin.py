@@ -1,0 +1,215 @@
+"""Check-in latency on a busy day, on SQLite (a WAL file) and on PostgreSQL.
+
+For each database: seed a practice day with ``kiosk.demo.generate_day`` (by default 200,000
+patients and 5,000 appointments; the time is printed as "seeding"), then check patients in
+through ``CheckinService``: N by QR code and N more by family name and date of birth, on disjoint
+booked appointments at the kiosk's location, in the order of the day. Before each check-in the
+clock is set to five minutes before the appointment, so every one should be ``checked_in``.
+Each latency is ``time.perf_counter()`` around the service call, which includes the commit.
+
+Targets (issue): seeding <= 30 s; check-in p50 <= 5 ms and p99 <= 15 ms. This prints figures;
+it does not pass or fail. PostgreSQL is a private server on loopback (``tests.pg_server``), or
+the one ``KIOSK_TEST_POSTGRES_URL`` names.
+
+Run from the repository root:
+
+    .venv/bin/python bench/checkin.py [--db sqlite|postgresql|both] [--patients N]
+                                      [--appointments N] [--checkins N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import shlex
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import sqlalchemy
+from sqlalchemy import select
+
+from kiosk import tokens
+from kiosk.checkin import CheckinResult, CheckinService, Outcome
+from kiosk.clock import FixedClock, local_day_bounds
+from kiosk.db import Database
+from kiosk.demo import generate_day
+from kiosk.models import Appointment, AppointmentStatus, Location, Patient
+from kiosk.names import name_key, name_keys
+from kiosk.settings import load_settings
+from kiosk.site import SiteContext
+
+# tests/ (the private PostgreSQL server) is a package at the repository root.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+TIMEZONE = "Europe/Berlin"
+MORNING = datetime(2026, 3, 2, 7, 0, tzinfo=ZoneInfo(TIMEZONE))  # a Monday, far from DST
+DAY = MORNING.date()
+KIOSK_ID = "kiosk-bench"
+ARRIVE_EARLY = timedelta(minutes=5)
+SEED_TARGET_S, P50_TARGET_MS, P99_TARGET_MS = 30.0, 5.0, 15.0
+
+
+@dataclass(frozen=True)
+class Booked:
+    """A booked appointment at the kiosk's location, with what a patient would enter."""
+
+    external_id: str
+    start: datetime
+    family: str
+    birth_date: date
+    given: str | None  # only when family name and birth date are shared that day
+
+
+@dataclass
+class Run:
+    latencies_ms: list[float] = field(default_factory=list)
+    outcomes: Counter[Outcome] = field(default_factory=Counter)
+
+
+def bookable(db: Database, ctx: SiteContext) -> list[Booked]:
+    """The day's booked appointments at "main", with the given name where it is needed."""
+    day_start, day_end = local_day_bounds(DAY, ctx.tz)
+    with db.read() as session:
+        rows = session.execute(
+            select(Appointment.external_id, Appointment.start, Appointment.status,
+                   Location.external_id, Patient.id, Patient.family_name,
+                   Patient.given_name, Patient.birth_date)
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .join(Location, Location.id == Appointment.location_id)
+            .where(Appointment.start >= day_start, Appointment.start < day_end)
+            .order_by(Appointment.start, Appointment.external_id)).all()
+    # Who a (name key, birth date) finds today, at any location and in any status.
+    found: dict[tuple[str, date], set[int]] = {}
+    for *_, patient_id, family, _, born in rows:
+        for key in name_keys(family):
+            found.setdefault((key, born), set()).add(patient_id)
+    return [Booked(external_id, start, family, born,
+                   given if len(found[(name_key(family), born)]) > 1 else None)
+            for external_id, start, status, location, _, family, given, born in rows
+            if status == AppointmentStatus.BOOKED and location == "main"]
+
+
+def check_in_all(ctx: SiteContext, clock: FixedClock, booked: list[Booked],
+                 checkins: int) -> dict[str, Run]:
+    """Check in ``checkins`` appointments by QR and as many by name, in the day's order."""
+    service = CheckinService(ctx)
+    chosen = random.Random(7).sample(booked, k=min(2 * checkins, len(booked)))
+    plan: list[tuple[datetime, str, Callable[[], CheckinResult]]] = []
+    for number, appointment in enumerate(chosen):
+        if number % 2 == 0:
+            token = tokens.issue(ctx.qr_secret, ctx.settings.site_id,
+                                 appointment.external_id, DAY)
+            call = partial(service.by_qr, token, kiosk_id=KIOSK_ID)
+            plan.append((appointment.start, "QR", call))
+        else:
+            call = partial(service.by_name, appointment.family, appointment.birth_date,
+                           given=appointment.given, kiosk_id=KIOSK_ID)
+            plan.append((appointment.start, "name/DOB", call))
+    plan.sort(key=lambda step: step[0])
+
+    runs = {"QR": Run(), "name/DOB": Run()}
+    for start, method, call in plan:
+        clock.set(start - ARRIVE_EARLY)
+        began = time.perf_counter()
+        result = call()
+        elapsed_ms = (time.perf_counter() - began) * 1000
+        runs[method].latencies_ms.append(elapsed_ms)
+        runs[method].outcomes[result.outcome] += 1
+    return runs
+
+
+def bench(url: str, label: str, args: argparse.Namespace) -> None:
+    settings = load_settings(environ={}, overrides={"database_url": url, "timezone": TIMEZONE})
+    db = Database(url)
+    try:
+        db.upgrade()
+        print(f"\n== {label} (server {_version(db)}) ==")
+        clock = FixedClock(MORNING)
+        ctx = SiteContext(settings, db, clock)
+
+        began = time.perf_counter()
+        summary = generate_day(ctx, DAY, appointments=args.appointments, seed=1,
+                               patients=args.patients)
+        seconds = time.perf_counter() - began
+        print(f"seeding: {summary.patients:,} patients, {summary.appointments:,} appointments, "
+              f"{summary.providers} providers in {seconds:.1f} s "
+              f"(target <= {SEED_TARGET_S:.0f} s: {_verdict(seconds <= SEED_TARGET_S)})")
+
+        booked = bookable(db, ctx)
+        if len(booked) < 2 * args.checkins:
+            print(f"note: only {len(booked)} booked appointments at 'main'; using them all")
+        for method, run in check_in_all(ctx, clock, booked, args.checkins).items():
+            _report(method, run)
+    finally:
+        db.dispose()
+
+
+def _report(method: str, run: Run) -> None:
+    cuts = statistics.quantiles(run.latencies_ms, n=100, method="inclusive")
+    p50, p90, p99 = cuts[49], cuts[89], cuts[98]
+    outcomes = ", ".join(f"{outcome.value}={count}" for outcome, count in
+                         run.outcomes.most_common())
+    print(f"{method:>9}: n={len(run.latencies_ms)}  p50 {p50:.2f}  p90 {p90:.2f}  "
+          f"p99 {p99:.2f}  max {max(run.latencies_ms):.2f} ms  "
+          f"(p50 <= {P50_TARGET_MS:.0f}: {_verdict(p50 <= P50_TARGET_MS)}, "
+          f"p99 <= {P99_TARGET_MS:.0f}: {_verdict(p99 <= P99_TARGET_MS)})")
+    print(f"{'':>9}  outcomes: {outcomes}")
+    checked_in = run.outcomes[Outcome.CHECKED_IN]
+    if checked_in < len(run.latencies_ms):
+        print(f"{'':>9}  WARNING: only {checked_in} of {len(run.latencies_ms)} were checked in; "
+              "the figures include failures")
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def _version(db: Database) -> str:
+    info = db.engine.dialect.server_version_info or ()
+    return ".".join(str(part) for part in info)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--patients", type=int, default=200_000)
+    parser.add_argument("--appointments", type=int, default=5000)
+    parser.add_argument("--checkins", type=int, default=1000,
+                        help="check-ins per method (QR, and name and date of birth)")
+    args = parser.parse_args()
+
+    print(f"command: {shlex.join(sys.orig_argv)}")
+    print(f"machine: {os.cpu_count()} CPUs, {platform.platform()}, "
+          f"Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
+          f"SQLite {sqlite3.sqlite_version}")
+    print(f"day: {DAY} ({TIMEZONE}); {args.patients:,} patients, "
+          f"{args.appointments:,} appointments, {args.checkins} check-ins per method")
+
+    if args.db in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as folder:
+            bench(f"sqlite:///{folder}/kiosk.sqlite3", "SQLite, WAL file", args)
+    if args.db in ("postgresql", "both"):
+        from tests.pg_server import create_database, server_url
+
+        admin_url, server = server_url()
+        try:
+            bench(create_database(admin_url, "bench_checkin"), "PostgreSQL", args)
+        finally:
+            if server is not None:
+                server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""The core (kiosk/) never imports Qt: it runs and is tested on machines without it."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+CORE = Path(__file__).resolve().parent.parent / "kiosk"
+FORBIDDEN = ("PySide6", "shiboken6", "ui")
+
+
+def test_no_core_module_imports_qt_or_the_screens():
+    offenders = []
+    for path in CORE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {name}" for name in names
+                          if name.split(".")[0] in FORBIDDEN]
+    assert offenders == []
+
+
+def test_importing_every_core_module_loads_no_qt():
+    modules = sorted(f"kiosk.{p.stem}" for p in CORE.glob("*.py") if p.stem != "__init__")
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in modules) +
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6')]\n"
+            "assert not bad, bad\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,131 @@
+"""The CLI contract that others script against: commands, JSON fields and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from kiosk.cli import main
+
+NOW = "2026-11-23T08:50"
+
+
+@pytest.fixture
+def kiosk(db_url, capsys, monkeypatch):
+    """Run `kiosk` in-process on the test database; returns (exit code, stdout, stderr)."""
+    monkeypatch.setenv("KIOSK_TIMEZONE", "Europe/Berlin")
+    for name in [n for n in os.environ if n.startswith("KIOSK_") and n != "KIOSK_TIMEZONE"]:
+        monkeypatch.delenv(name)
+
+    def run(*args: str, now: str = NOW):
+        code = main(["--db", db_url, "--now", now, *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+    return run
+
+
+@pytest.fixture
+def demo_day(kiosk):
+    code, out, _ = kiosk("demo-data", "--date", "2026-11-23", "--appointments", "40")
+    assert code == 0, out
+    return out
+
+
+def test_demo_data_and_appointments_json(kiosk, demo_day):
+    assert "49 appointments" in demo_day  # 40 plus the nine showcase patients
+    code, out, _ = kiosk("appointments", "--date", "2026-11-23", "--json")
+    listing = json.loads(out)
+    assert code == 0 and len(listing) == 49
+    assert set(listing[0]) == {"id", "start", "provider", "status", "patient"}
+    assert set(listing[0]["patient"]) == {"given", "family", "birth_date"}
+    assert listing[0]["start"].endswith("+01:00")
+    families = {item["patient"]["family"] for item in listing}
+    assert {"Müller", "García-López", "O'Neil", "الهاشمي", "王", "Иванова", "Nguyễn",
+            "Okafor"} <= families
+    # Loading the same day again adds nothing.
+    assert "(0 new)" in kiosk("demo-data", "--date", "2026-11-23", "--appointments", "40")[1]
+
+
+def test_checkin_json_contract_and_exit_codes(kiosk, demo_day):
+    code, out, _ = kiosk("checkin", "--family", "garcia lopez", "--dob", "1984-07-02", "--json",
+                         now="2026-11-23T08:10")
+    result = json.loads(out)
+    assert code == 0
+    assert {"outcome", "ticket", "provider", "position", "wait", "reason", "message"} <= set(result)
+    assert result["outcome"] == "checked_in" and result["ticket"] == "K-1"
+    assert set(result["wait"]) == {"median", "upper"}
+    code, out, _ = kiosk("checkin", "--family", "García-López", "--dob", "1984-07-02", "--json",
+                         now="2026-11-23T08:10")
+    assert (code, json.loads(out)["outcome"]) == (0, "already_checked_in")
+    code, out, _ = kiosk("checkin", "--family", "okafor", "--dob", "2015-06-01", "--json")
+    assert (code, json.loads(out)["outcome"]) == (1, "need_given_name")
+    code, out, _ = kiosk("checkin", "--family", "nobody", "--dob", "2015-06-01", "--json")
+    assert (code, json.loads(out)["outcome"]) == (1, "not_found")
+    code, out, _ = kiosk("checkin", "--qr", "https://example.org", "--json")
+    assert (code, json.loads(out)["outcome"]) == (1, "invalid_code")
+
+
+def test_qr_make_issues_a_code_that_checks_in(kiosk, demo_day, tmp_path):
+    code, out, _ = kiosk("qr", "make", "--appointment", "appt-2026-11-23-pat-wang",
+                         "--png", str(tmp_path / "c.png"), "--svg", str(tmp_path / "c.svg"))
+    token = out.strip()
+    assert code == 0 and token.startswith("LK1")
+    assert (tmp_path / "c.png").stat().st_size > 100 and (tmp_path / "c.svg").exists()
+    code, out, _ = kiosk("checkin", "--qr", token, "--json", "--kiosk", "lobby-2")
+    assert (code, json.loads(out)["outcome"]) == (0, "checked_in")
+    code, out, _ = kiosk("queue", "--json")
+    queue = json.loads(out)
+    assert [row["ticket"] for row in queue] == ["K-1"]
+    assert set(queue[0]) == {"ticket", "provider", "position", "status", "checked_in_at", "wait"}
+    assert kiosk("qr", "make", "--appointment", "nope")[0] == 1
+
+
+def test_reception_commands(kiosk, demo_day):
+    assert kiosk("walk-in", "--provider", "prov-001")[1].strip() == "K-1"
+    assert kiosk("visit", "call", "K-1", "--room", "3")[0] == 0
+    code, _, err = kiosk("visit", "finish", "K-7")
+    assert code == 1 and "K-7" in err
+
+
+def test_usage_and_configuration_errors_exit_2(kiosk, tmp_path, monkeypatch, capsys):
+    code, _, err = kiosk("checkin", "--family", "x", "--dob", "2026-02-30")
+    assert code == 2 and "real date" in err
+    code, _, err = kiosk("checkin", "--family", "x")
+    assert code == 2 and "--dob" in err
+    monkeypatch.setenv("KIOSK_LATE_AFTER_MINUTES", "late")
+    code, _, err = kiosk("config", "show")
+    assert code == 2 and "late_after_minutes" in err and "whole number" in err
+
+
+def test_config_show_masks_secrets(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KIOSK_QR_SECRET", "very-secret")
+    config = tmp_path / "k.toml"
+    config.write_text('database_url = "postgresql://kiosk:pw@db.example/kiosk"\n')
+    assert main(["--config", str(config), "config", "show"]) == 0
+    out = capsys.readouterr().out
+    assert "very-secret" not in out and "pw@" not in out
+    assert 'qr_secret = "********"' in out
+
+
+def test_db_upgrade_and_unavailable_database(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path}/k.sqlite3"
+    assert main(["--db", url, "db", "upgrade"]) == 0
+    assert sqlite3.connect(tmp_path / "k.sqlite3").execute(
+        "PRAGMA journal_mode").fetchone() == ("wal",)
+    code = main(["--db", f"sqlite:///{tmp_path}/missing/dir/k.sqlite3", "queue"])
+    assert code == 3
+    assert "database is unavailable" in capsys.readouterr().err
+
+
+def test_the_installed_entry_point_runs(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk.cli", "--db", f"sqlite:///{tmp_path}/k.sqlite3",
+         "queue", "--json"], capture_output=True, text=True, check=False,
+        env={**os.environ, "KIOSK_CONFIG": ""})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []

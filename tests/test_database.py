@@ -1,0 +1,83 @@
+"""Schema, migrations and the database's bad days (locked, gone)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from kiosk import db as kiosk_db
+from kiosk.checkin import CheckinService, Outcome
+from kiosk.db import Database, DatabaseUnavailable
+from kiosk.models import Base
+from kiosk.site import SiteContext
+from tests.conftest import make_settings
+
+
+def test_migrations_build_exactly_the_models(ctx):
+    with ctx.db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    assert kiosk_db.current_revision(ctx.db.engine) == kiosk_db.head_revision(ctx.db.engine)
+
+
+def test_upgrade_on_every_start_is_harmless(ctx, day):
+    ctx.db.upgrade()
+    ctx.db.upgrade()
+    assert CheckinService(ctx).by_name("Müller", day["muller"].birth_date).succeeded
+
+
+def test_kiosks_starting_together_migrate_once(db_url):
+    """Several processes upgrading one empty database at once: all succeed, schema is whole."""
+    import subprocess
+    import sys
+
+    starts = [subprocess.Popen([sys.executable, "-m", "kiosk.cli", "--db", db_url, "db",
+                                "upgrade"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True) for _ in range(4)]
+    for process in starts:
+        _out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    engine = Database(db_url).engine
+    assert kiosk_db.current_revision(engine) == kiosk_db.head_revision(engine)
+
+
+def test_embedded_default_is_a_wal_sqlite_file_in_the_user_data_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    database = Database("")
+    database.upgrade()
+    path = kiosk_db.default_sqlite_path()
+    assert path.is_relative_to(tmp_path) and path.exists()
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_locked_database_is_a_clear_error_and_loses_nothing(sqlite_url, clock, day_factory):
+    database = Database(sqlite_url, busy_timeout_ms=200)
+    database.upgrade()
+    ctx = SiteContext(make_settings(sqlite_url), database, clock)
+    person = day_factory(ctx)["muller"]
+    path = sqlite_url.removeprefix("sqlite:///")
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(DatabaseUnavailable, match="locked"):
+            CheckinService(ctx).by_name("Müller", person.birth_date)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    # Once the lock is gone the same patient checks in normally.
+    assert CheckinService(ctx).by_name("Müller", person.birth_date).outcome is Outcome.CHECKED_IN
+
+
+def test_an_unreachable_postgresql_server_is_a_clear_error(clock):
+    url = "postgresql://kiosk@127.0.0.1:1/kiosk"  # nothing listens on port 1
+    with pytest.raises(DatabaseUnavailable):
+        Database(url).upgrade()
+
+
+@pytest.fixture
+def day_factory():
+    from tests.conftest import load_day
+    return load_day

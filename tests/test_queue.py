@@ -1,0 +1,83 @@
+"""The queue: positions per provider, walk-ins, and reception's actions, each audited."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import pytest
+from sqlalchemy import select
+
+from kiosk import tokens
+from kiosk.checkin import CheckinService
+from kiosk.models import AuditEvent, VisitStatus
+from kiosk.queue import InvalidTransition, QueueService, SimpleWaitModel
+from tests.conftest import DAY
+
+
+def check_in(ctx, day, *who):
+    service = CheckinService(ctx)
+    return [service.by_qr(tokens.issue(ctx.qr_secret, "main", day[w].appointment, DAY))
+            for w in who]
+
+
+def test_positions_count_per_provider_in_appointment_order(ctx, day):
+    check_in(ctx, day, "garcia", "hashemi", "muller", "wang")
+    rows = {row.ticket: row for row in QueueService(ctx).rows()}
+    # p1: Müller 09:00 before García 09:15; p2: al-Hashemi 09:00 before Wang 09:15.
+    assert (rows["K-3"].position, rows["K-1"].position) == (1, 2)
+    assert (rows["K-2"].position, rows["K-4"].position) == (1, 2)
+    assert rows["K-3"].provider == "Dr. Amara Okafor"
+    assert all(row.wait is not None for row in rows.values())
+
+
+def test_reception_moves_a_patient_through_the_visit_and_it_is_audited(ctx, clock, day):
+    check_in(ctx, day, "muller", "garcia")
+    queue = QueueService(ctx)
+    called = queue.act("K-1", "call", actor="anna", room="3")
+    assert (called.status, called.room, called.called_at) == (VisitStatus.CALLED, "3", clock.now())
+    assert [r.position for r in queue.rows() if r.ticket == "K-2"] == [1]  # moved up
+    clock.advance(minutes=2)
+    assert queue.act("k-1", "start", actor="anna").started_at == clock.now()
+    clock.advance(minutes=12)
+    assert queue.act("K-1", "finish", actor="ben").status is VisitStatus.DONE
+    assert queue.act("K-2", "left", actor="ben").status is VisitStatus.LEFT
+    assert queue.rows() == []
+    with ctx.db.read() as session:
+        trail = [(e.actor, e.action) for e in session.scalars(
+            select(AuditEvent).order_by(AuditEvent.id))]
+    assert trail[-4:] == [("anna", "call"), ("anna", "start"), ("ben", "finish"),
+                          ("ben", "left")]
+
+
+def test_actions_that_do_not_fit_the_state_are_refused(ctx, day):
+    check_in(ctx, day, "muller")
+    queue = QueueService(ctx)
+    with pytest.raises(InvalidTransition, match="waiting"):
+        queue.act("K-1", "finish", actor="anna")
+    with pytest.raises(LookupError):
+        queue.act("K-99", "call", actor="anna")
+
+
+def test_walk_in_gets_the_next_ticket_and_waits_behind_earlier_arrivals(ctx, clock, day):
+    check_in(ctx, day, "muller")
+    clock.advance(minutes=1)
+    ticket = QueueService(ctx).walk_in("p1", actor="anna", name="walk-in with flu")
+    assert ticket == "K-2"
+    rows = {row.ticket: row for row in QueueService(ctx).rows()}
+    assert rows["K-2"].position == 2
+    assert rows["K-2"].method.value == "staff"
+
+
+def test_simple_wait_model_grows_with_place_and_respects_appointment_time():
+    from datetime import datetime, timedelta
+
+    from kiosk.queue import QueuedVisit
+
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    waiting = [QueuedVisit(n, 1, VisitStatus.WAITING, now, n, None, None) for n in range(3)]
+    later = QueuedVisit(9, 1, VisitStatus.WAITING, now, 9, now + timedelta(minutes=50), None)
+    in_room = [QueuedVisit(8, 1, VisitStatus.IN_ROOM, now, 8, None, now - timedelta(minutes=5))]
+    waits = SimpleWaitModel(15).waits([*waiting, later], in_room, now)
+    assert [waits[n].median for n in range(3)] == [10, 25, 40]
+    assert all(waits[n].upper > waits[n].median for n in range(3))
+    assert waits[9].median == 55  # behind three others, and not before 09:50 anyway
