@@ -156,12 +156,15 @@ def _print_json(value: Any) -> None:
 
 
 def cmd_demo(rt: Runtime, args: argparse.Namespace) -> int:
-    from kiosk.demo import generate_day
+    from kiosk.demo import DAY_START, generate_day
 
     ctx = rt.ctx
     today = ctx.today()
+    # Today's showcase patients are booked from a quarter of an hour from now: ready to try.
+    soon = (ctx.local(ctx.now()) + timedelta(minutes=15)).time()
     for day in (today, today + timedelta(days=1)):
-        summary = generate_day(ctx, day, args.appointments, seed=args.seed)
+        summary = generate_day(ctx, day, args.appointments, seed=args.seed,
+                               showcase_from=soon if day == today else DAY_START)
         print(f"Demo data for {day}: {summary.appointments} appointments, "
               f"{summary.providers} providers ({summary.new_appointments} new)")
     print(f"Database: {describe_url(ctx.db.url)}")
@@ -172,6 +175,7 @@ def _run_kiosk_window(rt: Runtime, args: argparse.Namespace) -> int:
     """The patient kiosk window comes with the kiosk screens; until then demo runs headless."""
     ctx = rt.ctx
     print("\nThe kiosk window is not built yet: this demo runs headless. Try, for example:")
+    me = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0].endswith("kiosk") else "kiosk"
     with ctx.db.read() as session:
         start, end = local_day_bounds(ctx.today(), ctx.tz)
         row = session.execute(
@@ -182,11 +186,11 @@ def _run_kiosk_window(rt: Runtime, args: argparse.Namespace) -> int:
     if row is not None:
         external_id, _family, born = row
         token = tokens.issue(ctx.qr_secret, ctx.settings.site_id, external_id, ctx.today())
-        print(f"  kiosk checkin --qr {token}")
-        print(f"  kiosk checkin --family 'garcia lopez' --dob {born.isoformat()}")
-        print("  kiosk checkin --family okafor --dob 2015-06-01          (twins: asks for the "
-              "given name)")
-        print("  kiosk queue")
+        print(f"  {me} checkin --qr {token}")
+        print(f"  {me} checkin --family 'garcia lopez' --dob {born.isoformat()}")
+        print(f"  {me} checkin --family okafor --dob 2015-06-01   (twins: asks for the given "
+              "name; add --given chidi)")
+        print(f"  {me} queue")
     return EXIT_OK
 
 

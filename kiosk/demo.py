@@ -105,8 +105,12 @@ def provider_list(count: int) -> list[tuple[str, str]]:
 
 
 def generate_day(ctx: SiteContext, day: date, appointments: int, *, seed: int = 1,
-                 patients: int | None = None) -> DemoSummary:
-    """Load a demo practice day: idempotent for the same day, seed and sizes."""
+                 patients: int | None = None, showcase_from: time = DAY_START) -> DemoSummary:
+    """Load a demo practice day: idempotent for the same day, seed and sizes.
+
+    The showcase patients see the first provider every 15 minutes from ``showcase_from``
+    (a live demo puts them just after the current time, so they can check in at once).
+    """
     rng = random.Random(f"{seed}-{day.isoformat()}")
     patient_count = patients if patients is not None else max(appointments, 20)
     people = make_patients(patient_count, seed)
@@ -118,12 +122,16 @@ def generate_day(ctx: SiteContext, day: date, appointments: int, *, seed: int = 
         first = datetime.combine(day, DAY_START, tzinfo=tz)
         return first + timedelta(minutes=SLOT_MINUTES * slot)
 
+    first_showcase = (showcase_from.hour * 60 + showcase_from.minute
+                      - DAY_START.hour * 60 - DAY_START.minute) // SLOT_MINUTES
+    first_showcase = min(max(first_showcase, 0), SLOTS_PER_DAY - len(SHOWCASE))
+    showcase_slots = [first_showcase + offset // SLOT_MINUTES for *_, offset in SHOWCASE]
     records = [
         AppointmentRecord(f"appt-{day.isoformat()}-{ext}", ext, providers[0][0], "main",
-                          at(offset // SLOT_MINUTES), at(offset // SLOT_MINUTES + 1))
-        for ext, *_, offset in SHOWCASE
+                          at(slot), at(slot + 1))
+        for (ext, *_), slot in zip(SHOWCASE, showcase_slots, strict=True)
     ]
-    busy = {(providers[0][0], offset // SLOT_MINUTES) for *_, offset in SHOWCASE}
+    busy = {(providers[0][0], slot) for slot in showcase_slots}
     free_slots = [(prov, slot) for prov, _ in providers for slot in range(SLOTS_PER_DAY)
                   if (prov, slot) not in busy]
     rng.shuffle(free_slots)
