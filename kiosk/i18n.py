@@ -12,6 +12,8 @@ from pathlib import Path
 
 from babel.support import NullTranslations, Translations
 
+from kiosk.paths import data_dir
+
 DOMAIN = "kiosk"
 
 
@@ -21,12 +23,7 @@ def N_(message: str) -> str:
 
 
 def locales_dir() -> Path:
-    """locales/ next to the package in a checkout, or in the installed data folder."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "locales", here / "locales"):
-        if candidate.is_dir():
-            return candidate
-    return here.parent / "locales"
+    return data_dir("locales")
 
 
 @functools.cache
