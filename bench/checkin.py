@@ -108,6 +108,7 @@ def check_in_all(ctx: SiteContext, clock: FixedClock, booked: list[Booked],
     chosen = random.Random(7).sample(booked, k=min(2 * checkins, len(booked)))
     plan: list[tuple[datetime, str, Callable[[], CheckinResult]]] = []
     for number, appointment in enumerate(chosen):
+        call: Callable[[], CheckinResult]
         if number % 2 == 0:
             token = tokens.issue(ctx.qr_secret, ctx.settings.site_id,
                                  appointment.external_id, DAY)
