@@ -16,7 +16,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
 from kiosk import tokens
@@ -43,6 +42,7 @@ from kiosk.queue import (
     next_ticket_number,
     place_of,
     ticket_code,
+    upsert_for,
 )
 from kiosk.site import SiteContext
 
@@ -190,18 +190,21 @@ class CheckinService:
             if self._locked(session, kiosk_id, now):
                 log.info("kiosk %s: name check-in refused (locked)", kiosk_id)
                 return LOCKED
-            # One query whatever was mistyped: the same work, and so the same time, for a wrong
-            # name as for a wrong date.
+            # The same two queries whatever was mistyped: the same work, and so the same time,
+            # for a wrong name as for a wrong date. Patients first, then their appointments:
+            # both use an index whatever the planner knows of the data.
+            patient_ids = list(session.scalars(
+                select(Patient.id)
+                .join(PatientNameKey, PatientNameKey.patient_id == Patient.id)
+                .where(PatientNameKey.key == name_key(family), Patient.birth_date == birth_date,
+                       Patient.site_id == self.settings.site_id)))
             day_start, _ = local_day_bounds(today, self.ctx.tz)
             candidates = list(session.scalars(
                 self._appointments()
                 .where(
-                    Appointment.site_id == self.settings.site_id,
+                    Appointment.patient_id.in_(patient_ids),
                     Appointment.start >= day_start,
-                    Appointment.start < day_start + OTHER_DAY_HORIZON,
-                    Patient.birth_date == birth_date,
-                    Patient.id.in_(select(PatientNameKey.patient_id)
-                                   .where(PatientNameKey.key == name_key(family))))
+                    Appointment.start < day_start + OTHER_DAY_HORIZON)
                 .order_by(Appointment.start)))
             if given is not None:
                 wanted = name_key(given)
@@ -262,8 +265,9 @@ class CheckinService:
         return (
             select(Appointment)
             .join(Appointment.patient).join(Appointment.provider).join(Appointment.location)
+            .outerjoin(Appointment.visit)
             .options(contains_eager(Appointment.patient), contains_eager(Appointment.provider),
-                     contains_eager(Appointment.location))
+                     contains_eager(Appointment.location), contains_eager(Appointment.visit))
         )
 
     def _check_in(self, session: Session, appointment: Appointment, method: CheckinMethod,
@@ -281,9 +285,9 @@ class CheckinService:
             return CheckinResult(outcome, reason, given_name=appointment.patient.given_name,
                                  provider=appointment.provider.display_name, **extra)
 
-        existing = session.scalar(select(Visit).where(Visit.appointment_id == appointment.id))
-        if existing is not None:
-            return self._placed(session, result, Outcome.ALREADY_CHECKED_IN, None, existing)
+        if appointment.visit is not None:
+            return self._placed(session, result, Outcome.ALREADY_CHECKED_IN, None,
+                                appointment.visit)
         if appointment.status == AppointmentStatus.CANCELLED:
             return result(Outcome.SEE_RECEPTION, Reason.CANCELLED)
         if appointment.status in CLOSED_STATUSES:
@@ -300,25 +304,24 @@ class CheckinService:
                 return result(Outcome.TOO_EARLY, opens_at=ctx.local(opens_at))
 
         day = ctx.today()
-        try:
-            # A savepoint, so that losing a race to another kiosk leaves this transaction usable.
-            with session.begin_nested():
-                number = next_ticket_number(session, settings.site_id, day)
-                visit = Visit(
-                    site_id=settings.site_id, service_date=day, appointment_id=appointment.id,
-                    patient_id=appointment.patient_id, provider_id=appointment.provider_id,
-                    ticket_number=number, ticket_code=ticket_code(settings.ticket_prefix, number),
-                    method=method, language=language, kiosk_id=kiosk_id,
-                    queue_at=now if late else start, checked_in_at=now,
-                    status=VisitStatus.WAITING, arrived_late=late)
-                session.add(visit)
-                session.flush()
-        except IntegrityError:
-            existing = session.scalar(select(Visit).where(Visit.appointment_id == appointment.id))
-            if existing is None:
-                raise
+        number = next_ticket_number(session, settings.site_id, day)
+        # The unique constraint on visit.appointment_id decides races between kiosks: the
+        # loser's insert does nothing and it reports the winner's ticket.
+        visit = session.scalar(
+            upsert_for(session)(Visit).values(
+                site_id=settings.site_id, service_date=day, appointment_id=appointment.id,
+                patient_id=appointment.patient_id, provider_id=appointment.provider_id,
+                ticket_number=number, ticket_code=ticket_code(settings.ticket_prefix, number),
+                method=method, language=language, kiosk_id=kiosk_id,
+                queue_at=now if late else start, checked_in_at=now,
+                status=VisitStatus.WAITING, arrived_late=late)
+            .on_conflict_do_nothing(index_elements=[Visit.appointment_id])
+            .returning(Visit))
+        if visit is None:
+            winner = session.scalars(
+                select(Visit).where(Visit.appointment_id == appointment.id)).one()
             log.info("kiosk %s: lost a check-in race; the other kiosk's ticket stands", kiosk_id)
-            return self._placed(session, result, Outcome.ALREADY_CHECKED_IN, None, existing)
+            return self._placed(session, result, Outcome.ALREADY_CHECKED_IN, None, winner)
 
         if appointment.status == AppointmentStatus.BOOKED:
             appointment.status = AppointmentStatus.ARRIVED

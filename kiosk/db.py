@@ -66,6 +66,9 @@ def make_engine(url: str | URL, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000}, **kwargs)
         _configure_sqlite(engine, busy_timeout_ms)
     else:
+        # Smaller multi-row INSERT pages keep each statement short enough for psycopg to cache
+        # its parsing: loading 200,000 patients took 19.6 s with the default 1000, 14.6 s at 100.
+        kwargs.setdefault("insertmanyvalues_page_size", 100)
         engine = create_engine(url, pool_pre_ping=True, **kwargs)
     return engine
 
@@ -116,6 +119,12 @@ class Database:
     def upgrade(self) -> None:
         with _translate_errors(self):
             upgrade(self.engine)
+
+    def analyze(self) -> None:
+        """Refresh the planner's statistics, after loading many rows at once."""
+        with self.engine.connect() as connection, _translate_errors(self):
+            connection.exec_driver_sql("ANALYZE")
+            connection.commit()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -154,4 +154,6 @@ def generate_day(ctx: SiteContext, day: date, appointments: int, *, seed: int = 
         new = upsert_appointments(
             session, ctx.settings.site_id, secret, records, patients=patient_ids,
             providers=provider_ids, locations=location_ids)
+    if new >= 1000:
+        ctx.db.analyze()
     return DemoSummary(day, len(records), new, len(people), len(providers))

@@ -178,6 +178,10 @@ class Appointment(Base):
     patient: Mapped[Patient] = relationship(lazy="raise")
     provider: Mapped[Provider] = relationship(lazy="raise")
     location: Mapped[Location] = relationship(lazy="raise")
+    # The queue entry made by checking this appointment in, if any (at most one: see Visit).
+    visit: Mapped[Visit | None] = relationship(
+        lazy="raise", viewonly=True, uselist=False,
+        primaryjoin="Visit.appointment_id == Appointment.id")
 
 
 class Visit(Base):

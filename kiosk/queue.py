@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -89,17 +89,20 @@ def ticket_code(prefix: str, number: int) -> str:
     return f"{prefix}-{number}"
 
 
+def upsert_for(session: Session) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT (SQLite and PostgreSQL alike)."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
 def next_ticket_number(session: Session, site_id: str, day: date) -> int:
-    """Increment the day's counter under a row lock: concurrent check-ins get distinct numbers."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(TicketCounter).values(
-        site_id=site_id, service_date=day, last_number=0).on_conflict_do_nothing())
-    number = session.scalar(
-        update(TicketCounter)
-        .where(TicketCounter.site_id == site_id, TicketCounter.service_date == day)
-        .values(last_number=TicketCounter.last_number + 1)
-        .returning(TicketCounter.last_number))
+    """Increment the day's counter in one statement that locks its row: concurrent check-ins
+    get distinct numbers, the first of the day creates the counter."""
+    insert = upsert_for(session)
+    statement = insert(TicketCounter).values(site_id=site_id, service_date=day, last_number=1)
+    number = session.scalar(statement.on_conflict_do_update(
+        index_elements=[TicketCounter.site_id, TicketCounter.service_date],
+        set_={"last_number": TicketCounter.last_number + 1},
+    ).returning(TicketCounter.last_number))
     assert number is not None
     return int(number)
 
