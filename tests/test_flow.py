@@ -1,0 +1,164 @@
+"""The patient flow as a state machine, without Qt: every path, with the clock fixed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from kiosk.checkin import CheckinResult, Outcome, Reason
+from kiosk.clock import FixedClock
+from kiosk.flow import InputProblem, KioskFlow, Step, Timing, validate_birth_date
+from tests.conftest import TZ, at
+
+LANGS = ("en", "ar", "zh_Hans")
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture
+def flow(clock: FixedClock) -> KioskFlow:
+    return KioskFlow(clock, "en", LANGS, tz=TZ)
+
+
+def test_name_path_with_given_name_then_result_then_welcome(flow, clock):
+    flow.choose_language("ar")
+    flow.start_name_entry()
+    assert flow.submit_family("  Okafor ") is None
+    assert flow.step is Step.BIRTH_DATE and flow.family == "Okafor"
+    request = flow.submit_birth_date("1", "6", "2015")
+    assert request is not None and flow.step is Step.WORKING
+    assert (request.family, request.birth_date, request.language) == ("Okafor", date(2015, 6, 1),
+                                                                      "ar")
+    flow.finish(CheckinResult(Outcome.NEED_GIVEN_NAME))
+    assert flow.step is Step.GIVEN_NAME
+    request = flow.submit_given("Chidi")
+    assert request is not None and request.given == "Chidi"
+    flow.finish(CheckinResult(Outcome.CHECKED_IN, ticket="K-3"))
+    assert flow.step is Step.RESULT and flow.result.ticket == "K-3"
+    clock.advance(seconds=19)
+    flow.tick()
+    assert flow.step is Step.RESULT
+    clock.advance(seconds=1)
+    flow.tick()
+    assert flow.step is Step.WELCOME
+    assert (flow.language, flow.family, flow.birth_date, flow.given, flow.result) == (
+        "en", None, None, None, None)
+
+
+def test_a_scan_on_any_screen_checks_in_by_code(flow):
+    flow.start_name_entry()
+    flow.submit_family("Müller")
+    request = flow.scanned("LK1ABC")
+    assert request is not None and request.qr == "LK1ABC" and flow.family is None
+    assert flow.scanned("LK1DEF") is None  # one at a time
+    flow.finish(CheckinResult(Outcome.INVALID_CODE))
+    assert flow.step is Step.RESULT
+
+
+@pytest.mark.parametrize(("fields", "problem"), [
+    (("", "6", "2015"), InputProblem.DATE_INCOMPLETE),
+    (("31", "2", "1990"), InputProblem.DATE_IMPOSSIBLE),
+    (("1", "13", "1990"), InputProblem.DATE_IMPOSSIBLE),
+    (("1", "1", "90"), InputProblem.DATE_IMPOSSIBLE),
+    (("x", "1", "1990"), InputProblem.DATE_IMPOSSIBLE),
+    (("24", "11", "2026"), InputProblem.DATE_FUTURE),
+    (("22", "11", "1906"), InputProblem.DATE_TOO_OLD),
+])
+def test_impossible_future_and_too_old_dates_are_explained(fields, problem):
+    assert validate_birth_date(*fields, TODAY) is problem
+
+
+def test_valid_dates_pass_including_leap_days_and_today():
+    assert validate_birth_date("29", "2", "2000", TODAY) == date(2000, 2, 29)
+    assert validate_birth_date("23", "11", "2026", TODAY) == TODAY
+    assert validate_birth_date("23", "11", "1906", TODAY) == date(1906, 11, 23)
+
+
+def test_empty_and_absurdly_long_names_are_refused(flow):
+    flow.start_name_entry()
+    assert flow.submit_family("   ") is InputProblem.NAME_EMPTY
+    assert flow.submit_family("x" * 10_000) is InputProblem.NAME_TOO_LONG
+    assert flow.step is Step.FAMILY_NAME and flow.family is None
+
+
+def test_idle_warning_counts_down_and_more_time_keeps_everything(flow, clock):
+    flow.start_name_entry()
+    flow.submit_family("Müller")
+    clock.advance(seconds=44)
+    flow.tick()
+    assert flow.warning_deadline is None
+    clock.advance(seconds=1)
+    flow.tick()
+    assert flow.warning_seconds_left == 20
+    clock.advance(seconds=15)
+    flow.tick()
+    assert flow.warning_seconds_left == 5
+    flow.more_time()
+    assert flow.warning_deadline is None and flow.family == "Müller"
+    assert flow.step is Step.BIRTH_DATE
+
+
+def test_unanswered_warning_resets_and_forgets_the_patient(flow, clock):
+    flow.choose_language("zh_Hans")
+    flow.start_name_entry()
+    flow.submit_family("王")
+    clock.advance(seconds=45)
+    flow.tick()
+    clock.advance(seconds=20)
+    flow.tick()
+    assert flow.step is Step.WELCOME
+    assert (flow.family, flow.language, flow.warning_deadline) == (None, "en", None)
+
+
+def test_help_alerts_once_and_returns_to_welcome_by_itself(flow, clock):
+    alerts = []
+    flow.on_help(alerts.append)
+    flow.start_name_entry()
+    flow.request_help()
+    flow.request_help()
+    assert flow.step is Step.HELP and alerts == ["family_name"]
+    clock.advance(seconds=90)
+    flow.tick()
+    assert flow.step is Step.WELCOME
+
+
+def test_engine_failure_shows_error_then_welcome(flow, clock):
+    flow.scanned("LK1X")
+    flow.fail()
+    assert flow.step is Step.ERROR
+    clock.advance(seconds=20)
+    flow.tick()
+    assert flow.step is Step.WELCOME
+
+
+def test_a_late_answer_after_a_timeout_is_ignored(flow, clock):
+    flow.start_name_entry()
+    flow.submit_family("Müller")
+    flow.submit_birth_date("14", "3", "1956")
+    flow.reset()
+    flow.finish(CheckinResult(Outcome.SEE_RECEPTION, Reason.LATE, given_name="Jürgen"))
+    assert flow.step is Step.WELCOME and flow.result is None
+
+
+def test_back_walks_the_steps_back(flow):
+    flow.start_name_entry()
+    flow.submit_family("Müller")
+    flow.back()
+    assert flow.step is Step.FAMILY_NAME
+    flow.back()
+    assert flow.step is Step.WELCOME
+
+
+def test_the_warning_must_give_at_least_20_seconds():
+    with pytest.raises(ValueError, match="20 seconds"):
+        Timing(warning_seconds=10)
+
+
+def test_language_left_chosen_at_welcome_returns_to_default(flow, clock):
+    flow.choose_language("ar")
+    clock.advance(seconds=64)
+    flow.tick()
+    assert flow.language == "ar"
+    clock.advance(seconds=1)
+    flow.tick()
+    assert flow.language == "en"
