@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from kiosk.checkin import CheckinResult, Outcome
+from kiosk.checkin import CheckinResult, CheckinService, Outcome
 from kiosk.clock import Clock
 
 MAX_NAME_LENGTH = 100
@@ -151,7 +151,7 @@ class KioskFlow:
             listener(self)
 
     def _move(self, step: Step, *, remember: bool = True) -> None:
-        if remember and self.step in INPUT_STEPS + (Step.WELCOME,) and step != self.step:
+        if remember and self.step in (*INPUT_STEPS, Step.WELCOME) and step != self.step:
             self._history.append(self.step)
         self.step = step
         self.step_since = self.clock.now()
@@ -280,9 +280,9 @@ class KioskFlow:
             return
         shown_for = (now - self.step_since).total_seconds()
         idle_for = (now - self.last_activity).total_seconds()
-        if self.step in (Step.RESULT, Step.ERROR) and shown_for >= timing.result_seconds:
-            self.reset()
-        elif self.step == Step.HELP and shown_for >= timing.help_seconds:
+        stays = {Step.RESULT: timing.result_seconds, Step.ERROR: timing.result_seconds,
+                 Step.HELP: timing.help_seconds}
+        if self.step in stays and shown_for >= stays[self.step]:
             self.reset()
         elif self.step in INPUT_STEPS and idle_for >= timing.idle_seconds:
             self.warning_deadline = now + timedelta(seconds=timing.warning_seconds)
@@ -294,3 +294,12 @@ class KioskFlow:
     def reset(self) -> None:
         self._clear()
         self._changed()
+
+
+def answer(request: CheckinRequest, service: CheckinService, kiosk_id: str) -> CheckinResult:
+    """Put a request to the check-in engine (runs off the GUI thread)."""
+    if request.qr is not None:
+        return service.by_qr(request.qr, kiosk_id=kiosk_id, language=request.language)
+    assert request.family is not None and request.birth_date is not None
+    return service.by_name(request.family, request.birth_date, given=request.given,
+                           kiosk_id=kiosk_id, language=request.language)

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import functools
 import gettext
+from datetime import date, datetime
 from pathlib import Path
 
+from babel import Locale
+from babel.dates import format_skeleton, get_date_format
 from babel.support import NullTranslations, Translations
 
 from kiosk.paths import data_dir
@@ -35,3 +38,38 @@ def translations(language: str) -> gettext.NullTranslations:
 def translate(message: str, language: str, **values: object) -> str:
     text = translations(language).gettext(message)
     return text.format(**values) if values else text
+
+
+# Names people look for; CLDR's own names for these read oddly on a language button.
+_NATIVE_NAMES = {"tl": "Tagalog", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
+
+
+@functools.cache
+def native_name(language: str) -> str:
+    """The language's name in itself, as patients look for it ("Español", "العربية")."""
+    if language in _NATIVE_NAMES:
+        return _NATIVE_NAMES[language]
+    name = Locale.parse(language).get_display_name(language) or language
+    return name[:1].upper() + name[1:]
+
+
+@functools.cache
+def is_right_to_left(language: str) -> bool:
+    return bool(Locale.parse(language).character_order == "right-to-left")
+
+
+@functools.cache
+def date_field_order(language: str) -> tuple[str, ...]:
+    """("day", "month", "year") in the order the language writes a short date."""
+    pattern = get_date_format("short", locale=Locale.parse(language)).pattern
+    positions = {field: pattern.find(letter) for field, letter in
+                 (("day", "d"), ("month", "M"), ("year", "y"))}
+    return tuple(sorted(positions, key=positions.__getitem__))
+
+
+def format_time(value: datetime, language: str) -> str:
+    return format_skeleton("Hm", value, locale=Locale.parse(language))
+
+
+def format_day(value: date, language: str) -> str:
+    return format_skeleton("yMMMMd", value, locale=Locale.parse(language))

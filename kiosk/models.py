@@ -265,3 +265,16 @@ class AuditEvent(Base):
     appointment_id: Mapped[int | None] = mapped_column(
         ForeignKey("appointment.id", ondelete="SET NULL"))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Feedback(Base):
+    """One answer to "How was checking in today?": anonymous, no link to a visit or patient."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    score: Mapped[int] = mapped_column(Integer)  # 1 (very bad) to 5 (very good)
+    language: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str | None] = mapped_column(String(20))
+    kiosk_id: Mapped[str] = mapped_column(String(64))

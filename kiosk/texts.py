@@ -45,8 +45,7 @@ PROVIDER_LINE = N_("You will see {provider}.")
 POSITION_LINE = N_("Your place in the queue: {position}")
 WAIT_LINE = N_("Expected wait (minutes): about {median}, at most {upper}")
 WAIT_SOON = N_("You should be called very soon.")
-TAKE_A_SEAT = N_("Please take a seat. Your ticket number will be shown on the screen when it "
-                 "is your turn.")
+TAKE_A_SEAT = N_("Your ticket number will be shown on the screen when it is your turn.")
 TRY_AGAIN = N_("Try again")
 DONE = N_("Done")
 

@@ -1,0 +1,73 @@
+"""Qt applications behind the CLI: the patient kiosk (for now; reception and board follow)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+from kiosk.checkin import CheckinService
+from kiosk.flow import KioskFlow, Timing, answer
+from kiosk.lobby import record_feedback, request_help
+from kiosk.site import SiteContext
+from ui.kiosk.window import KioskWindow
+from ui.scanner import ScannerFilter
+from ui.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                or os.environ.get("QT_QPA_PLATFORM"))
+
+
+def application() -> QApplication:
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        return app
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("Lobby kiosk")
+    return app
+
+
+def build_kiosk(ctx: SiteContext, timing: Timing | None = None) -> KioskWindow:
+    """The patient kiosk window wired to the engine; the scanner filter is installed too."""
+    app = application()
+    settings = ctx.settings
+    kiosk_id = settings.kiosk_id
+    flow = KioskFlow(ctx.clock, settings.default_language, settings.languages, timing,
+                     tz=ctx.tz)
+    service = CheckinService(ctx)
+    worker = Worker()
+
+    def feedback(score: int, current: KioskFlow) -> None:
+        method = "qr" if current.family is None else "name_dob"
+        language = current.language
+        worker.run(lambda: record_feedback(ctx, kiosk_id, score, language, method),
+                   lambda _: None, lambda _: None)
+
+    window = KioskWindow(flow, lambda request: answer(request, service, kiosk_id),
+                         on_feedback=feedback, worker=worker)
+    worker.setParent(window)
+    flow.on_help(lambda step: worker.run(lambda: request_help(ctx, kiosk_id, step),
+                                         lambda _: None, lambda _: None))
+    scanner = ScannerFilter(on_scan=lambda payload: window.run(flow.scanned(payload)),
+                            on_typing=lambda: window.note_hardware_key(None), parent=window)
+    app.installEventFilter(scanner)
+    window.scanner = scanner  # type: ignore[attr-defined]
+    window.setWindowTitle(settings.site_name)
+    return window
+
+
+def run_kiosk(ctx: SiteContext, *, full_screen: bool = False) -> int:
+    app = application()
+    window = build_kiosk(ctx)
+    if full_screen:
+        window.showFullScreen()
+    else:
+        window.resize(1280, 800)
+        window.show()
+    return app.exec()

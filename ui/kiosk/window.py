@@ -1,0 +1,614 @@
+"""The patient kiosk window: renders kiosk.flow.KioskFlow and turns touches into its calls.
+
+Screens hold no state of their own beyond what they show; on every reset each field is cleared
+(see ``_forget``) so nothing of one patient is left for the next.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk import texts
+from kiosk.checkin import CheckinResult, Outcome
+from kiosk.flow import CheckinRequest, KioskFlow, Step
+from kiosk.i18n import (
+    date_field_order,
+    format_day,
+    format_time,
+    is_right_to_left,
+    native_name,
+    translate,
+)
+from ui.theme import stylesheet
+from ui.widgets.faces import face_icon
+from ui.widgets.keyboard import Keyboard, Keypad
+from ui.worker import Worker
+
+log = logging.getLogger(__name__)
+
+BUSY_AFTER_MS = 300
+Runner = Callable[[CheckinRequest], CheckinResult]
+
+
+def label(role: str | None = None, *, wrap: bool = True) -> QLabel:
+    widget = QLabel()
+    widget.setWordWrap(wrap)
+    widget.setTextFormat(Qt.TextFormat.PlainText)
+    if role:
+        widget.setProperty("role", role)
+    return widget
+
+
+def button(role: str | None = None) -> QPushButton:
+    widget = QPushButton()
+    if role:
+        widget.setProperty("role", role)
+    return widget
+
+
+def column(*widgets: QWidget, spacing: int = 18) -> QVBoxLayout:
+    layout = QVBoxLayout()
+    layout.setSpacing(spacing)
+    for widget in widgets:
+        layout.addWidget(widget)
+    return layout
+
+
+class Page(QWidget):
+    def __init__(self, window: KioskWindow) -> None:
+        super().__init__()
+        self.window_ = window
+
+    def tr(self, message: str, **values: Any) -> str:  # type: ignore[override]
+        return self.window_.tr(message, **values)
+
+    def retranslate(self) -> None: ...
+
+    def forget(self) -> None: ...
+
+    def shown(self) -> None: ...
+
+
+class WelcomePage(Page):
+    def __init__(self, window: KioskWindow) -> None:
+        super().__init__(window)
+        self.title = label("title")
+        self.scan_card = QFrame()
+        self.scan_card.setProperty("role", "card")
+        self.scan = label()
+        self.scan.setProperty("role", "title")
+        self.scan_hint = label("hint")
+        card = column(self.scan, self.scan_hint)
+        card.setContentsMargins(28, 28, 28, 28)
+        self.scan_card.setLayout(card)
+        self.by_name = button("primary")
+        self.by_name.clicked.connect(window.flow.start_name_entry)
+        self.languages = QGridLayout()
+        self.languages.setSpacing(10)
+        self.language_buttons: dict[str, QPushButton] = {}
+        for index, code in enumerate(window.flow.languages):
+            choice = button()
+            choice.setText(native_name(code))
+            choice.setCheckable(True)
+            choice.setAccessibleName(native_name(code))
+            choice.clicked.connect(lambda _=False, c=code: window.flow.choose_language(c))
+            self.languages.addWidget(choice, index // 5, index % 5)
+            self.language_buttons[code] = choice
+        layout = column(self.title, self.scan_card, self.by_name)
+        layout.addStretch(1)
+        layout.addLayout(self.languages)
+        self.setLayout(layout)
+
+    def retranslate(self) -> None:
+        self.title.setText(self.tr(texts.WELCOME_TITLE))
+        self.scan.setText(self.tr(texts.WELCOME_SCAN))
+        self.scan_hint.setText(self.tr(texts.WELCOME_SCAN_HINT))
+        self.by_name.setText(self.tr(texts.WELCOME_NAME))
+        for code, choice in self.language_buttons.items():
+            choice.setChecked(code == self.window_.flow.language)
+
+
+class NamePage(Page):
+    """Family name, or the given name when the engine asks for it."""
+
+    def __init__(self, window: KioskWindow, *, given: bool) -> None:
+        super().__init__(window)
+        self.given = given
+        self.title = label("title")
+        self.hint = label("hint")
+        self.field = QLineEdit()
+        self.field.setMaxLength(120)
+        self.field.returnPressed.connect(self.submit)
+        self.problem = label("problem")
+        self.back = button()
+        self.back.clicked.connect(window.flow.back)
+        self.next = button("primary")
+        self.next.clicked.connect(self.submit)
+        self.keyboard = Keyboard(lambda message: self.tr(message), before=self.back,
+                                 after=self.next)
+        self.keyboard.target = self.field
+        layout = column(self.title, self.hint, self.field, self.problem, spacing=12)
+        layout.addStretch(1)
+        layout.addWidget(self.keyboard)
+        self.setLayout(layout)
+
+    def submit(self) -> None:
+        flow = self.window_.flow
+        if self.given:
+            self.window_.run(flow.submit_given(self.field.text()))
+        else:
+            flow.submit_family(self.field.text())
+
+    def retranslate(self) -> None:
+        flow = self.window_.flow
+        self.title.setText(self.tr(texts.GIVEN_TITLE if self.given else texts.FAMILY_TITLE))
+        self.hint.setText(self.tr(texts.GIVEN_HINT if self.given else texts.FAMILY_HINT))
+        self.field.setPlaceholderText(self.tr(texts.GIVEN_FIELD if self.given
+                                              else texts.FAMILY_FIELD))
+        self.field.setAccessibleName(self.field.placeholderText())
+        self.back.setText(self.tr(texts.BACK))
+        self.next.setText(self.tr(texts.NEXT))
+        problem = flow.problem if flow.step == (Step.GIVEN_NAME if self.given
+                                                else Step.FAMILY_NAME) else None
+        self.problem.setText(self.tr(texts.PROBLEMS[problem]) if problem else "")
+        self.keyboard.set_language(flow.language)
+        self.keyboard.show_keys(not self.window_.hardware_keyboard)
+
+    def shown(self) -> None:
+        self.field.setFocus()
+
+    def forget(self) -> None:
+        self.field.clear()
+        self.problem.clear()
+
+
+class BirthDatePage(Page):
+    def __init__(self, window: KioskWindow) -> None:
+        super().__init__(window)
+        self.title = label("title")
+        self.fields = {name: QLineEdit() for name in ("day", "month", "year")}
+        self.captions = {name: label("hint", wrap=False) for name in self.fields}
+        for name, field in self.fields.items():
+            field.setMaxLength(4 if name == "year" else 2)
+            field.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
+            field.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            field.textEdited.connect(lambda _text, n=name: self._advance(n))
+            field.returnPressed.connect(self.submit)
+        self.row = QHBoxLayout()
+        self.row.setSpacing(16)
+        self.problem = label("problem")
+        self.keypad = Keypad(self._digit, self._delete)
+        self.back = button()
+        self.back.clicked.connect(window.flow.back)
+        self.check_in = button("primary")
+        self.check_in.clicked.connect(self.submit)
+        layout = column(self.title, spacing=12)
+        layout.addLayout(self.row)
+        layout.addWidget(self.problem)
+        # Back and Check in flank the keypad, on its bottom line, to keep the page short.
+        keypad_row = QHBoxLayout()
+        keypad_row.addWidget(self.back, 1, Qt.AlignmentFlag.AlignBottom)
+        keypad_row.addStretch(1)
+        keypad_row.addWidget(self.keypad, 3)
+        keypad_row.addStretch(1)
+        keypad_row.addWidget(self.check_in, 1, Qt.AlignmentFlag.AlignBottom)
+        layout.addLayout(keypad_row)
+        layout.addStretch(1)
+        self.setLayout(layout)
+        self._order: tuple[str, ...] = ()
+
+    def _arrange(self, order: tuple[str, ...]) -> None:
+        if order == self._order:
+            return
+        self._order = order
+        while self.row.count():
+            self.row.takeAt(0)
+        for name in order:
+            box = QVBoxLayout()
+            box.addWidget(self.captions[name])
+            box.addWidget(self.fields[name])
+            holder = QWidget()
+            holder.setLayout(box)
+            self.row.addWidget(holder, 2 if name == "year" else 1)
+
+    def _current(self) -> QLineEdit:
+        for field in self.fields.values():
+            if field.hasFocus():
+                return field
+        return next(f for name in self._order for f in [self.fields[name]]
+                    if len(f.text()) < f.maxLength()) if self._order else self.fields["day"]
+
+    def _digit(self, digit: str) -> None:
+        field = self._current()
+        field.insert(digit)
+        self._advance(next(name for name, f in self.fields.items() if f is field))
+
+    def _delete(self) -> None:
+        field = self._current()
+        if not field.text() and self._order:
+            index = [self.fields[n] for n in self._order].index(field)
+            if index:
+                field = self.fields[self._order[index - 1]]
+                field.setFocus()
+        field.backspace()
+
+    def _advance(self, name: str) -> None:
+        field = self.fields[name]
+        self.window_.flow.touch()
+        if len(field.text()) >= field.maxLength() and name in self._order:
+            index = self._order.index(name)
+            if index + 1 < len(self._order):
+                self.fields[self._order[index + 1]].setFocus()
+
+    def submit(self) -> None:
+        values = {name: field.text() for name, field in self.fields.items()}
+        self.window_.run(self.window_.flow.submit_birth_date(
+            values["day"], values["month"], values["year"]))
+
+    def retranslate(self) -> None:
+        flow = self.window_.flow
+        self._arrange(date_field_order(flow.language))
+        self.title.setText(self.tr(texts.BIRTH_TITLE))
+        for name, caption in (("day", texts.DAY), ("month", texts.MONTH), ("year", texts.YEAR)):
+            self.captions[name].setText(self.tr(caption))
+            self.fields[name].setAccessibleName(self.tr(caption))
+        problem = flow.problem if flow.step == Step.BIRTH_DATE else None
+        self.problem.setText(self.tr(texts.PROBLEMS[problem]) if problem else "")
+        self.back.setText(self.tr(texts.BACK))
+        self.check_in.setText(self.tr(texts.CHECK_IN))
+
+    def shown(self) -> None:
+        if self._order:
+            self.fields[self._order[0]].setFocus()
+
+    def forget(self) -> None:
+        for field in self.fields.values():
+            field.clear()
+        self.problem.clear()
+
+
+class MessagePage(Page):
+    """Working, help and error: a title and a few calm lines."""
+
+    def __init__(self, window: KioskWindow, title: str, body: str | None,
+                 with_done: bool) -> None:
+        super().__init__(window)
+        self.title_text, self.body_text = title, body
+        self.title = label("title")
+        self.body = label()
+        self.done = button("primary")
+        self.done.clicked.connect(window.flow.done)
+        self.done.setVisible(with_done)
+        layout = column(self.title, self.body)
+        layout.addStretch(1)
+        layout.addWidget(self.done, alignment=Qt.AlignmentFlag.AlignHCenter)
+        self.setLayout(layout)
+
+    def retranslate(self) -> None:
+        self.title.setText(self.tr(self.title_text))
+        self.body.setText(self.tr(self.body_text) if self.body_text else "")
+        self.done.setText(self.tr(texts.DONE))
+
+
+class ResultPage(Page):
+    def __init__(self, window: KioskWindow) -> None:
+        super().__init__(window)
+        self.title = label("title")
+        self.ticket_caption = label("hint")
+        self.ticket = label("ticket")
+        self.details = label()
+        self.message = label()
+        self.feedback_question = label("hint")
+        self.faces = QHBoxLayout()
+        self.face_buttons = []
+        for score in range(1, 6):
+            choice = button()
+            choice.setIcon(face_icon(score))
+            choice.setIconSize(QSize(48, 48))
+            choice.clicked.connect(lambda _=False, s=score: window.feedback(s))
+            self.faces.addWidget(choice)
+            self.face_buttons.append(choice)
+        self.try_again = button()
+        self.try_again.clicked.connect(window.flow.start_name_entry)
+        self.done = button("primary")
+        self.done.clicked.connect(window.flow.done)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.try_again)
+        buttons.addStretch(1)
+        buttons.addWidget(self.done)
+        layout = column(self.title, self.ticket_caption, self.ticket, self.details, self.message,
+                        spacing=8)
+        layout.addStretch(1)
+        layout.addWidget(self.feedback_question)
+        layout.addLayout(self.faces)
+        layout.addLayout(buttons)
+        self.setLayout(layout)
+
+    def retranslate(self) -> None:
+        flow = self.window_.flow
+        result = flow.result
+        language = flow.language
+        self.done.setText(self.tr(texts.DONE))
+        self.try_again.setText(self.tr(texts.TRY_AGAIN))
+        self.feedback_question.setText(self.tr(texts.FEEDBACK_QUESTION))
+        for choice, name in zip(self.face_buttons, texts.FEEDBACK_SCORES, strict=True):
+            choice.setAccessibleName(self.tr(name))
+        if result is None:
+            self.forget()
+            return
+        placed = result.ticket is not None
+        self.title.setText(self.tr(texts.GREETING, name=result.given_name)
+                           if placed and result.given_name else result.message(language))
+        self.ticket_caption.setVisible(placed)
+        self.ticket_caption.setText(self.tr(texts.TICKET_LABEL))
+        self.ticket.setText(result.ticket or "")
+        self.ticket.setVisible(placed)
+        lines = []
+        if placed:
+            lines.append(self.tr(texts.PROVIDER_LINE, provider=result.provider))
+            if result.position:
+                lines.append(self.tr(texts.POSITION_LINE, position=result.position))
+            if result.wait is not None:
+                lines.append(self.tr(texts.WAIT_SOON) if result.wait.upper <= 5 else
+                             self.tr(texts.WAIT_LINE, median=result.wait.median,
+                                     upper=result.wait.upper))
+        self.details.setText("\n".join(lines))
+        self.message.setText(
+            (result.message(language) + " " + self.tr(texts.TAKE_A_SEAT)) if placed
+            else _localised_message(result, language))
+        asked = result.outcome is Outcome.CHECKED_IN and not self.window_.feedback_given
+        self.feedback_question.setVisible(asked)
+        for choice in self.face_buttons:
+            choice.setVisible(asked)
+        self.try_again.setVisible(result.outcome in (Outcome.NOT_FOUND, Outcome.INVALID_CODE))
+
+    def forget(self) -> None:
+        for widget in (self.title, self.ticket, self.details, self.message):
+            widget.clear()
+
+
+def _localised_message(result: CheckinResult, language: str) -> str:
+    """The engine's message with times and dates written the patient's way."""
+    if result.opens_at is not None:
+        return translate(texts_message(result), language,
+                         opens_at=format_time(result.opens_at, language))
+    if result.appointment_day is not None:
+        return translate(texts_message(result), language,
+                         day=format_day(result.appointment_day, language))
+    return result.message(language)
+
+
+def texts_message(result: CheckinResult) -> str:
+    from kiosk.checkin import MESSAGES
+
+    return MESSAGES[(result.outcome, result.reason)]
+
+
+class TimeoutOverlay(QFrame):
+    def __init__(self, window: KioskWindow) -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.setProperty("role", "overlay")
+        card = QFrame()
+        card.setProperty("role", "card")
+        self.title = label("title")
+        self.body = label()
+        self.more = button("primary")
+        self.more.clicked.connect(window.flow.more_time)
+        inner = column(self.title, self.body, self.more)
+        inner.setContentsMargins(36, 36, 36, 36)
+        card.setLayout(inner)
+        outer = QVBoxLayout(self)
+        outer.addStretch(1)
+        outer.addWidget(card)
+        outer.addStretch(1)
+        outer.setContentsMargins(60, 60, 60, 60)
+        self.hide()
+
+    def render(self, seconds: int) -> None:
+        tr = self.window_.tr
+        self.title.setText(tr(texts.TIMEOUT_TITLE))
+        self.body.setText(tr(texts.TIMEOUT_BODY, seconds=seconds))
+        self.more.setText(tr(texts.MORE_TIME))
+        self.setGeometry(self.window_.rect())
+        self.raise_()
+        if not self.isVisible():
+            self.show()
+            self.more.setFocus()
+
+
+class KioskWindow(QWidget):
+    """``run_checkin`` answers a request (on a worker thread); ``on_feedback(score, result)``
+    stores a rating; ``on_help(step)`` alerts reception."""
+
+    def __init__(self, flow: KioskFlow, run_checkin: Runner, *,
+                 on_feedback: Callable[[int, KioskFlow], None] | None = None,
+                 worker: Worker | None = None, tick_ms: int = 1000) -> None:
+        super().__init__()
+        self.setObjectName("kiosk")
+        self.flow = flow
+        self.run_checkin = run_checkin
+        self.on_feedback = on_feedback
+        self.worker = worker or Worker(self)
+        self.hardware_keyboard = False
+        self.feedback_given = False
+        self.high_contrast = False
+        self.larger_text = False
+        self._language: str | None = None
+        self._step: Step | None = None
+
+        self.language_label = label(wrap=False)
+        self.larger = button()
+        self.larger.setCheckable(True)
+        self.larger.toggled.connect(self._set_larger)
+        self.contrast = button()
+        self.contrast.setCheckable(True)
+        self.contrast.toggled.connect(self._set_contrast)
+        self.help = button("help")
+        self.help.clicked.connect(flow.request_help)
+        self.start_over = button()
+        self.start_over.clicked.connect(flow.done)
+        top = QHBoxLayout()
+        top.addWidget(self.start_over)
+        top.addWidget(self.language_label)
+        top.addStretch(1)
+        top.addWidget(self.larger)
+        top.addWidget(self.contrast)
+        top.addWidget(self.help)
+
+        self.pages: dict[Step, Page] = {
+            Step.WELCOME: WelcomePage(self),
+            Step.FAMILY_NAME: NamePage(self, given=False),
+            Step.GIVEN_NAME: NamePage(self, given=True),
+            Step.BIRTH_DATE: BirthDatePage(self),
+            Step.WORKING: MessagePage(self, texts.WORKING, None, with_done=False),
+            Step.RESULT: ResultPage(self),
+            Step.HELP: MessagePage(self, texts.HELP_TITLE, texts.HELP_BODY, with_done=True),
+            Step.ERROR: MessagePage(self, texts.ERROR_TITLE, texts.ERROR_BODY, with_done=True),
+        }
+        self.stack = QStackedWidget()
+        for page in self.pages.values():
+            self.stack.addWidget(page)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(32, 20, 32, 20)
+        layout.setSpacing(16)
+        layout.addLayout(top)
+        layout.addWidget(self.stack, 1)
+        self.overlay = TimeoutOverlay(self)
+
+        self.busy_timer = QTimer(self)
+        self.busy_timer.setSingleShot(True)
+        self.busy_timer.timeout.connect(self._show_busy)
+        self.ticker = QTimer(self)
+        self.ticker.timeout.connect(flow.tick)
+        self.ticker.start(tick_ms)
+        flow.subscribe(lambda _flow: self.render())
+        self.setStyleSheet(stylesheet())
+        self.render()
+
+    # -- helpers for pages -------------------------------------------------------------
+
+    def tr(self, message: str, **values: Any) -> str:  # type: ignore[override]
+        return translate(message, self.flow.language, **values)
+
+    def run(self, request: CheckinRequest | None) -> None:
+        """Answer a check-in request off the GUI thread; the flow shows the result."""
+        if request is None:
+            return
+        self.busy_timer.start(BUSY_AFTER_MS)
+        self.worker.run(lambda: self.run_checkin(request), self._answered, self._failed)
+
+    def _answered(self, result: CheckinResult) -> None:
+        self.busy_timer.stop()
+        self.flow.finish(result)
+
+    def _failed(self, error: Exception) -> None:
+        self.busy_timer.stop()
+        self.flow.fail()
+
+    def _show_busy(self) -> None:
+        if self.flow.step == Step.WORKING:
+            self.stack.setCurrentWidget(self.pages[Step.WORKING])
+
+    def feedback(self, score: int) -> None:
+        self.flow.touch()
+        if self.on_feedback is not None and not self.feedback_given:
+            self.on_feedback(score, self.flow)
+        self.feedback_given = True
+        self.render()
+
+    def _set_larger(self, on: bool) -> None:
+        self.larger_text = on
+        self.flow.touch()
+        self._restyle()
+
+    def _set_contrast(self, on: bool) -> None:
+        self.high_contrast = on
+        self.flow.touch()
+        self._restyle()
+
+    def _restyle(self) -> None:
+        self.setStyleSheet(stylesheet(high_contrast=self.high_contrast,
+                                      larger=self.larger_text))
+
+    # -- rendering ---------------------------------------------------------------------
+
+    def render(self) -> None:
+        flow = self.flow
+        if flow.step == Step.WELCOME and self._step not in (None, Step.WELCOME):
+            self._forget()
+        language_changed = flow.language != self._language
+        if language_changed:
+            self._language = flow.language
+            self.setLayoutDirection(Qt.LayoutDirection.RightToLeft
+                                    if is_right_to_left(flow.language)
+                                    else Qt.LayoutDirection.LeftToRight)
+            self.setLocale(flow.language)
+        self.language_label.setText(native_name(flow.language))
+        self.larger.setText(self.tr(texts.LARGER_TEXT))
+        self.contrast.setText(self.tr(texts.HIGH_CONTRAST))
+        self.help.setText(self.tr(texts.HELP_BUTTON))
+        self.start_over.setText(self.tr(texts.START_OVER))
+        self.start_over.setVisible(flow.step != Step.WELCOME)
+        page = self.pages[flow.step]
+        page.retranslate()
+        if flow.step != Step.WORKING:
+            entering = self.stack.currentWidget() is not page
+            self.stack.setCurrentWidget(page)
+            if entering:
+                page.shown()
+        self._step = flow.step
+        seconds = flow.warning_seconds_left
+        if seconds is None:
+            self.overlay.hide()
+        else:
+            self.overlay.render(seconds)
+
+    def setLocale(self, language: str) -> None:  # type: ignore[override]
+        from PySide6.QtCore import QLocale
+
+        super().setLocale(QLocale(language.replace("_Hans", "").replace("_Hant", "_TW")))
+
+    def _forget(self) -> None:
+        """Clear every widget that showed or held a patient's data."""
+        for page in self.pages.values():
+            page.forget()
+        self.feedback_given = False
+        self.hardware_keyboard = False
+        if self.larger.isChecked():
+            self.larger.setChecked(False)
+        if self.contrast.isChecked():
+            self.contrast.setChecked(False)
+
+    # -- input -------------------------------------------------------------------------
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        if self.overlay.isVisible():
+            self.overlay.setGeometry(self.rect())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        return False
+
+    def note_hardware_key(self, event: QKeyEvent | None = None) -> None:
+        """A person typed on a physical keyboard: hide the on-screen one."""
+        self.flow.touch()
+        if not self.hardware_keyboard:
+            self.hardware_keyboard = True
+            self.render()

@@ -1,0 +1,82 @@
+"""Routes keyboard-wedge scanner bursts to QR check-in on any screen (see kiosk/scanner.py).
+
+Installed as an application-wide event filter: printable keys are held back for a moment and
+either released to the focused widget (a person typing) or, as a burst, turned into a scan.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication
+
+from kiosk.scanner import BurstDetector, Decision
+
+ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+
+
+def _monotonic_ms() -> float:
+    return time.monotonic() * 1000
+
+
+class ScannerFilter(QObject):
+    def __init__(self, on_scan: Callable[[str], None], on_typing: Callable[[], None],
+                 *, detector: BurstDetector | None = None,
+                 now_ms: Callable[[], float] = _monotonic_ms,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.on_scan = on_scan
+        self.on_typing = on_typing
+        self.detector = detector or BurstDetector()
+        self.now_ms = now_ms
+        self._held: list[tuple[QObject, int, Qt.KeyboardModifier, str]] = []
+        self._replaying = False
+        self.quiet = QTimer(self)
+        self.quiet.setSingleShot(True)
+        self.quiet.timeout.connect(self.settle)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if self._replaying or event.type() != QEvent.Type.KeyPress:
+            return False
+        assert isinstance(event, QKeyEvent)
+        if event.modifiers() & (Qt.KeyboardModifier.ControlModifier |
+                                Qt.KeyboardModifier.AltModifier):
+            return False
+        if event.key() in ENTER_KEYS:
+            self.quiet.stop()
+            decision = self.detector.enter(self.now_ms())
+            self._apply(decision)
+            return decision.scan is not None  # a scan's Enter is swallowed
+        text = event.text()
+        if len(text) != 1 or not text.isprintable():
+            return False
+        self._apply(self.detector.key(text, self.now_ms()))
+        self._held.append((watched, event.key(), event.modifiers(), text))
+        self.quiet.start(int(self.detector.max_gap_ms) + 1)
+        return True
+
+    def settle(self) -> None:
+        """No key for a while: release what a person typed, or take a scan without Enter."""
+        self._apply(self.detector.quiet(self.now_ms()))
+
+    def _apply(self, decision: Decision) -> None:
+        if decision.scan is not None:
+            del self._held[:len(decision.scan)]
+            self.on_scan(decision.scan)
+        if decision.release:
+            released, self._held = self._held[:len(decision.release)], \
+                self._held[len(decision.release):]
+            self.on_typing()
+            self._replaying = True
+            try:
+                for target, key, modifiers, text in released:
+                    receiver = QApplication.focusWidget() or target
+                    QApplication.sendEvent(
+                        receiver, QKeyEvent(QEvent.Type.KeyPress, key, modifiers, text))
+                    QApplication.sendEvent(
+                        receiver, QKeyEvent(QEvent.Type.KeyRelease, key, modifiers, text))
+            finally:
+                self._replaying = False

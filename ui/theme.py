@@ -1,0 +1,69 @@
+"""The kiosk's look: large, calm, high legibility; a high-contrast variant and larger text.
+
+Sizes are pixels at the kiosk's design size; body text is never below 24 px and touch targets
+never below 60 px high (the issue's floor), larger text multiplies both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BODY_PX = 28
+TITLE_PX = 42
+BUTTON_HEIGHT_PX = 64
+LARGER = 1.3
+
+
+@dataclass(frozen=True)
+class Palette:
+    background: str
+    surface: str
+    text: str
+    muted: str
+    primary: str
+    primary_text: str
+    outline: str
+    danger: str
+    focus: str
+
+
+CALM = Palette(background="#F4F7F6", surface="#FFFFFF", text="#1B2A2F", muted="#3F5359",
+               primary="#0F5E6E", primary_text="#FFFFFF", outline="#8AA1A6", danger="#9B1C1C",
+               focus="#E3A008")
+HIGH_CONTRAST = Palette(background="#000000", surface="#000000", text="#FFFFFF",
+                        muted="#FFFFFF", primary="#FFFF00", primary_text="#000000",
+                        outline="#FFFFFF", danger="#FF6B6B", focus="#00FFFF")
+
+
+def sizes(larger: bool) -> tuple[int, int, int]:
+    scale = LARGER if larger else 1.0
+    return round(BODY_PX * scale), round(TITLE_PX * scale), round(BUTTON_HEIGHT_PX * scale)
+
+
+def stylesheet(*, high_contrast: bool = False, larger: bool = False) -> str:
+    p = HIGH_CONTRAST if high_contrast else CALM
+    body, title, button = sizes(larger)
+    return f"""
+    QWidget#kiosk {{ background: {p.background}; }}
+    QWidget {{ color: {p.text}; font-size: {body}px; }}
+    QLabel[role="title"] {{ font-size: {title}px; font-weight: 600; }}
+    QLabel[role="hint"] {{ color: {p.muted}; }}
+    QLabel[role="problem"] {{ color: {p.danger}; font-weight: 600; }}
+    QLabel[role="ticket"] {{ font-size: {title * 2}px; font-weight: 700; color: {p.primary}; }}
+    QFrame[role="card"] {{ background: {p.surface}; border: 2px solid {p.outline};
+                           border-radius: 18px; }}
+    QPushButton {{ min-height: {button}px; padding: 6px 22px; border-radius: 14px;
+                  background: {p.surface}; border: 2px solid {p.outline}; }}
+    QPushButton[role="primary"] {{ background: {p.primary}; color: {p.primary_text};
+                                  border: 2px solid {p.primary}; font-weight: 600; }}
+    QPushButton[role="help"] {{ border: 3px solid {p.danger}; color: {p.danger};
+                               font-weight: 600; }}
+    QPushButton[role="key"] {{ min-height: {button}px; min-width: {button}px; padding: 0;
+                              font-size: {round(body * 1.1)}px; }}
+    QPushButton:checked {{ background: {p.primary}; color: {p.primary_text}; }}
+    QPushButton:focus, QLineEdit:focus {{ border: 4px solid {p.focus}; }}
+    QLineEdit {{ min-height: {button}px; padding: 0 16px; border-radius: 12px;
+                background: {p.surface}; border: 2px solid {p.outline};
+                font-size: {round(body * 1.2)}px; }}
+    QFrame[role="overlay"] {{ background: rgba(0, 0, 0, 150); }}
+    """
