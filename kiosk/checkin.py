@@ -32,7 +32,7 @@ from kiosk.models import (
     Visit,
     VisitStatus,
 )
-from kiosk.names import name_key
+from kiosk.names import name_key, name_keys
 from kiosk.queue import (
     PlaceInQueue,
     SimpleWaitModel,
@@ -206,24 +206,27 @@ class CheckinService:
                     Appointment.start >= day_start,
                     Appointment.start < day_start + OTHER_DAY_HORIZON)
                 .order_by(Appointment.start)))
+            if given is None and len(set(patient_ids)) > 1:
+                # Twins (or namesakes) share these: whoever has an appointment today, only the
+                # given name tells which of them is at the kiosk.
+                log.info("kiosk %s: name check-in needs the given name", kiosk_id)
+                return NEED_GIVEN_NAME
             if given is not None:
                 wanted = name_key(given)
-                candidates = [a for a in candidates if a.patient.given_key == wanted]
+                candidates = [a for a in candidates if wanted in name_keys(a.patient.given_name)]
 
             todays = [a for a in candidates if self.ctx.local(a.start).date() == today]
-            patients = {a.patient_id for a in todays}
-            if len(patients) > 1:
-                if given is None:
-                    log.info("kiosk %s: name check-in needs the given name", kiosk_id)
-                    return NEED_GIVEN_NAME
+            if len({a.patient_id for a in todays}) > 1:
                 log.info("kiosk %s: name check-in ambiguous even with given name", kiosk_id)
                 return CheckinResult(Outcome.SEE_RECEPTION, Reason.AMBIGUOUS)
             if not todays:
                 if candidates:
                     return self._other_day(candidates[0], kiosk_id)
                 return self._fail(session, kiosk_id, now)
-            return self._check_in(session, _best_of(todays, self.settings.location_id),
-                                  CheckinMethod.NAME_DOB, kiosk_id, language)
+            chosen = _best_of(todays, self.settings.location_id, now,
+                              timedelta(minutes=self.settings.checkin_opens_minutes),
+                              timedelta(minutes=self.settings.late_after_minutes))
+            return self._check_in(session, chosen, CheckinMethod.NAME_DOB, kiosk_id, language)
 
     def _locked(self, session: Session, kiosk_id: str, now: datetime) -> bool:
         lock = session.get(KioskLock, kiosk_id)
@@ -235,6 +238,8 @@ class CheckinService:
         session.add(FailedAttempt(kiosk_id=kiosk_id, at=now))
         session.flush()
         since = now - timedelta(minutes=settings.lockout_window_minutes)
+        session.execute(delete(FailedAttempt).where(FailedAttempt.kiosk_id == kiosk_id,
+                                                    FailedAttempt.at <= since))
         failures = session.scalar(select(func.count()).select_from(FailedAttempt).where(
             FailedAttempt.kiosk_id == kiosk_id, FailedAttempt.at > since)) or 0
         if failures >= settings.lockout_attempts:
@@ -304,9 +309,11 @@ class CheckinService:
                 return result(Outcome.TOO_EARLY, opens_at=ctx.local(opens_at))
 
         day = ctx.today()
-        number = next_ticket_number(session, settings.site_id, day)
         # The unique constraint on visit.appointment_id decides races between kiosks: the
-        # loser's insert does nothing and it reports the winner's ticket.
+        # loser's insert does nothing, its savepoint gives back the ticket number it took,
+        # and it reports the winner's ticket.
+        savepoint = session.begin_nested()
+        number = next_ticket_number(session, settings.site_id, day)
         visit = session.scalar(
             upsert_for(session)(Visit).values(
                 site_id=settings.site_id, service_date=day, appointment_id=appointment.id,
@@ -318,10 +325,12 @@ class CheckinService:
             .on_conflict_do_nothing(index_elements=[Visit.appointment_id])
             .returning(Visit))
         if visit is None:
+            savepoint.rollback()
             winner = session.scalars(
                 select(Visit).where(Visit.appointment_id == appointment.id)).one()
             log.info("kiosk %s: lost a check-in race; the other kiosk's ticket stands", kiosk_id)
             return self._placed(session, result, Outcome.ALREADY_CHECKED_IN, None, winner)
+        savepoint.commit()
 
         if appointment.status == AppointmentStatus.BOOKED:
             appointment.status = AppointmentStatus.ARRIVED
@@ -355,10 +364,19 @@ class CheckinService:
                                   by_staff=True)
 
 
-def _best_of(appointments: list[Appointment], location_id: str) -> Appointment:
-    """Of one patient's appointments today, the one to check in: here, still open, earliest."""
-    def rank(appointment: Appointment) -> tuple[bool, bool, datetime]:
-        open_ = appointment.status not in (AppointmentStatus.CANCELLED, *CLOSED_STATUSES)
-        return (appointment.location.external_id != location_id, not open_, appointment.start)
+def _best_of(appointments: list[Appointment], location_id: str, now: datetime,
+             opens: timedelta, late: timedelta) -> Appointment:
+    """Of one patient's appointments today, the one to check in: not yet checked in, still
+    open, here, and the one whose check-in window holds now (else the nearest in time).
+    With all of them checked in, the latest one answers (already checked in)."""
+    def rank(appointment: Appointment) -> tuple[bool, bool, bool, float]:
+        closed = appointment.status in (AppointmentStatus.CANCELLED, *CLOSED_STATUSES)
+        start = appointment.start
+        in_window = start - opens <= now <= start + late
+        distance = 0.0 if in_window else abs((start - now).total_seconds())
+        return (appointment.visit is not None, closed,
+                appointment.location.external_id != location_id, distance)
+    if all(appointment.visit is not None for appointment in appointments):
+        return max(appointments, key=lambda appointment: appointment.start)
     return min(appointments, key=rank)
 

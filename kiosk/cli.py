@@ -41,8 +41,8 @@ def _date_arg(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a real date as YYYY-MM-DD, got {text[:40]!r}") from None
+        # The value is not repeated: it may be a patient's date of birth.
+        raise argparse.ArgumentTypeError("expected a real date as YYYY-MM-DD") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -246,9 +246,9 @@ class QueueService:
             if provider is None:
                 raise LookupError(f"no provider with id {provider_external_id!r}")
             number = next_ticket_number(session, ctx.settings.site_id, day)
-            # A walk-in joins the back of the line: patients already waiting keep their place.
-            waiting, _ = provider_queue(session, ctx.settings.site_id, day, provider.id)
-            queue_at = max([now, *(v.queue_at for v in waiting)])
+            # A walk-in takes its place at its arrival, like a late patient: ahead of those
+            # who came early for a later appointment, behind everyone due before now.
+            queue_at = now
             visit = Visit(
                 site_id=ctx.settings.site_id, service_date=day, provider_id=provider.id,
                 ticket_number=number, ticket_code=ticket_code(ctx.settings.ticket_prefix, number),

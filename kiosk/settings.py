@@ -32,11 +32,15 @@ def _setting(default: Any, doc: str, *, secret: bool = False, check: Callable[[A
 
 
 def _positive(value: int | float) -> str | None:
-    return None if value > 0 else "a number greater than 0"
+    return None if 0 < value < 1e9 else "a number greater than 0 (and finite)"
 
 
 def _not_negative(value: int | float) -> str | None:
     return None if value >= 0 else "a number of 0 or more"
+
+
+def _secret(value: str) -> str | None:
+    return None if value == "" or len(value) >= 16 else "empty, or at least 16 characters"
 
 
 def _timezone(value: str) -> str | None:
@@ -51,7 +55,9 @@ _IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def _identifier(value: str) -> str | None:
-    return None if _IDENT.match(value) else "letters, digits, '.', '_' or '-' (1 to 64 characters)"
+    if _IDENT.fullmatch(value):
+        return None
+    return "letters, digits, '.', '_' or '-' (1 to 64 characters)"
 
 
 def _ticket_prefix(value: str) -> str | None:
@@ -78,7 +84,7 @@ def _log_level(value: str) -> str | None:
 
 
 def _database_url(value: str) -> str | None:
-    if value == "" or re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
+    if value == "" or re.match(r"^(sqlite|postgresql|postgres)(\+\w+)?://", value):
         return None
     return "empty (the embedded SQLite file) or a URL such as 'postgresql://user@host/kiosk'"
 
@@ -99,8 +105,9 @@ class Settings:
         secret=True, check=_database_url)
     timezone: str = _setting("UTC", "The practice's time zone (IANA name).", check=_timezone)
     qr_secret: str = _setting(
-        "", "Site secret that signs QR codes; empty means the one generated in the database.",
-        secret=True)
+        "", "Site secret that signs QR codes (at least 16 characters); empty means the one "
+        "generated in the database. Setting it re-keys the site: codes issued before stop "
+        "working.", secret=True, check=_secret)
     checkin_opens_minutes: int = _setting(
         60, "Check-in opens this many minutes before the appointment.", check=_not_negative)
     late_after_minutes: int = _setting(
@@ -162,8 +169,8 @@ def _convert(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
                 "bool": "true or false", "tuple[str, ...]": "a list of text"}[kind]
 
     def fail(form: str) -> SettingsError:
-        return SettingsError(
-            f"setting '{f.name}' ({source}): expected {form}, got {raw!r}")
+        shown = "a value that is not shown (secret)" if f.metadata["secret"] else repr(raw)
+        return SettingsError(f"setting '{f.name}' ({source}): expected {form}, got {shown}")
 
     from_env = isinstance(raw, str) and source.startswith(ENV_PREFIX)
     value: Any

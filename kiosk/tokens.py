@@ -84,8 +84,9 @@ def verify(token: str, secret: bytes, site_id: str) -> TokenClaims:
         body = base64.b32decode(encoded + "=" * (-len(encoded) % 8))
     except (binascii.Error, ValueError):
         raise InvalidToken("encoding") from None
-    if len(body) != BODY_BYTES:
-        raise InvalidToken("length")
+    if len(body) != BODY_BYTES or base64.b32encode(body).decode().rstrip("=") != encoded:
+        # The last Base32 character has spare bits: only the one spelling issued is valid.
+        raise InvalidToken("encoding")
     signed, mac = body[: -MAC_BYTES], body[-MAC_BYTES:]
     if not hmac.compare_digest(mac, _mac(secret, site_id, signed)):
         raise InvalidToken("signature")

@@ -95,6 +95,7 @@ def test_reception_commands(kiosk, demo_day):
 def test_usage_and_configuration_errors_exit_2(kiosk, tmp_path, monkeypatch, capsys):
     code, _, err = kiosk("checkin", "--family", "x", "--dob", "2026-02-30")
     assert code == 2 and "real date" in err
+    assert "2026-02-30" not in err  # a date of birth is never echoed
     code, _, err = kiosk("checkin", "--family", "x")
     assert code == 2 and "--dob" in err
     monkeypatch.setenv("KIOSK_LATE_AFTER_MINUTES", "late")
@@ -103,12 +104,12 @@ def test_usage_and_configuration_errors_exit_2(kiosk, tmp_path, monkeypatch, cap
 
 
 def test_config_show_masks_secrets(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("KIOSK_QR_SECRET", "very-secret")
+    monkeypatch.setenv("KIOSK_QR_SECRET", "very-secret-value-1234")
     config = tmp_path / "k.toml"
     config.write_text('database_url = "postgresql://kiosk:pw@db.example/kiosk"\n')
     assert main(["--config", str(config), "config", "show"]) == 0
     out = capsys.readouterr().out
-    assert "very-secret" not in out and "pw@" not in out
+    assert "very-secret-value-1234" not in out and "pw@" not in out
     assert 'qr_secret = "********"' in out
 
 
@@ -123,9 +124,12 @@ def test_db_upgrade_and_unavailable_database(tmp_path, capsys):
 
 
 def test_the_installed_entry_point_runs(tmp_path):
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("kiosk")
+    assert script.exists(), "the `kiosk` entry point is installed next to the interpreter"
     done = subprocess.run(
-        [sys.executable, "-m", "kiosk.cli", "--db", f"sqlite:///{tmp_path}/k.sqlite3",
-         "queue", "--json"], capture_output=True, text=True, check=False,
-        env={**os.environ, "KIOSK_CONFIG": ""})
+        [str(script), "--db", f"sqlite:///{tmp_path}/k.sqlite3", "queue", "--json"],
+        capture_output=True, text=True, check=False, env={**os.environ, "KIOSK_CONFIG": ""})
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []

@@ -11,7 +11,7 @@ from kiosk import tokens
 from kiosk.checkin import CheckinService
 from kiosk.models import AuditEvent, VisitStatus
 from kiosk.queue import InvalidTransition, QueueService, SimpleWaitModel
-from tests.conftest import DAY
+from tests.conftest import DAY, at
 
 
 def check_in(ctx, day, *who):
@@ -58,14 +58,16 @@ def test_actions_that_do_not_fit_the_state_are_refused(ctx, day):
         queue.act("K-99", "call", actor="anna")
 
 
-def test_walk_in_gets_the_next_ticket_and_waits_behind_earlier_arrivals(ctx, clock, day):
-    check_in(ctx, day, "muller")
-    clock.advance(minutes=1)
+def test_walk_in_takes_its_place_at_its_arrival(ctx, clock, day):
+    clock.set(at(9, 20))
+    check_in(ctx, day, "muller")     # 09:00, arrives 09:20: on time enough, place 09:00
+    check_in(ctx, day, "ivanova")    # 09:45, early: place 09:45
+    clock.set(at(9, 25))
     ticket = QueueService(ctx).walk_in("p1", actor="anna", name="walk-in with flu")
-    assert ticket == "K-2"
+    assert ticket == "K-3"
     rows = {row.ticket: row for row in QueueService(ctx).rows()}
-    assert rows["K-2"].position == 2
-    assert rows["K-2"].method.value == "staff"
+    assert [rows[t].position for t in ("K-1", "K-3", "K-2")] == [1, 2, 3]
+    assert rows["K-3"].method.value == "staff"
 
 
 def test_simple_wait_model_grows_with_place_and_respects_appointment_time():

@@ -68,8 +68,17 @@ def test_bad_toml_unknown_keys_and_missing_files_are_refused(tmp_path):
         load_settings(tmp_path / "nowhere.toml", environ={})
 
 
+def test_a_bad_secret_is_not_echoed_in_the_error():
+    with pytest.raises(SettingsError) as error:
+        load_settings(environ={"KIOSK_DATABASE_URL": "mysql://clinic:S3cretPw@db/kiosk"})
+    assert "database_url" in str(error.value) and "S3cretPw" not in str(error.value)
+    with pytest.raises(SettingsError) as error:
+        load_settings(environ={"KIOSK_QR_SECRET": "short"})
+    assert "qr_secret" in str(error.value) and "short" not in str(error.value)
+
+
 def test_secrets_are_masked_when_shown():
-    settings = load_settings(environ={"KIOSK_QR_SECRET": "hunter2",
+    settings = load_settings(environ={"KIOSK_QR_SECRET": "hunter2-hunter2-hunter2",
                                       "KIOSK_DATABASE_URL": "postgresql://u:pw@db/kiosk"})
     shown = settings.shown()
     assert shown["qr_secret"] == MASK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import string
 from datetime import date
 
@@ -20,8 +21,11 @@ QR_ALPHANUMERIC = set(string.digits + string.ascii_uppercase + " $%*+-./:")
 def test_token_is_short_alphanumeric_and_carries_nothing_in_clear():
     assert len(TOKEN) == tokens.TOKEN_LENGTH == 37
     assert set(TOKEN) <= QR_ALPHANUMERIC
-    assert "42" not in TOKEN[3:] or "APPT" not in TOKEN
     assert tokens.qr_version(TOKEN) == 2  # 25 x 25 modules
+    encoded = TOKEN[3:]
+    body = base64.b32decode(encoded + "=" * (-len(encoded) % 8))
+    assert b"appt" not in body and b"42" not in body
+    assert b"main" not in body
 
 
 def test_round_trip_gives_the_day_and_the_appointment_tag():
@@ -42,6 +46,16 @@ def test_changing_any_character_breaks_the_token(position):
     tampered = TOKEN[:position] + replacement + TOKEN[position + 1:]
     with pytest.raises(tokens.InvalidToken):
         tokens.verify(tampered, SECRET, "main")
+
+
+@pytest.mark.parametrize("appointment", [f"appt-{n}" for n in range(12)])
+def test_only_the_issued_spelling_of_a_token_is_valid(appointment):
+    """The last Base32 character carries spare bits; no other spelling may pass."""
+    token = tokens.issue(SECRET, "main", appointment, DAY)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    for other in alphabet.replace(token[-1], ""):
+        with pytest.raises(tokens.InvalidToken):
+            tokens.verify(token[:-1] + other, SECRET, "main")
 
 
 def test_another_sites_secret_or_id_is_refused():
