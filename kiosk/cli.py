@@ -122,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             metavar="COMMAND")
     config_commands.add_parser("show", help="print the effective settings").set_defaults(
         handler=cmd_config_show)
+    config_commands.add_parser("describe", help="every setting as a Markdown table").set_defaults(
+        handler=cmd_config_describe)
     return parser
 
 
@@ -323,6 +325,14 @@ def cmd_db_upgrade(rt: Runtime, args: argparse.Namespace) -> int:
 def cmd_config_show(rt: Runtime, args: argparse.Namespace) -> int:
     for name, value in rt.settings.shown().items():
         print(f"{name} = {json.dumps(value, ensure_ascii=False)}")
+    return EXIT_OK
+
+
+def cmd_config_describe(rt: Runtime, args: argparse.Namespace) -> int:
+    from kiosk.settings import markdown_table
+
+    print("| Setting | Type | Default | Meaning |\n|---|---|---|---|")
+    print("\n".join(markdown_table()))
     return EXIT_OK
 
 

@@ -148,6 +148,17 @@ class Settings:
         return out
 
 
+def markdown_table() -> list[str]:
+    """The settings as the README's table rows (``kiosk config describe`` prints them)."""
+    import json
+
+    rows = []
+    for name, kind, default, doc in describe():
+        shown = list(default) if isinstance(default, tuple) else default
+        rows.append(f"| `{name}` | {kind} | `{json.dumps(shown, ensure_ascii=False)}` | {doc} |")
+    return rows
+
+
 def describe() -> list[tuple[str, str, Any, str]]:
     """(name, type, default, description) of every setting, for docs and the sample config."""
     return [(f.name, _type_name(f), f.default, f.metadata["doc"])

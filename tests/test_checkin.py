@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import event, func, select
 
 from kiosk import tokens
-from kiosk.names import name_key
 from kiosk.checkin import CheckinService, Outcome, Reason
 from kiosk.clock import FixedClock
 from kiosk.models import Appointment, AppointmentStatus, AuditEvent, Visit
+from kiosk.names import name_key
 from kiosk.site import SiteContext
 from tests.conftest import DAY, Person, at
 
@@ -243,9 +243,8 @@ def test_the_clock_decides_what_today_is(ctx, day, service):
 
 
 def add_appointment(ctx, patient: str, external_id: str, start, provider="p2"):
-    from kiosk.schedule import AppointmentRecord, upsert_appointments
-
     from kiosk.models import Location, Patient, Provider
+    from kiosk.schedule import AppointmentRecord, upsert_appointments
 
     with ctx.db.write() as session:
         patients = {p.external_id: p.id for p in session.scalars(select(Patient))}

@@ -9,7 +9,7 @@ import pytest
 from kiosk.checkin import CheckinResult, Outcome, Reason
 from kiosk.clock import FixedClock
 from kiosk.flow import InputProblem, KioskFlow, Step, Timing, validate_birth_date
-from tests.conftest import TZ, at
+from tests.conftest import TZ
 
 LANGS = ("en", "ar", "zh_Hans")
 TODAY = date(2026, 11, 23)
