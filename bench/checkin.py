@@ -45,8 +45,8 @@ from kiosk.checkin import CheckinResult, CheckinService, Outcome
 from kiosk.clock import FixedClock, local_day_bounds
 from kiosk.db import Database
 from kiosk.demo import generate_day
-from kiosk.models import Appointment, AppointmentStatus, Location, Patient
-from kiosk.names import name_key, name_keys
+from kiosk.models import Appointment, AppointmentStatus, Location, Patient, PatientNameKey
+from kiosk.names import name_key
 from kiosk.settings import load_settings
 from kiosk.site import SiteContext
 
@@ -90,10 +90,12 @@ def bookable(db: Database, ctx: SiteContext) -> list[Booked]:
             .join(Location, Location.id == Appointment.location_id)
             .where(Appointment.start >= day_start, Appointment.start < day_end)
             .order_by(Appointment.start, Appointment.external_id)).all()
-    # Who a (name key, birth date) finds today, at any location and in any status.
-    found: dict[tuple[str, date], set[int]] = {}
-    for *_, patient_id, family, _, born in rows:
-        for key in name_keys(family):
+        # Who a (name key, birth date) finds among all patients: the kiosk asks for the
+        # given name whenever it finds more than one, appointment today or not.
+        found: dict[tuple[str, date], set[int]] = {}
+        for key, born, patient_id in session.execute(
+                select(PatientNameKey.key, Patient.birth_date, Patient.id)
+                .join(Patient, Patient.id == PatientNameKey.patient_id)):
             found.setdefault((key, born), set()).add(patient_id)
     return [Booked(external_id, start, family, born,
                    given if len(found[(name_key(family), born)]) > 1 else None)
