@@ -39,6 +39,17 @@ def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=TZ)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogs() -> None:
+    """The tests read translations from compiled catalogs, as the kiosk does."""
+    from babel.messages.frontend import CommandLineInterface
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    failed = CommandLineInterface().run(
+        ["pybabel", "-q", "compile", "-d", os.path.join(root, "locales"), "-D", "kiosk"])
+    assert not failed, "pybabel compile failed"
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
     """A real PostgreSQL server for the session; in CI its absence is a failure, not a skip."""

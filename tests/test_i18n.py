@@ -1,0 +1,65 @@
+"""Every message in every language: translated, not fuzzy, placeholders intact, and the
+template up to date with the code."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from kiosk.i18n import date_field_order, is_right_to_left, native_name, translate
+from kiosk.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ROOT / "locales"
+TRANSLATED = [code for code in Settings().languages if code != "en"]
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def catalog(path: Path):
+    with path.open("rb") as handle:
+        return read_po(handle)
+
+
+def test_the_template_holds_every_message_the_code_marks(tmp_path):
+    fresh = tmp_path / "kiosk.pot"
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F",
+                    str(ROOT / "babel.cfg"), "-k", "N_", "-k", "_", "--no-location", "-o",
+                    str(fresh), "kiosk", "ui"], cwd=ROOT, check=True, capture_output=True)
+    in_code = {m.id for m in catalog(fresh) if m.id}
+    in_template = {m.id for m in catalog(LOCALES / "kiosk.pot") if m.id}
+    assert in_code == in_template, "run: pybabel extract (see README, Translations)"
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_message_is_translated_with_its_placeholders(language):
+    template = {m.id for m in catalog(LOCALES / "kiosk.pot") if m.id}
+    translations = catalog(LOCALES / language / "LC_MESSAGES" / "kiosk.po")
+    problems = []
+    for msgid in sorted(template):
+        message = translations.get(msgid)
+        if message is None or not message.string:
+            problems.append(f"missing: {msgid}")
+        elif message.fuzzy:
+            problems.append(f"fuzzy: {msgid}")
+        elif set(PLACEHOLDER.findall(msgid)) != set(PLACEHOLDER.findall(message.string)):
+            problems.append(f"placeholders differ: {msgid}")
+    assert problems == []
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_compiled_catalogs_are_used(language):
+    text = translate("You are checked in. Please take a seat.", language)
+    assert text and text != "You are checked in. Please take a seat."
+
+
+def test_language_facts_come_from_the_locale_data():
+    assert native_name("es") == "Español" and native_name("ar") == "العربية"
+    assert is_right_to_left("ar") and is_right_to_left("fa") and not is_right_to_left("ru")
+    assert date_field_order("en") == ("month", "day", "year")
+    assert date_field_order("de") == ("day", "month", "year")
+    assert date_field_order("zh_Hans") == ("year", "month", "day")
