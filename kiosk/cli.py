@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--headless", action="store_true",
                       help="load the demo data and print how to try it, without a window")
+    demo.add_argument("--codes", metavar="DIR",
+                      help="where to write the demo QR codes (PNG; default: the data folder)")
     demo.set_defaults(handler=cmd_demo)
 
     demo_data = commands.add_parser("demo-data", help="load a demo practice day")
@@ -127,10 +129,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Runtime:
-    """What a command works with, built from the global options."""
+ShowKiosk = Callable[[SiteContext], int]
 
-    def __init__(self, args: argparse.Namespace) -> None:
+
+class Runtime:
+    """What a command works with, built from the global options. ``show_kiosk`` opens the
+    patient window; the Qt layer provides it (the core never imports Qt)."""
+
+    def __init__(self, args: argparse.Namespace, show_kiosk: ShowKiosk | None = None) -> None:
+        self.show_kiosk = show_kiosk
         overrides = {"database_url": args.db} if args.db else {}
         self.settings: Settings = load_settings(args.config, overrides=overrides)
         tz = ZoneInfo(self.settings.timezone)
@@ -158,7 +165,7 @@ def _print_json(value: Any) -> None:
 
 
 def cmd_demo(rt: Runtime, args: argparse.Namespace) -> int:
-    from kiosk.demo import DAY_START, generate_day
+    from kiosk.demo import DAY_START, generate_day, try_sheet
 
     ctx = rt.ctx
     today = ctx.today()
@@ -169,31 +176,20 @@ def cmd_demo(rt: Runtime, args: argparse.Namespace) -> int:
                                showcase_from=soon if day == today else DAY_START)
         print(f"Demo data for {day}: {summary.appointments} appointments, "
               f"{summary.providers} providers ({summary.new_appointments} new)")
-    print(f"Database: {describe_url(ctx.db.url)}")
-    return _run_kiosk_window(rt, args)
+    print(f"Database: {describe_url(ctx.db.url)}\n")
+    codes = Path(args.codes) if args.codes else default_codes_folder()
+    print(try_sheet(ctx, codes))
+    if args.headless or rt.show_kiosk is None:
+        print("\nHeadless: no window (the Qt screens are not installed, or --headless).")
+        return EXIT_OK
+    print("\nOpening the kiosk window. Scanners type into it; close the window to stop.")
+    return rt.show_kiosk(ctx)
 
 
-def _run_kiosk_window(rt: Runtime, args: argparse.Namespace) -> int:
-    """The patient kiosk window comes with the kiosk screens; until then demo runs headless."""
-    ctx = rt.ctx
-    print("\nThe kiosk window is not built yet: this demo runs headless. Try, for example:")
-    me = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0].endswith("kiosk") else "kiosk"
-    with ctx.db.read() as session:
-        start, end = local_day_bounds(ctx.today(), ctx.tz)
-        row = session.execute(
-            select(Appointment.external_id, Patient.family_name, Patient.birth_date)
-            .join(Patient).where(Appointment.site_id == ctx.settings.site_id,
-                                 Appointment.external_id.like("%pat-garcia"),
-                                 Appointment.start >= start, Appointment.start < end)).first()
-    if row is not None:
-        external_id, _family, born = row
-        token = tokens.issue(ctx.qr_secret, ctx.settings.site_id, external_id, ctx.today())
-        print(f"  {me} checkin --qr {token}")
-        print(f"  {me} checkin --family 'garcia lopez' --dob {born.isoformat()}")
-        print(f"  {me} checkin --family okafor --dob 2015-06-01   (twins: asks for the given "
-              "name; add --given chidi)")
-        print(f"  {me} queue")
-    return EXIT_OK
+def default_codes_folder() -> Path:
+    from kiosk.db import default_sqlite_path
+
+    return default_sqlite_path().parent / "demo-codes"
 
 
 def cmd_demo_data(rt: Runtime, args: argparse.Namespace) -> int:
@@ -344,7 +340,7 @@ def configure_logging(level: str) -> None:
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, show_kiosk: ShowKiosk | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -352,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(stop.code or 0)
     handler: Callable[[Runtime, argparse.Namespace], int] = args.handler
     try:
-        runtime = Runtime(args)
+        runtime = Runtime(args, show_kiosk)
         configure_logging(runtime.settings.log_level)
         return handler(runtime, args)
     except (SettingsError, UsageError) as problem:

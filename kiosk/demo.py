@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from kiosk.models import AppointmentStatus
 from kiosk.schedule import (
@@ -157,3 +158,38 @@ def generate_day(ctx: SiteContext, day: date, appointments: int, *, seed: int = 
     if new >= 1000:
         ctx.db.analyze()
     return DemoSummary(day, len(records), new, len(people), len(providers))
+
+
+def try_sheet(ctx: SiteContext, codes: Path, count: int = 4) -> str:
+    """Demo patients to try at the kiosk today: QR codes (also written as PNGs) and names."""
+    from sqlalchemy import select
+
+    from kiosk import tokens
+    from kiosk.clock import local_day_bounds
+    from kiosk.models import Appointment, Patient
+
+    start, end = local_day_bounds(ctx.today(), ctx.tz)
+    with ctx.db.read() as session:
+        rows = session.execute(
+            select(Appointment.external_id, Appointment.start, Patient.given_name,
+                   Patient.family_name, Patient.birth_date)
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .where(Appointment.site_id == ctx.settings.site_id,
+                   Appointment.external_id.in_(
+                       [f"appt-{ctx.today().isoformat()}-{ext}" for ext, *_ in SHOWCASE]),
+                   Appointment.start >= start, Appointment.start < end)
+            .order_by(Appointment.start)).all()
+    codes.mkdir(parents=True, exist_ok=True)
+    lines = ["Try these demo patients today (check-in opens "
+             f"{ctx.settings.checkin_opens_minutes} minutes before each appointment):"]
+    for external_id, begins, given, family, born in rows:
+        at = ctx.local(begins).strftime("%H:%M")
+        line = f"  {at}  {family}, {given}  born {born.isoformat()}"
+        if len(lines) <= count:
+            token = tokens.issue(ctx.qr_secret, ctx.settings.site_id, external_id, ctx.today())
+            png = codes / f"{external_id}.png"
+            tokens.write_png(token, png)
+            line += f"\n         QR {token}  ({png})"
+        lines.append(line)
+    lines.append("  Twins: family name Okafor, born 2015-06-01: the kiosk asks for the given name.")
+    return "\n".join(lines)

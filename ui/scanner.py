@@ -36,6 +36,7 @@ class ScannerFilter(QObject):
         self._replaying = False
         self.quiet = QTimer(self)
         self.quiet.setSingleShot(True)
+        self.quiet.setTimerType(Qt.TimerType.PreciseTimer)
         self.quiet.timeout.connect(self.settle)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -61,6 +62,8 @@ class ScannerFilter(QObject):
     def settle(self) -> None:
         """No key for a while: release what a person typed, or take a scan without Enter."""
         self._apply(self.detector.quiet(self.now_ms()))
+        if self.detector.holding:  # the timer fired a little early: look again shortly
+            self.quiet.start(5)
 
     def _apply(self, decision: Decision) -> None:
         if decision.scan is not None:

@@ -48,8 +48,10 @@ def stylesheet(*, high_contrast: bool = False, larger: bool = False) -> str:
     QWidget {{ color: {p.text}; font-size: {body}px; }}
     QLabel[role="title"] {{ font-size: {title}px; font-weight: 600; }}
     QLabel[role="hint"] {{ color: {p.muted}; }}
+    QLabel[role="lead"] {{ font-size: {round(body * 1.25)}px; font-weight: 600; }}
     QLabel[role="problem"] {{ color: {p.danger}; font-weight: 600; }}
-    QLabel[role="ticket"] {{ font-size: {title * 2}px; font-weight: 700; color: {p.primary}; }}
+    QLabel[role="ticket"] {{ font-size: {round(title * 1.6)}px; font-weight: 700;
+                            color: {p.primary}; }}
     QFrame[role="card"] {{ background: {p.surface}; border: 2px solid {p.outline};
                            border-radius: 18px; }}
     QPushButton {{ min-height: {button}px; padding: 6px 22px; border-radius: 14px;

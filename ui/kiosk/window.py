@@ -46,8 +46,29 @@ BUSY_AFTER_MS = 300
 Runner = Callable[[CheckinRequest], CheckinResult]
 
 
+class WrappingLabel(QLabel):
+    """A word-wrapped label that claims the height its text needs at its current width.
+
+    Nested layouts do not always ask a wrapped label for its height-for-width, and a long
+    translation (or a taller CJK font) would then be cut off."""
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._claim()
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        if self.isVisible():
+            self._claim()
+
+    def _claim(self) -> None:
+        needed = self.heightForWidth(self.width())
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
+
+
 def label(role: str | None = None, *, wrap: bool = True) -> QLabel:
-    widget = QLabel()
+    widget = WrappingLabel() if wrap else QLabel()
     widget.setWordWrap(wrap)
     widget.setTextFormat(Qt.TextFormat.PlainText)
     if role:
@@ -91,11 +112,10 @@ class WelcomePage(Page):
         self.title = label("title")
         self.scan_card = QFrame()
         self.scan_card.setProperty("role", "card")
-        self.scan = label()
-        self.scan.setProperty("role", "title")
+        self.scan = label("lead")
         self.scan_hint = label("hint")
-        card = column(self.scan, self.scan_hint)
-        card.setContentsMargins(28, 28, 28, 28)
+        card = column(self.scan, self.scan_hint, spacing=8)
+        card.setContentsMargins(24, 18, 24, 18)
         self.scan_card.setLayout(card)
         self.by_name = button("primary")
         self.by_name.clicked.connect(window.flow.start_name_entry)

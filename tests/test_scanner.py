@@ -1,0 +1,61 @@
+"""Scanner bursts told from people typing, by timing alone (kiosk/scanner.py)."""
+
+from __future__ import annotations
+
+from kiosk.scanner import BurstDetector
+
+TOKEN = "LK1AETF75XMDLIDEAJ7ZO5T2T22SYOWLQKV54"
+
+
+def type_at(detector: BurstDetector, text: str, gap_ms: float, start: float = 0.0):
+    decisions, at = [], start
+    for char in text:
+        decisions.append(detector.key(char, at))
+        at += gap_ms
+    return decisions, at
+
+
+def test_a_scanner_at_8_ms_per_key_ending_in_enter_is_a_scan():
+    detector = BurstDetector()
+    decisions, at = type_at(detector, TOKEN, 8)
+    assert all(not d.release and d.scan is None for d in decisions)  # nothing reached a field
+    final = detector.enter(at)
+    assert final.scan == TOKEN and not final.pass_enter and not detector.holding
+
+
+def test_a_slower_scanner_at_16_ms_is_still_a_scan():
+    detector = BurstDetector()
+    _, at = type_at(detector, TOKEN, 16)
+    assert detector.enter(at).scan == TOKEN
+
+
+def test_a_person_typing_gets_every_key_and_their_enter():
+    detector = BurstDetector()
+    released = []
+    for decision in type_at(detector, "Muller", 110)[0]:
+        released += decision.release
+    final = detector.enter(6 * 110)
+    released += final.release
+    assert "".join(released) == "Muller" and final.pass_enter and final.scan is None
+
+
+def test_quiet_releases_a_persons_key_and_takes_a_scan_without_enter():
+    detector = BurstDetector()
+    detector.key("M", 0)
+    assert detector.quiet(20).release == []  # too soon to tell
+    assert detector.quiet(41).release == ["M"]
+    _, at = type_at(detector, TOKEN, 8, start=1000)
+    assert detector.quiet(at + 40).scan == TOKEN
+
+
+def test_short_fast_bursts_are_not_scans():
+    detector = BurstDetector()
+    _, at = type_at(detector, "ab", 5)
+    final = detector.enter(at)
+    assert final.release == ["a", "b"] and final.pass_enter
+
+
+def test_a_huge_paste_is_capped():
+    detector = BurstDetector()
+    _, at = type_at(detector, "x" * 10_000, 1)
+    assert len(detector.enter(at).scan or "") == 4096

@@ -1,0 +1,336 @@
+"""The patient kiosk window, offscreen, driven like a patient would, on a real SQLite file
+and the real engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton, QWidget
+from sqlalchemy import select
+
+from kiosk import tokens
+from kiosk.flow import Step
+from kiosk.models import AuditEvent, Feedback
+from kiosk.settings import Settings
+from kiosk.site import SiteContext
+from tests.conftest import DAY, at
+
+pytestmark = pytest.mark.gui
+LANGUAGES = Settings().languages
+
+
+@pytest.fixture
+def window(qtbot, sqlite_ctx: SiteContext, sqlite_day) -> Iterator:
+    from ui.app import build_kiosk
+
+    built = build_kiosk(sqlite_ctx)
+    qtbot.addWidget(built)
+    built.resize(1280, 800)
+    built.show()
+    yield built
+    QApplication.instance().removeEventFilter(built.scanner)
+    built.worker.wait()
+
+
+def wait_for(qtbot, window, step: Step) -> None:
+    qtbot.waitUntil(lambda: window.flow.step == step, timeout=5000)
+
+
+def visible_text(widget: QWidget) -> str:
+    parts = []
+    for child in widget.findChildren(QWidget):
+        if not child.isVisibleTo(widget):
+            continue
+        if isinstance(child, QLabel | QPushButton | QLineEdit):
+            parts.append(child.text())
+    return "\n".join(parts)
+
+
+def click(qtbot, button: QPushButton) -> None:
+    assert button.isVisible(), button.text()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def press_keys(widget: QWidget, text: str) -> None:
+    """One QKeyEvent per character (non-ASCII key clicks abort QTest), as a scanner types."""
+    for char in text:
+        key = Qt.Key(ord(char.upper())) if char.isascii() and char.isalnum() else Qt.Key.Key_unknown
+        QApplication.sendEvent(widget, QKeyEvent(QEvent.Type.KeyPress, key,
+                                                 Qt.KeyboardModifier.NoModifier, char))
+
+
+def press_enter(widget: QWidget) -> None:
+    QApplication.sendEvent(widget, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Return,
+                                             Qt.KeyboardModifier.NoModifier, "\r"))
+
+
+def type_on_screen(qtbot, window, text: str) -> None:
+    page = window.pages[window.flow.step]
+    keys = {key.text(): key for key in page.keyboard._keys}
+    for char in text.upper():
+        click(qtbot, keys[char])
+
+
+def test_name_and_date_of_birth_with_the_on_screen_keys(qtbot, window):
+    click(qtbot, window.pages[Step.WELCOME].by_name)
+    assert window.flow.step is Step.FAMILY_NAME
+    type_on_screen(qtbot, window, "MÜLLER")
+    click(qtbot, window.pages[Step.FAMILY_NAME].next)
+    assert window.flow.step is Step.BIRTH_DATE
+    page = window.pages[Step.BIRTH_DATE]
+    # English writes month / day / year: the fields follow that order.
+    assert page._order == ("month", "day", "year")
+    keypad = {key.text(): key for key in page.keypad.findChildren(QPushButton)}
+    for digit in "03" + "14" + "1956":
+        click(qtbot, keypad[digit])
+    assert (page.fields["month"].text(), page.fields["day"].text(),
+            page.fields["year"].text()) == ("03", "14", "1956")
+    click(qtbot, page.check_in)
+    wait_for(qtbot, window, Step.RESULT)
+    text = visible_text(window.pages[Step.RESULT])
+    assert "Hello, Jürgen." in text and "K-1" in text and "Dr. Amara Okafor" in text
+    assert "Your place in the queue: 1" in text
+
+
+def test_a_scanner_burst_checks_in_from_any_screen_and_never_lands_in_a_field(qtbot, window,
+                                                                              sqlite_ctx):
+    window.flow.start_name_entry()
+    field = window.pages[Step.FAMILY_NAME].field
+    field.setFocus()
+    token = tokens.issue(sqlite_ctx.qr_secret, "main", "a-wang", DAY)
+    press_keys(field, token)
+    press_enter(field)
+    wait_for(qtbot, window, Step.RESULT)
+    assert field.text() == ""
+    assert "Hello, 伟." in visible_text(window.pages[Step.RESULT])
+
+
+def test_slow_typing_is_a_person_and_reaches_the_field(qtbot, window):
+    window.flow.start_name_entry()
+    field = window.pages[Step.FAMILY_NAME].field
+    field.setFocus()
+    for char in "Muller":
+        press_keys(field, char)
+        qtbot.wait(90)  # people type about one key every 100 ms or slower
+    qtbot.waitUntil(lambda: field.text() == "Muller", timeout=2000)
+    assert window.flow.step is Step.FAMILY_NAME
+    assert window.hardware_keyboard  # a physical keyboard hides the on-screen keys
+    assert not window.pages[Step.FAMILY_NAME].keyboard.space.isVisible()
+
+
+def test_a_garbled_scan_says_so_calmly_and_offers_to_try_again(qtbot, window):
+    field = window.pages[Step.WELCOME]
+    press_keys(field, "HTTPS://EXAMPLE.ORG/NOT-OURS")
+    press_enter(field)
+    wait_for(qtbot, window, Step.RESULT)
+    page = window.pages[Step.RESULT]
+    assert "This code could not be used" in visible_text(page)
+    assert page.try_again.isVisible()
+
+
+def test_twins_are_asked_for_their_given_name(qtbot, window):
+    window.flow.start_name_entry()
+    window.flow.submit_family("Okafor")
+    window.run(window.flow.submit_birth_date("1", "6", "2015"))
+    wait_for(qtbot, window, Step.GIVEN_NAME)
+    page = window.pages[Step.GIVEN_NAME]
+    assert "What is your given name?" in visible_text(page)
+    type_on_screen(qtbot, window, "CHIDI")
+    click(qtbot, page.next)
+    wait_for(qtbot, window, Step.RESULT)
+    assert "Hello, Chidi." in visible_text(window.pages[Step.RESULT])
+
+
+@pytest.mark.parametrize(("family", "born", "expected"), [
+    ("Nobody", ("1", "1", "1980"), "We could not find your appointment"),
+    ("Bird", ("1", "1", "1970"), "Check-in opens at 14:00"),
+    ("Voss", ("3", "3", "1972"), "This appointment was cancelled"),
+    ("Annex", ("4", "4", "1973"), "another location: Annex"),
+])
+def test_outcomes_that_send_the_patient_elsewhere_read_plainly(qtbot, window, family, born,
+                                                               expected):
+    window.flow.start_name_entry()
+    window.flow.submit_family(family)
+    window.run(window.flow.submit_birth_date(*born))
+    wait_for(qtbot, window, Step.RESULT)
+    assert expected in visible_text(window.pages[Step.RESULT])
+
+
+def test_late_patients_are_checked_in_and_sent_to_reception(qtbot, window):
+    window.flow.clock.set(at(9, 20))
+    window.flow.start_name_entry()
+    window.flow.submit_family("Müller")
+    window.run(window.flow.submit_birth_date("14", "3", "1956"))
+    wait_for(qtbot, window, Step.RESULT)
+    text = visible_text(window.pages[Step.RESULT])
+    assert "K-1" in text and "arrived late" in text
+
+
+def test_five_failures_lock_name_check_in(qtbot, window):
+    for _ in range(5):
+        window.flow.reset()
+        window.flow.start_name_entry()
+        window.flow.submit_family("Nobody")
+        window.run(window.flow.submit_birth_date("1", "1", "1980"))
+        wait_for(qtbot, window, Step.RESULT)
+    assert "Please see reception to check in" in visible_text(window.pages[Step.RESULT])
+
+
+def test_impossible_dates_are_explained_on_the_page(qtbot, window):
+    window.flow.start_name_entry()
+    window.flow.submit_family("Müller")
+    page = window.pages[Step.BIRTH_DATE]
+    page.fields["day"].setText("31")
+    page.fields["month"].setText("2")
+    page.fields["year"].setText("1990")
+    click(qtbot, page.check_in)
+    assert window.flow.step is Step.BIRTH_DATE
+    assert page.problem.text() == "That date does not exist. Please check it."
+
+
+def test_help_alerts_reception(qtbot, window, sqlite_ctx):
+    click(qtbot, window.help)
+    assert window.flow.step is Step.HELP
+    assert "Help is on the way" in visible_text(window.pages[Step.HELP])
+
+    def recorded() -> bool:
+        with sqlite_ctx.db.read() as session:
+            return session.scalar(select(AuditEvent).where(
+                AuditEvent.action == "help_requested")) is not None
+    qtbot.waitUntil(recorded, timeout=5000)
+
+
+def test_timeout_warns_gives_more_time_then_forgets_everything(qtbot, window):
+    flow = window.flow
+    flow.choose_language("ar")
+    flow.start_name_entry()
+    flow.submit_family("Müller")
+    page = window.pages[Step.BIRTH_DATE]
+    page.fields["day"].setText("14")
+    flow.clock.advance(seconds=45)
+    flow.tick()
+    assert window.overlay.isVisible()
+    assert "20" in window.overlay.body.text()
+    click(qtbot, window.overlay.more)
+    assert not window.overlay.isVisible()
+    assert page.fields["day"].text() == "14"
+    flow.clock.advance(seconds=45)
+    flow.tick()
+    flow.clock.advance(seconds=20)
+    flow.tick()
+    assert flow.step is Step.WELCOME and flow.language == "en"
+    assert not window.overlay.isVisible()
+    for field in window.findChildren(QLineEdit):
+        assert field.text() == ""
+    assert "Müller" not in visible_text(window) and "14" not in visible_text(window)
+
+
+def test_a_result_returns_to_welcome_and_leaves_nothing_behind(qtbot, window, sqlite_ctx):
+    window.run(window.flow.scanned(tokens.issue(sqlite_ctx.qr_secret, "main", "a-oneil",
+                                                DAY)))
+    wait_for(qtbot, window, Step.RESULT)
+    assert "Siobhán" in visible_text(window.pages[Step.RESULT])
+    window.flow.clock.advance(seconds=20)
+    window.flow.tick()
+    assert window.flow.step is Step.WELCOME
+    everything = "\n".join(w.text() for w in window.findChildren(QWidget)
+                           if isinstance(w, QLabel | QLineEdit))
+    assert "Siobhán" not in everything and "K-1" not in everything
+
+
+def test_feedback_is_stored_without_patient_data(qtbot, window, sqlite_ctx):
+    window.run(window.flow.scanned(tokens.issue(sqlite_ctx.qr_secret, "main", "a-wang",
+                                                DAY)))
+    wait_for(qtbot, window, Step.RESULT)
+    page = window.pages[Step.RESULT]
+    click(qtbot, page.face_buttons[4])
+    assert not page.face_buttons[4].isVisible()
+
+    def stored() -> list[tuple[int, str, str | None]]:
+        with sqlite_ctx.db.read() as session:
+            return [(f.score, f.language, f.method) for f in session.scalars(select(Feedback))]
+    qtbot.waitUntil(lambda: stored() == [(5, "en", "qr")], timeout=5000)
+
+
+def test_choosing_arabic_mirrors_the_layout(qtbot, window):
+    welcome = window.pages[Step.WELCOME]
+    click(qtbot, welcome.language_buttons["ar"])
+    assert window.layoutDirection() == Qt.LayoutDirection.RightToLeft
+    assert welcome.title.text() == "مرحبًا" or welcome.title.text() != "Welcome"
+    # The on-screen keyboard keeps the order of a physical keyboard.
+    window.flow.start_name_entry()
+    keyboard = window.pages[Step.FAMILY_NAME].keyboard
+    assert keyboard.layoutDirection() == Qt.LayoutDirection.LeftToRight
+    window.flow.choose_language("en")
+    assert window.layoutDirection() == Qt.LayoutDirection.LeftToRight
+
+
+def clipped(window: QWidget) -> list[str]:
+    """Visible labels and buttons given less room than their text needs (per Qt's own size
+    hints for their font and, for wrapped labels, their width)."""
+    problems = []
+    for widget in window.findChildren(QWidget):
+        if not isinstance(widget, QLabel | QPushButton):
+            continue
+        if not widget.isVisibleTo(window) or not widget.text():
+            continue
+        widget.ensurePolished()
+        if isinstance(widget, QLabel) and widget.wordWrap():
+            needed = widget.heightForWidth(widget.width())
+            if needed > widget.height():
+                problems.append(f"label {widget.text()[:40]!r}: needs {needed} px high, "
+                                f"has {widget.height()}")
+        elif isinstance(widget, QPushButton):
+            # The text must fit across; a button a few pixels under its preferred height
+            # still shows its line of text whole.
+            hint = widget.sizeHint()
+            if hint.width() > widget.width() or \
+                    widget.height() < widget.fontMetrics().height() + 8:
+                problems.append(f"button {widget.text()[:40]!r}: needs "
+                                f"{hint.width()}x{widget.fontMetrics().height() + 8}, has "
+                                f"{widget.width()}x{widget.height()}")
+        else:
+            hint = widget.sizeHint()
+            if hint.width() > widget.width() or hint.height() > widget.height() + 1:
+                problems.append(f"{type(widget).__name__} {widget.text()[:40]!r}: needs "
+                                f"{hint.width()}x{hint.height()}, has "
+                                f"{widget.width()}x{widget.height()}")
+    return problems
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("size", [(1280, 800), (1080, 1920)])
+def test_every_language_fits_every_screen(qtbot, window, language, size):
+    window.resize(*size)
+    flow = window.flow
+    flow.choose_language(language)
+    screens = []
+
+    def look(name: str) -> None:
+        qtbot.waitUntil(lambda: not window.worker.busy, timeout=5000)
+        QApplication.processEvents()
+        assert window.size().height() == size[1], f"{name} does not fit {size}"
+        screens.extend(f"{name}: {problem}" for problem in clipped(window))
+
+    look("welcome")
+    flow.start_name_entry()
+    look("family name")
+    flow.submit_family("Okafor")
+    look("date of birth")
+    window.run(flow.submit_birth_date("1", "6", "2015"))
+    wait_for(qtbot, window, Step.GIVEN_NAME)
+    look("given name")
+    window.run(flow.submit_given("Amina"))
+    wait_for(qtbot, window, Step.RESULT)
+    look("checked in")
+    flow.clock.advance(seconds=25)
+    flow.tick()
+    flow.choose_language(language)
+    flow.start_name_entry()
+    flow.clock.advance(seconds=45)
+    flow.tick()
+    look("timeout warning")
+    assert screens == []
