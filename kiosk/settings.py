@@ -130,6 +130,12 @@ class Settings:
         ("en", "es", "zh_Hans", "zh_Hant", "vi", "tl", "ko", "ar", "ru", "fr", "ht", "pt", "hi",
          "fa", "pl"),
         "Languages offered to patients, in the order shown.", check=_languages)
+    reach_layout: bool = _setting(
+        False, "On a tall (portrait) screen, keep every control in its lower part, within "
+        "reach from a wheelchair.")
+    speak_guidance: bool = _setting(
+        False, "Read each screen aloud in the patient's language where a text-to-speech "
+        "engine exists.")
     log_level: str = _setting("INFO", "Log level: DEBUG, INFO, WARNING or ERROR.", check=_log_level)
 
     def replace(self, **changes: Any) -> Settings:

@@ -302,7 +302,7 @@ def clipped(window: QWidget) -> list[str]:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("size", [(1280, 800), (1080, 1920)])
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080), (1080, 1920)])
 def test_every_language_fits_every_screen(qtbot, window, language, size):
     window.resize(*size)
     flow = window.flow
@@ -334,3 +334,71 @@ def test_every_language_fits_every_screen(qtbot, window, language, size):
     flow.tick()
     look("timeout warning")
     assert screens == []
+
+
+def test_the_language_can_be_changed_on_any_screen_keeping_what_was_typed(qtbot, window):
+    window.flow.start_name_entry()
+    window.flow.submit_family("Müller")
+    page = window.pages[Step.BIRTH_DATE]
+    page.fields["day"].setText("14")
+    click(qtbot, window.language_button)
+    assert window.languages.isVisible()
+    click(qtbot, window.languages.buttons["zh_Hans"])
+    assert not window.languages.isVisible()
+    assert window.flow.step is Step.BIRTH_DATE and page.fields["day"].text() == "14"
+    assert page.title.text() != "What is your date of birth?"
+    assert page._order == ("year", "month", "day")  # Chinese writes the year first
+
+
+def test_keyboard_users_move_with_tab_and_press_with_enter(qtbot, window):
+    welcome = window.pages[Step.WELCOME]
+    welcome.by_name.setFocus()
+    QApplication.sendEvent(welcome.by_name, QKeyEvent(
+        QEvent.Type.KeyPress, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier, "\r"))
+    qtbot.waitUntil(lambda: window.flow.step is Step.FAMILY_NAME, timeout=2000)
+    names = [w.accessibleName() or w.text() for w in window.findChildren(QPushButton)
+             if w.isVisibleTo(window)]
+    assert all(names), "every visible control has an accessible name"
+
+
+def test_reach_layout_keeps_controls_in_the_lower_part_of_a_tall_screen(qtbot, sqlite_ctx,
+                                                                       sqlite_day):
+    from ui.app import build_kiosk
+
+    settings = sqlite_ctx.settings.replace(reach_layout=True)
+    tall = build_kiosk(SiteContext(settings, sqlite_ctx.db, sqlite_ctx.clock))
+    qtbot.addWidget(tall)
+    tall.resize(1080, 1920)
+    tall.show()
+    QApplication.processEvents()
+    QApplication.instance().removeEventFilter(tall.scanner)
+    controls = [w for w in tall.findChildren(QPushButton) if w.isVisibleTo(tall)]
+    tops = [w.mapTo(tall, w.rect().topLeft()).y() for w in controls]
+    assert min(tops) >= 1920 * 0.3, "no control in the upper part of the screen"
+
+
+def test_switching_through_every_language_never_stretches_the_window(qtbot, window):
+    """Hidden pages follow each language too; a stale claim would grow the window."""
+    flow = window.flow
+    flow.start_name_entry()
+    flow.submit_family("Müller")
+    for language in (*LANGUAGES, *reversed(LANGUAGES)):
+        flow.choose_language(language)
+        QApplication.processEvents()
+        assert window.size().height() == 800, language
+        assert clipped(window) == [], language
+
+
+def test_one_window_through_many_patients_and_languages_keeps_its_size(qtbot, window):
+    """Pages cleared after a patient give back the room their texts took."""
+    flow = window.flow
+    for language in LANGUAGES:
+        flow.reset()
+        flow.choose_language(language)
+        window.run(flow.scanned("NOT-A-CODE-" + language))
+        wait_for(qtbot, window, Step.RESULT)
+        QApplication.processEvents()
+        flow.start_name_entry()
+        QApplication.processEvents()
+        assert window.size().height() == 800, language
+        assert clipped(window) == [], language

@@ -53,7 +53,8 @@ def build_kiosk(ctx: SiteContext, timing: Timing | None = None) -> KioskWindow:
                    lambda _: None, lambda _: None)
 
     window = KioskWindow(flow, lambda request: answer(request, service, kiosk_id),
-                         on_feedback=feedback, worker=worker)
+                         on_feedback=feedback, worker=worker,
+                         reach_layout=settings.reach_layout)
     worker.setParent(window)
     flow.on_help(lambda step: worker.run(lambda: request_help(ctx, kiosk_id, step),
                                          lambda _: None, lambda _: None))

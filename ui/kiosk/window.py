@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -52,24 +52,34 @@ class WrappingLabel(QLabel):
     Nested layouts do not always ask a wrapped label for its height-for-width, and a long
     translation (or a taller CJK font) would then be cut off."""
 
+    laid_out = False
+
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
-        self._claim()
+        # Only a width the page really gave counts (not the default size before layout).
+        if self.isVisible() and self.width() >= 200:
+            self.laid_out = True
+            self._claim()
 
     def setText(self, text: str) -> None:
         super().setText(text)
-        if self.isVisible():
+        # Hidden pages change language too, and pages are cleared after each patient: the
+        # claim must follow, or a stale, taller one would stretch the whole window.
+        if self.laid_out or not text:
             self._claim()
 
     def _claim(self) -> None:
-        needed = self.heightForWidth(self.width())
-        if needed > 0 and needed != self.minimumHeight():
+        needed = max(0, self.heightForWidth(self.width())) if self.text() else 0
+        if needed != self.minimumHeight():
             self.setMinimumHeight(needed)
 
 
 def label(role: str | None = None, *, wrap: bool = True) -> QLabel:
     widget = WrappingLabel() if wrap else QLabel()
     widget.setWordWrap(wrap)
+    # Leading edge: left in left-to-right languages, right in Arabic and Persian, whatever
+    # the direction of the text itself (a ticket code, a doctor's Latin name).
+    widget.setAlignment(Qt.AlignmentFlag.AlignLeading | Qt.AlignmentFlag.AlignVCenter)
     widget.setTextFormat(Qt.TextFormat.PlainText)
     if role:
         widget.setProperty("role", role)
@@ -78,6 +88,7 @@ def label(role: str | None = None, *, wrap: bool = True) -> QLabel:
 
 def button(role: str | None = None) -> QPushButton:
     widget = QPushButton()
+    widget.setAutoDefault(True)  # Enter presses the focused button (keyboard and switch users)
     if role:
         widget.setProperty("role", role)
     return widget
@@ -420,6 +431,50 @@ def texts_message(result: CheckinResult) -> str:
     return MESSAGES[(result.outcome, result.reason)]
 
 
+class LanguageOverlay(QFrame):
+    """The language chooser, over any screen; what was entered stays."""
+
+    def __init__(self, window: KioskWindow) -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.setProperty("role", "overlay")
+        card = QFrame()
+        card.setProperty("role", "card")
+        self.title = label("title")
+        grid = QGridLayout()
+        grid.setSpacing(10)
+        self.buttons: dict[str, QPushButton] = {}
+        for index, code in enumerate(window.flow.languages):
+            choice = button()
+            choice.setText(native_name(code))
+            choice.setAccessibleName(native_name(code))
+            choice.clicked.connect(lambda _=False, c=code: self.choose(c))
+            grid.addWidget(choice, index // 3, index % 3)
+            self.buttons[code] = choice
+        inner = column(self.title)
+        inner.addLayout(grid)
+        inner.setContentsMargins(28, 28, 28, 28)
+        card.setLayout(inner)
+        outer = QVBoxLayout(self)
+        outer.addStretch(1)
+        outer.addWidget(card)
+        outer.addStretch(1)
+        outer.setContentsMargins(40, 40, 40, 40)
+        self.hide()
+
+    def open(self) -> None:
+        self.window_.flow.touch()
+        self.title.setText(self.window_.tr(texts.LANGUAGE_LABEL))
+        self.setGeometry(self.window_.rect())
+        self.raise_()
+        self.show()
+        self.buttons[self.window_.flow.language].setFocus()
+
+    def choose(self, language: str) -> None:
+        self.hide()
+        self.window_.flow.choose_language(language)
+
+
 class TimeoutOverlay(QFrame):
     def __init__(self, window: KioskWindow) -> None:
         super().__init__(window)
@@ -459,7 +514,8 @@ class KioskWindow(QWidget):
 
     def __init__(self, flow: KioskFlow, run_checkin: Runner, *,
                  on_feedback: Callable[[int, KioskFlow], None] | None = None,
-                 worker: Worker | None = None, tick_ms: int = 1000) -> None:
+                 worker: Worker | None = None, tick_ms: int = 1000,
+                 reach_layout: bool = False) -> None:
         super().__init__()
         self.setObjectName("kiosk")
         self.flow = flow
@@ -473,7 +529,8 @@ class KioskWindow(QWidget):
         self._language: str | None = None
         self._step: Step | None = None
 
-        self.language_label = label(wrap=False)
+        self.language_button = button()
+        self.language_button.clicked.connect(lambda: self.languages.open())
         self.larger = button()
         self.larger.setCheckable(True)
         self.larger.toggled.connect(self._set_larger)
@@ -486,7 +543,7 @@ class KioskWindow(QWidget):
         self.start_over.clicked.connect(flow.done)
         top = QHBoxLayout()
         top.addWidget(self.start_over)
-        top.addWidget(self.language_label)
+        top.addWidget(self.language_button)
         top.addStretch(1)
         top.addWidget(self.larger)
         top.addWidget(self.contrast)
@@ -505,12 +562,21 @@ class KioskWindow(QWidget):
         self.stack = QStackedWidget()
         for page in self.pages.values():
             self.stack.addWidget(page)
+        self.top = QWidget()
+        self.top.setLayout(top)
+        top.setContentsMargins(0, 0, 0, 0)
+        self.reach = QWidget()  # the empty upper part of a tall screen in the reach layout
+        self.reach.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(32, 20, 32, 20)
         layout.setSpacing(16)
-        layout.addLayout(top)
+        layout.addWidget(self.reach)
+        layout.addWidget(self.top)
         layout.addWidget(self.stack, 1)
+        self.main_layout = layout
+        self.reach_layout = reach_layout
         self.overlay = TimeoutOverlay(self)
+        self.languages = LanguageOverlay(self)
 
         self.busy_timer = QTimer(self)
         self.busy_timer.setSingleShot(True)
@@ -580,7 +646,10 @@ class KioskWindow(QWidget):
                                     if is_right_to_left(flow.language)
                                     else Qt.LayoutDirection.LeftToRight)
             self.setLocale(flow.language)
-        self.language_label.setText(native_name(flow.language))
+        self.language_button.setText(native_name(flow.language))
+        self.language_button.setAccessibleName(
+            f"{self.tr(texts.LANGUAGE_LABEL)}: {native_name(flow.language)}")
+        self.language_button.setVisible(flow.step != Step.WELCOME)
         self.larger.setText(self.tr(texts.LARGER_TEXT))
         self.contrast.setText(self.tr(texts.HIGH_CONTRAST))
         self.help.setText(self.tr(texts.HELP_BUTTON))
@@ -611,6 +680,7 @@ class KioskWindow(QWidget):
             page.forget()
         self.feedback_given = False
         self.hardware_keyboard = False
+        self.languages.hide()
         if self.larger.isChecked():
             self.larger.setChecked(False)
         if self.contrast.isChecked():
@@ -620,11 +690,22 @@ class KioskWindow(QWidget):
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
-        if self.overlay.isVisible():
-            self.overlay.setGeometry(self.rect())
+        for overlay in (self.overlay, self.languages):
+            if overlay.isVisible():
+                overlay.setGeometry(self.rect())
+        self._arrange_for_reach()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        return False
+    def _arrange_for_reach(self) -> None:
+        """Reach layout on a tall screen: the top bar moves under the page, and the upper
+        third stays empty, so every control is within reach from a wheelchair."""
+        tall = self.reach_layout and self.height() >= 1.3 * self.width()
+        self.reach.setVisible(tall)
+        self.reach.setFixedHeight(int(self.height() * 0.33) if tall else 0)
+        index = self.main_layout.indexOf(self.top)
+        wanted = self.main_layout.count() - 1 if tall else 1
+        if index != wanted:
+            self.main_layout.removeWidget(self.top)
+            self.main_layout.insertWidget(wanted, self.top)
 
     def note_hardware_key(self, event: QKeyEvent | None = None) -> None:
         """A person typed on a physical keyboard: hide the on-screen one."""
