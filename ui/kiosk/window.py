@@ -385,7 +385,8 @@ class ResultPage(Page):
             return
         placed = result.ticket is not None
         self.title.setText(self.tr(texts.GREETING, name=result.given_name)
-                           if placed and result.given_name else result.message(language))
+                           if placed and result.given_name
+                           else _localised_message(result, language))
         self.ticket_caption.setVisible(placed)
         self.ticket_caption.setText(self.tr(texts.TICKET_LABEL))
         self.ticket.setText(result.ticket or "")
@@ -401,13 +402,15 @@ class ResultPage(Page):
                                      upper=result.wait.upper))
         self.details.setText("\n".join(lines))
         self.message.setText(
-            (result.message(language) + " " + self.tr(texts.TAKE_A_SEAT)) if placed
-            else _localised_message(result, language))
+            (result.message(language) + " " + self.tr(texts.TAKE_A_SEAT)) if placed else "")
         asked = result.outcome is Outcome.CHECKED_IN and not self.window_.feedback_given
         self.feedback_question.setVisible(asked)
         for choice in self.face_buttons:
             choice.setVisible(asked)
         self.try_again.setVisible(result.outcome in (Outcome.NOT_FOUND, Outcome.INVALID_CODE))
+
+    def shown(self) -> None:
+        self.done.setFocus()
 
     def forget(self) -> None:
         for widget in (self.title, self.ticket, self.details, self.message):
@@ -646,6 +649,7 @@ class KioskWindow(QWidget):
                                     if is_right_to_left(flow.language)
                                     else Qt.LayoutDirection.LeftToRight)
             self.setLocale(flow.language)
+            self._align_labels(is_right_to_left(flow.language))
         self.language_button.setText(native_name(flow.language))
         self.language_button.setAccessibleName(
             f"{self.tr(texts.LANGUAGE_LABEL)}: {native_name(flow.language)}")
@@ -673,6 +677,17 @@ class KioskWindow(QWidget):
         from PySide6.QtCore import QLocale
 
         super().setLocale(QLocale(language.replace("_Hans", "").replace("_Hant", "_TW")))
+
+    def _align_labels(self, right_to_left: bool) -> None:
+        """Align every label to the reading edge of the patient's language, also when its text
+        starts in another script ("K-12", a doctor's Latin name): Qt would otherwise follow
+        the text's own direction."""
+        edge = Qt.AlignmentFlag.AlignRight if right_to_left else Qt.AlignmentFlag.AlignLeft
+        for widget in self.findChildren(QLabel):
+            if widget.alignment() & Qt.AlignmentFlag.AlignHCenter:
+                continue
+            widget.setAlignment(edge | Qt.AlignmentFlag.AlignAbsolute |
+                                Qt.AlignmentFlag.AlignVCenter)
 
     def _forget(self) -> None:
         """Clear every widget that showed or held a patient's data."""
