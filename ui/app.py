@@ -9,9 +9,10 @@ import sys
 from PySide6.QtWidgets import QApplication
 
 from kiosk.checkin import CheckinService
-from kiosk.flow import KioskFlow, Timing, answer
+from kiosk.flow import KioskFlow, Step, Timing, answer
 from kiosk.lobby import record_feedback, request_help
 from kiosk.site import SiteContext
+from ui.camera import CameraPreview
 from ui.kiosk.window import KioskWindow
 from ui.scanner import ScannerFilter
 from ui.worker import Worker
@@ -58,6 +59,11 @@ def build_kiosk(ctx: SiteContext, timing: Timing | None = None) -> KioskWindow:
     worker.setParent(window)
     flow.on_help(lambda step: worker.run(lambda: request_help(ctx, kiosk_id, step),
                                          lambda _: None, lambda _: None))
+    preview = CameraPreview.create(on_scan=lambda payload: window.run(flow.scanned(payload)))
+    if preview is not None:
+        window.pages[Step.WELCOME].attach_camera(preview)
+        flow.subscribe(lambda current: setattr(preview.scanner, "enabled",
+                                               current.step == Step.WELCOME))
     scanner = ScannerFilter(on_scan=lambda payload: window.run(flow.scanned(payload)),
                             on_typing=lambda: window.note_hardware_key(None), parent=window)
     app.installEventFilter(scanner)

@@ -125,9 +125,14 @@ class WelcomePage(Page):
         self.scan_card.setProperty("role", "card")
         self.scan = label("lead")
         self.scan_hint = label("hint")
-        card = column(self.scan, self.scan_hint, spacing=8)
-        card.setContentsMargins(24, 18, 24, 18)
-        self.scan_card.setLayout(card)
+        self.camera_hint = label("hint")
+        self.camera_hint.hide()
+        card = column(self.scan, self.scan_hint, self.camera_hint, spacing=8)
+        self.card_row = QHBoxLayout()
+        self.card_row.setContentsMargins(24, 18, 24, 18)
+        self.card_row.addLayout(card, 1)
+        self.scan_card.setLayout(self.card_row)
+        self.camera: QWidget | None = None
         self.by_name = button("primary")
         self.by_name.clicked.connect(window.flow.start_name_entry)
         self.languages = QGridLayout()
@@ -146,10 +151,19 @@ class WelcomePage(Page):
         layout.addLayout(self.languages)
         self.setLayout(layout)
 
+    def attach_camera(self, preview: QWidget) -> None:
+        """A live camera picture beside the scan instructions (only when a camera exists)."""
+        self.camera = preview
+        preview.setFixedSize(240, 180)
+        preview.setAccessibleName("camera")
+        self.card_row.addWidget(preview)
+        self.camera_hint.show()
+
     def retranslate(self) -> None:
         self.title.setText(self.tr(texts.WELCOME_TITLE))
         self.scan.setText(self.tr(texts.WELCOME_SCAN))
         self.scan_hint.setText(self.tr(texts.WELCOME_SCAN_HINT))
+        self.camera_hint.setText(self.tr(texts.WELCOME_CAMERA_HINT))
         self.by_name.setText(self.tr(texts.WELCOME_NAME))
         for code, choice in self.language_buttons.items():
             choice.setChecked(code == self.window_.flow.language)
