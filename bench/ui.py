@@ -29,7 +29,6 @@ This prints figures; it does not pass or fail. Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import ctypes
 import gc
 import json
 import os
@@ -83,7 +82,6 @@ ARRIVE_EARLY = timedelta(minutes=5)
 PATIENTS = 20_000
 WARMUP = 50
 WAIT_MS = 10_000
-SPARE_NONE_REFERENCES = 10_000_000  # see spare_none_references
 START_TARGET_S, SCAN_P95_TARGET_MS, RSS_GROWTH_TARGET_MB = 1.0, 150.0, 20.0
 SETTLED = frozenset(Step) - {Step.WELCOME, Step.WORKING}  # where a scan can end up
 
@@ -235,7 +233,6 @@ def measure_cycles(ctx: SiteContext, clock: FixedClock, cycles: int) -> None:
     if watch.wait() is not Step.WELCOME:
         raise SystemExit("the welcome page was never painted")
     none_refs = sys.getrefcount(None)
-    spare_none_references()
     refs_before = sys.getrefcount(None)
     gc.collect()
     rss_start = rss_mb()
@@ -288,19 +285,10 @@ def measure_cycles(ctx: SiteContext, clock: FixedClock, cycles: int) -> None:
         print(f"\n   WARNING: {lost:.0f} references to None lost per cycle (PySide6 "
               f"{PySide6.__version__}, Python {platform.python_version()}); with the "
               f"{none_refs:,} it had, this process would have aborted (\"deallocating None\") "
-              f"after about {none_refs / lost:.0f} cycles")
+              f"after about {none_refs / lost:.0f} cycles (see tests/test_ui_memory.py)")
     window.close()
     app.removeEventFilter(window.scanner)  # type: ignore[attr-defined]
     window.worker.wait()
-
-
-def spare_none_references() -> None:
-    """PySide6 here drops a reference to None on each call of a method that returns nothing.
-    None is immortal from Python 3.12 on; before, the process aborts ("deallocating None")
-    once they run out. Permanent references (never released, not even at exit) keep the
-    benchmark alive; the loss is measured and reported."""
-    if sys.version_info < (3, 12) and platform.python_implementation() == "CPython":
-        ctypes.c_ssize_t.from_address(id(None)).value += SPARE_NONE_REFERENCES
 
 
 def rss_mb() -> float:

@@ -402,3 +402,27 @@ def test_one_window_through_many_patients_and_languages_keeps_its_size(qtbot, wi
         QApplication.processEvents()
         assert window.size().height() == 800, language
         assert clipped(window) == [], language
+
+
+def test_spoken_guidance_reads_each_screen_in_the_patients_language(qtbot, sqlite_ctx,
+                                                                   sqlite_day):
+    from ui.app import build_kiosk
+
+    settings = sqlite_ctx.settings.replace(speak_guidance=True)
+    kiosk = build_kiosk(SiteContext(settings, sqlite_ctx.db, sqlite_ctx.clock),
+                        speech_engine="mock")
+    qtbot.addWidget(kiosk)
+    kiosk.show()
+    QApplication.instance().removeEventFilter(kiosk.scanner)
+    guide = kiosk.guide
+    assert guide is not None
+    kiosk.flow.start_name_entry()
+    assert guide.spoken[-1] == ("en", "What is your family name? Type it as it is written on "
+                                      "your appointment.")
+    kiosk.flow.tick()
+    assert len(guide.spoken) == 2  # welcome and family name, each once: not on every tick
+    # The mock engine has English and Nordic voices only: Spanish stays silent rather than
+    # being read in an English voice.
+    assert guide.voice_for("es") is None
+    kiosk.flow.choose_language("es")
+    assert [language for language, _ in guide.spoken] == ["en", "en"]

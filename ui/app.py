@@ -5,19 +5,28 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from kiosk.checkin import CheckinService
 from kiosk.flow import KioskFlow, Step, Timing, answer
 from kiosk.lobby import record_feedback, request_help
 from kiosk.site import SiteContext
-from ui.camera import CameraPreview
 from ui.kiosk.window import KioskWindow
 from ui.scanner import ScannerFilter
 from ui.worker import Worker
 
 log = logging.getLogger(__name__)
+
+CAMERA_AFTER_MS = 800
+
+
+def guide(engine: str | None) -> Any:
+    from ui.speech import Guide  # QtTextToSpeech loads only where guidance is switched on
+
+    return Guide.create(engine)
 
 
 def has_display() -> bool:
@@ -37,7 +46,8 @@ def application() -> QApplication:
     return app
 
 
-def build_kiosk(ctx: SiteContext, timing: Timing | None = None) -> KioskWindow:
+def build_kiosk(ctx: SiteContext, timing: Timing | None = None,
+                speech_engine: str | None = None) -> KioskWindow:
     """The patient kiosk window wired to the engine; the scanner filter is installed too."""
     app = application()
     settings = ctx.settings
@@ -55,21 +65,30 @@ def build_kiosk(ctx: SiteContext, timing: Timing | None = None) -> KioskWindow:
 
     window = KioskWindow(flow, lambda request: answer(request, service, kiosk_id),
                          on_feedback=feedback, worker=worker,
-                         reach_layout=settings.reach_layout)
+                         reach_layout=settings.reach_layout,
+                         guide=guide(speech_engine) if settings.speak_guidance else None)
     worker.setParent(window)
     flow.on_help(lambda step: worker.run(lambda: request_help(ctx, kiosk_id, step),
                                          lambda _: None, lambda _: None))
-    preview = CameraPreview.create(on_scan=lambda payload: window.run(flow.scanned(payload)))
-    if preview is not None:
-        window.pages[Step.WELCOME].attach_camera(preview)
-        flow.subscribe(lambda current: setattr(preview.scanner, "enabled",
-                                               current.step == Step.WELCOME))
+    # The camera (QtMultimedia, FFmpeg, the decoder) loads after the first frame is shown:
+    # the welcome screen appears sooner, and scanners work meanwhile.
+    QTimer.singleShot(CAMERA_AFTER_MS, lambda: attach_camera(window, flow))
     scanner = ScannerFilter(on_scan=lambda payload: window.run(flow.scanned(payload)),
                             on_typing=lambda: window.note_hardware_key(None), parent=window)
     app.installEventFilter(scanner)
     window.scanner = scanner  # type: ignore[attr-defined]
     window.setWindowTitle(settings.site_name)
     return window
+
+
+def attach_camera(window: KioskWindow, flow: KioskFlow) -> None:
+    from ui.camera import CameraPreview
+
+    preview = CameraPreview.create(on_scan=lambda payload: window.run(flow.scanned(payload)))
+    if preview is not None:
+        window.pages[Step.WELCOME].attach_camera(preview)
+        flow.subscribe(lambda current: setattr(preview.scanner, "enabled",
+                                               current.step == Step.WELCOME))
 
 
 def run_kiosk(ctx: SiteContext, *, full_screen: bool = False) -> int:

@@ -112,6 +112,12 @@ class Page(QWidget):
 
     def retranslate(self) -> None: ...
 
+    def spoken(self) -> str:
+        """What spoken guidance reads on this page: its heading and instructions."""
+        parts = [getattr(self, name).text() for name in ("title", "hint", "scan", "body")
+                 if hasattr(self, name) and getattr(self, name).isVisibleTo(self)]
+        return " ".join(part for part in parts if part)
+
     def forget(self) -> None: ...
 
     def shown(self) -> None: ...
@@ -532,10 +538,12 @@ class KioskWindow(QWidget):
     def __init__(self, flow: KioskFlow, run_checkin: Runner, *,
                  on_feedback: Callable[[int, KioskFlow], None] | None = None,
                  worker: Worker | None = None, tick_ms: int = 1000,
-                 reach_layout: bool = False) -> None:
+                 reach_layout: bool = False, guide: Any = None) -> None:
         super().__init__()
         self.setObjectName("kiosk")
         self.flow = flow
+        self.guide = guide
+        self._spoken_for: tuple[Step, str] | None = None
         self.run_checkin = run_checkin
         self.on_feedback = on_feedback
         self.worker = worker or Worker(self)
@@ -681,6 +689,7 @@ class KioskWindow(QWidget):
             if entering:
                 page.shown()
         self._step = flow.step
+        self._speak(page)
         seconds = flow.warning_seconds_left
         if seconds is None:
             self.overlay.hide()
@@ -691,6 +700,16 @@ class KioskWindow(QWidget):
         from PySide6.QtCore import QLocale
 
         super().setLocale(QLocale(language.replace("_Hans", "").replace("_Hant", "_TW")))
+
+    def _speak(self, page: Page) -> None:
+        """Read a page aloud once when it appears (or its language changes)."""
+        shown = (self.flow.step, self.flow.language)
+        if self.guide is None or shown == self._spoken_for or self.flow.step == Step.WORKING:
+            return
+        self._spoken_for = shown
+        text = page.spoken()
+        if text:
+            self.guide.say(text, self.flow.language)
 
     def _align_labels(self, right_to_left: bool) -> None:
         """Align every label to the reading edge of the patient's language, also when its text
