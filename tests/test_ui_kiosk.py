@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton, QWidget
 from sqlalchemy import select
@@ -268,16 +268,60 @@ def test_choosing_arabic_mirrors_the_layout(qtbot, window):
     assert window.layoutDirection() == Qt.LayoutDirection.LeftToRight
 
 
+def overlapping(window: QWidget) -> list[str]:
+    """Visible controls that cover one another, or run off the window."""
+    from PySide6.QtCore import QRect
+
+    overlay_open = any(isinstance(w, QWidget) and w.isVisible() and w.property("role") ==
+                       "overlay" for w in window.children())
+    controls = []
+    for widget in window.findChildren(QWidget):
+        if not isinstance(widget, QLabel | QPushButton | QLineEdit):
+            continue
+        if not widget.isVisibleTo(window) or isinstance(widget.parent(), QPushButton):
+            continue
+        inside_overlay = any(p.property("role") == "overlay" for p in _ancestors(widget))
+        if overlay_open != inside_overlay:
+            continue  # compare the overlay's controls among themselves, the page's likewise
+        controls.append((widget, QRect(widget.mapTo(window, widget.rect().topLeft()),
+                                       widget.size())))
+    problems = [f"{type(w).__name__} {w.text()[:30]!r} runs off the window"
+                for w, rect in controls if not window.rect().contains(rect)]
+    for index, (one, first) in enumerate(controls):
+        for other, second in controls[index + 1:]:
+            if first.intersects(second):
+                problems.append(f"{one.text()[:20]!r} overlaps {other.text()[:20]!r}")
+    return problems
+
+
+def _ancestors(widget: QWidget) -> list[QWidget]:
+    found, parent = [], widget.parentWidget()
+    while parent is not None:
+        found.append(parent)
+        parent = parent.parentWidget()
+    return found
+
+
 def clipped(window: QWidget) -> list[str]:
     """Visible labels and buttons given less room than their text needs (per Qt's own size
-    hints for their font and, for wrapped labels, their width)."""
-    problems = []
+    hints for their font and, for wrapped labels, their width), or covering each other."""
+    problems = overlapping(window)
     for widget in window.findChildren(QWidget):
-        if not isinstance(widget, QLabel | QPushButton):
+        if not isinstance(widget, QLabel | QPushButton | QLineEdit):
             continue
-        if not widget.isVisibleTo(window) or not widget.text():
+        if not widget.isVisibleTo(window):
             continue
         widget.ensurePolished()
+        least = widget.minimumSizeHint().expandedTo(widget.minimumSize())
+        if widget.height() < least.height() - 8 or widget.width() < least.width() - 8:
+            # Squeezed well under its minimum: it overlaps its neighbours. (A few pixels
+            # under is Qt's own rounding between size hints and style sheet minimums.)
+            problems.append(f"{type(widget).__name__} {widget.text()[:30]!r} squeezed to "
+                            f"{widget.width()}x{widget.height()}, needs {least.width()}x"
+                            f"{least.height()}")
+            continue
+        if isinstance(widget, QLineEdit) or not widget.text():
+            continue
         if isinstance(widget, QLabel) and widget.wordWrap():
             needed = widget.heightForWidth(widget.width())
             if needed > widget.height():
@@ -301,10 +345,16 @@ def clipped(window: QWidget) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080), (1080, 1920)])
-def test_every_language_fits_every_screen(qtbot, window, language, size):
-    window.resize(*size)
+@pytest.mark.parametrize(("language", "size", "larger"), [
+    *[(language, size, False) for language in LANGUAGES
+      for size in ((1280, 800), (1920, 1080), (1080, 1920))],
+    # Larger text and high contrast, in the longest and the tallest scripts.
+    *[(language, (1280, 800), True) for language in ("en", "tl", "ar", "zh_Hans", "hi", "ru")],
+])
+def test_every_language_fits_every_screen(qtbot, window, language, size, larger):
+    window.setFixedSize(*size)  # as full screen: the content must fit, the window cannot grow
+    window.larger.setChecked(larger)
+    window.contrast.setChecked(larger)
     flow = window.flow
     flow.choose_language(language)
     screens = []
@@ -312,7 +362,7 @@ def test_every_language_fits_every_screen(qtbot, window, language, size):
     def look(name: str) -> None:
         qtbot.waitUntil(lambda: not window.worker.busy, timeout=5000)
         QApplication.processEvents()
-        assert window.size().height() == size[1], f"{name} does not fit {size}"
+        assert window.size() == QSize(*size), f"{name} does not fit {size}"
         screens.extend(f"{name}: {problem}" for problem in clipped(window))
 
     look("welcome")
@@ -329,6 +379,8 @@ def test_every_language_fits_every_screen(qtbot, window, language, size):
     flow.clock.advance(seconds=25)
     flow.tick()
     flow.choose_language(language)
+    window.larger.setChecked(larger)
+    window.contrast.setChecked(larger)
     flow.start_name_entry()
     flow.clock.advance(seconds=45)
     flow.tick()

@@ -1,7 +1,7 @@
 """The kiosk's look: large, calm, high legibility; a high-contrast variant and larger text.
 
 Sizes are pixels at the kiosk's design size; body text is never below 24 px and touch targets
-never below 60 px high (the issue's floor), larger text multiplies both.
+never below 60 px high; larger text enlarges body text by 30 %.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 BODY_PX = 28
 TITLE_PX = 42
 BUTTON_HEIGHT_PX = 64
+KEY_HEIGHT_PX = 60  # on-screen keyboard keys: the floor for touch targets, so a keyboard fits
 LARGER = 1.3
 
 
@@ -36,8 +37,9 @@ HIGH_CONTRAST = Palette(background="#000000", surface="#000000", text="#FFFFFF",
 
 
 def sizes(larger: bool) -> tuple[int, int, int]:
-    scale = LARGER if larger else 1.0
-    return round(BODY_PX * scale), round(TITLE_PX * scale), round(BUTTON_HEIGHT_PX * scale)
+    """Body text, titles, button height. Larger text enlarges the body text (and so every
+    button's label); titles are large already, and the screen must still hold a keyboard."""
+    return round(BODY_PX * (LARGER if larger else 1.0)), TITLE_PX, BUTTON_HEIGHT_PX
 
 
 def stylesheet(*, high_contrast: bool = False, larger: bool = False) -> str:
@@ -58,10 +60,13 @@ def stylesheet(*, high_contrast: bool = False, larger: bool = False) -> str:
                   background: {p.surface}; border: 2px solid {p.outline}; }}
     QPushButton[role="primary"] {{ background: {p.primary}; color: {p.primary_text};
                                   border: 2px solid {p.primary}; font-weight: 600; }}
+    QPushButton[role="primary"] QLabel {{ color: {p.primary_text}; font-weight: 600;
+                                         background: transparent; }}
     QPushButton[role="help"] {{ border: 3px solid {p.danger}; color: {p.danger};
-                               font-weight: 600; }}
-    QPushButton[role="key"] {{ min-height: {button}px; min-width: {button}px; padding: 0;
-                              font-size: {round(body * 1.1)}px; }}
+                               font-weight: 600; font-size: {BODY_PX}px; }}
+    QPushButton[role="bar"] {{ font-size: {BODY_PX}px; }}
+    QPushButton[role="key"] {{ min-height: {KEY_HEIGHT_PX}px; min-width: {BUTTON_HEIGHT_PX}px;
+                              padding: 0; font-size: {round(body * 1.1)}px; }}
     QPushButton:checked {{ background: {p.primary}; color: {p.primary_text}; }}
     QPushButton:focus, QLineEdit:focus {{ border: 4px solid {p.focus}; }}
     QLineEdit {{ min-height: {button}px; padding: 0 16px; border-radius: 12px;

@@ -35,8 +35,9 @@ from kiosk.i18n import (
     native_name,
     translate,
 )
-from ui.theme import stylesheet
+from ui.theme import CALM, HIGH_CONTRAST, stylesheet
 from ui.widgets.faces import face_icon
+from ui.widgets.icons import contrast_icon, larger_text_icon
 from ui.widgets.keyboard import Keyboard, Keypad
 from ui.worker import Worker
 
@@ -94,6 +95,39 @@ def button(role: str | None = None) -> QPushButton:
     return widget
 
 
+class WrapButton(QPushButton):
+    """A wide button whose words wrap onto a second line when a translation is long."""
+
+    def __init__(self, role: str | None = None) -> None:
+        super().__init__()
+        if role:
+            self.setProperty("role", role)
+        self.setAutoDefault(True)
+        self.caption = WrappingLabel()
+        self.caption.setWordWrap(True)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.caption.setTextFormat(Qt.TextFormat.PlainText)
+        self.caption.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        inner = QHBoxLayout(self)
+        inner.setContentsMargins(22, 8, 22, 8)
+        inner.addWidget(self.caption)
+
+    def setText(self, text: str) -> None:  # type: ignore[override]
+        self.caption.setText(text)
+        self.setAccessibleName(text)
+
+    def text(self) -> str:  # type: ignore[override]
+        return self.caption.text()
+
+    def sizeHint(self) -> QSize:
+        layout = self.layout()
+        return layout.sizeHint() if layout else super().sizeHint()
+
+    def minimumSizeHint(self) -> QSize:
+        layout = self.layout()
+        return layout.minimumSize() if layout else super().minimumSizeHint()
+
+
 def column(*widgets: QWidget, spacing: int = 18) -> QVBoxLayout:
     layout = QVBoxLayout()
     layout.setSpacing(spacing)
@@ -139,7 +173,7 @@ class WelcomePage(Page):
         self.card_row.addLayout(card, 1)
         self.scan_card.setLayout(self.card_row)
         self.camera: QWidget | None = None
-        self.by_name = button("primary")
+        self.by_name = WrapButton("primary")
         self.by_name.clicked.connect(window.flow.start_name_entry)
         self.languages = QGridLayout()
         self.languages.setSpacing(10)
@@ -173,6 +207,9 @@ class WelcomePage(Page):
         self.by_name.setText(self.tr(texts.WELCOME_NAME))
         for code, choice in self.language_buttons.items():
             choice.setChecked(code == self.window_.flow.language)
+            # With larger text the grid does not fit a small screen: the language button
+            # in the top bar opens the same choice.
+            choice.setVisible(not self.window_.larger_text)
 
 
 class NamePage(Page):
@@ -194,7 +231,7 @@ class NamePage(Page):
         self.keyboard = Keyboard(lambda message: self.tr(message), before=self.back,
                                  after=self.next)
         self.keyboard.target = self.field
-        layout = column(self.title, self.hint, self.field, self.problem, spacing=12)
+        layout = column(self.title, self.hint, self.field, self.problem, spacing=8)
         layout.addStretch(1)
         layout.addWidget(self.keyboard)
         self.setLayout(layout)
@@ -379,16 +416,23 @@ class ResultPage(Page):
         self.try_again.clicked.connect(window.flow.start_name_entry)
         self.done = button("primary")
         self.done.clicked.connect(window.flow.done)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.try_again)
-        buttons.addStretch(1)
-        buttons.addWidget(self.done)
-        layout = column(self.title, self.ticket_caption, self.ticket, self.details, self.message,
-                        spacing=8)
+        # The ticket on the leading side, what it means beside it; the faces, Try again and
+        # Done share the bottom row. Compact enough for larger text on a 1280 x 800 screen.
+        ticket = column(self.ticket_caption, self.ticket, spacing=0)
+        ticket.addStretch(1)
+        middle = QHBoxLayout()
+        middle.setSpacing(36)
+        middle.addLayout(ticket)
+        middle.addLayout(column(self.details, self.message, spacing=8), 1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.try_again)
+        bottom.addLayout(self.faces, 1)
+        bottom.addWidget(self.done)
+        layout = column(self.title, spacing=10)
+        layout.addLayout(middle)
         layout.addStretch(1)
         layout.addWidget(self.feedback_question)
-        layout.addLayout(self.faces)
-        layout.addLayout(buttons)
+        layout.addLayout(bottom)
         self.setLayout(layout)
 
     def retranslate(self) -> None:
@@ -507,7 +551,7 @@ class TimeoutOverlay(QFrame):
         card.setProperty("role", "card")
         self.title = label("title")
         self.body = label()
-        self.more = button("primary")
+        self.more = WrapButton("primary")
         self.more.clicked.connect(window.flow.more_time)
         inner = column(self.title, self.body, self.more)
         inner.setContentsMargins(36, 36, 36, 36)
@@ -554,17 +598,18 @@ class KioskWindow(QWidget):
         self._language: str | None = None
         self._step: Step | None = None
 
-        self.language_button = button()
+        # The top bar keeps its size with larger text: five controls must fit across.
+        self.language_button = button("bar")
         self.language_button.clicked.connect(lambda: self.languages.open())
-        self.larger = button()
+        self.larger = button("bar")
         self.larger.setCheckable(True)
         self.larger.toggled.connect(self._set_larger)
-        self.contrast = button()
+        self.contrast = button("bar")
         self.contrast.setCheckable(True)
         self.contrast.toggled.connect(self._set_contrast)
         self.help = button("help")
         self.help.clicked.connect(flow.request_help)
-        self.start_over = button()
+        self.start_over = button("bar")
         self.start_over.clicked.connect(flow.done)
         top = QHBoxLayout()
         top.addWidget(self.start_over)
@@ -610,8 +655,9 @@ class KioskWindow(QWidget):
         self.ticker.timeout.connect(flow.tick)
         self.ticker.start(tick_ms)
         flow.subscribe(lambda _flow: self.render())
-        self.setStyleSheet(stylesheet())
-        self.render()
+        for switch in (self.larger, self.contrast):
+            switch.setIconSize(QSize(40, 40))
+        self._restyle()
 
     # -- helpers for pages -------------------------------------------------------------
 
@@ -657,6 +703,13 @@ class KioskWindow(QWidget):
     def _restyle(self) -> None:
         self.setStyleSheet(stylesheet(high_contrast=self.high_contrast,
                                       larger=self.larger_text))
+        palette = HIGH_CONTRAST if self.high_contrast else CALM
+        # Drawn in the text colour; a switch that is on shows the primary colour's text.
+        self.larger.setIcon(larger_text_icon(
+            palette.primary_text if self.larger_text else palette.text))
+        self.contrast.setIcon(contrast_icon(
+            palette.primary_text if self.high_contrast else palette.text))
+        self.render()
 
     # -- rendering ---------------------------------------------------------------------
 
@@ -675,9 +728,11 @@ class KioskWindow(QWidget):
         self.language_button.setText(native_name(flow.language))
         self.language_button.setAccessibleName(
             f"{self.tr(texts.LANGUAGE_LABEL)}: {native_name(flow.language)}")
-        self.language_button.setVisible(flow.step != Step.WELCOME)
-        self.larger.setText(self.tr(texts.LARGER_TEXT))
-        self.contrast.setText(self.tr(texts.HIGH_CONTRAST))
+        self.language_button.setVisible(flow.step != Step.WELCOME or self.larger_text)
+        for switch, name in ((self.larger, texts.LARGER_TEXT),
+                             (self.contrast, texts.HIGH_CONTRAST)):
+            switch.setAccessibleName(self.tr(name))
+            switch.setToolTip(self.tr(name))
         self.help.setText(self.tr(texts.HELP_BUTTON))
         self.start_over.setText(self.tr(texts.START_OVER))
         self.start_over.setVisible(flow.step != Step.WELCOME)

@@ -34,7 +34,7 @@ class Keyboard(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         self.grid = QGridLayout()
-        self.grid.setSpacing(6)
+        self.grid.setSpacing(5)
         outer.addLayout(self.grid)
         bottom = QHBoxLayout()
         self.switch = QPushButton()
@@ -51,10 +51,13 @@ class Keyboard(QWidget):
                 bottom.addWidget(widget, 3 if widget is self.space else 1)
         outer.addLayout(bottom)
         self._keys: list[QPushButton] = []
+        self._rows: tuple[str, ...] = ()
+        self._keys_shown = True
         self.set_language("en")
 
     def show_keys(self, visible: bool) -> None:
         """Hide the keys (not the page's own buttons) when a hardware keyboard is in use."""
+        self._keys_shown = visible
         for widget in (*self._keys, self.space, self.delete):
             widget.setVisible(visible)
         self.switch.setVisible(visible and self.language in ALPHABETS)
@@ -67,6 +70,7 @@ class Keyboard(QWidget):
             self.script = language
         self._build()
         self.retranslate()
+        self.show_keys(self._keys_shown)
 
     def retranslate(self) -> None:
         from kiosk import texts
@@ -84,10 +88,15 @@ class Keyboard(QWidget):
         self.retranslate()
 
     def _build(self) -> None:
+        rows = LATIN if self.script == "latin" else ALPHABETS[self.script]
+        if rows == self._rows:
+            return  # the same letters: nothing to rebuild
+        self._rows = rows
         for key in self._keys:
+            self.grid.removeWidget(key)
+            key.hide()
             key.deleteLater()
         self._keys = []
-        rows = LATIN if self.script == "latin" else ALPHABETS[self.script]
         for row_number, row in enumerate(rows):
             for column, letter in enumerate(row):
                 key = QPushButton(letter)

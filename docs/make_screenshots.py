@@ -1,0 +1,75 @@
+"""Renders the README's screenshots of the patient kiosk, offscreen, on a throw-away demo
+database: ``.venv/bin/python docs/make_screenshots.py [OUT_DIR]``."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from kiosk.clock import FixedClock
+from kiosk.db import Database
+from kiosk.demo import generate_day
+from kiosk.settings import load_settings
+from kiosk.site import SiteContext
+from ui.app import application, build_kiosk
+
+DAY = date(2026, 3, 2)
+TZ = ZoneInfo("Europe/Berlin")
+
+
+def main() -> None:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{tempfile.mkdtemp()}/demo.sqlite3"
+    settings = load_settings(environ={}, overrides={"database_url": url,
+                                                    "timezone": "Europe/Berlin"})
+    database = Database(url)
+    database.upgrade()
+    clock = FixedClock(datetime(2026, 3, 2, 8, 40, tzinfo=TZ))
+    ctx = SiteContext(settings, database, clock)
+    generate_day(ctx, DAY, 40)
+    app = application()
+    window = build_kiosk(ctx)
+    window.resize(1280, 800)
+    window.show()
+    flow = window.flow
+
+    def snap(name: str) -> None:
+        app.processEvents()
+        window.worker.wait()
+        app.processEvents()
+        window.grab().save(str(out / f"{name}.png"))
+
+    for language in ("en", "ar", "zh_Hans"):
+        flow.reset()
+        flow.choose_language(language)
+        snap(f"{language}-welcome")
+        flow.start_name_entry()
+        snap(f"{language}-family-name")
+        flow.submit_family("García-López")
+        snap(f"{language}-date-of-birth")
+        window.run(flow.submit_birth_date("2", "7", "1984"))
+        snap(f"{language}-checked-in")
+        flow.reset()
+    flow.start_name_entry()
+    flow.submit_family("Okafor")
+    clock.advance(seconds=46)
+    flow.tick()
+    snap("en-timeout-warning")
+    flow.reset()
+    window.contrast.setChecked(True)
+    window.larger.setChecked(True)
+    flow.start_name_entry()
+    snap("en-high-contrast-larger-text")
+    print(f"screenshots in {out}")
+
+
+if __name__ == "__main__":
+    main()
