@@ -10,12 +10,15 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import delete
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kiosk.clock import FixedClock
 from kiosk.db import Database
 from kiosk.demo import generate_day
+from kiosk.models import Visit
 from kiosk.settings import load_settings
 from kiosk.site import SiteContext
 from ui.app import application, build_kiosk
@@ -32,7 +35,7 @@ def main() -> None:
                                                     "timezone": "Europe/Berlin"})
     database = Database(url)
     database.upgrade()
-    clock = FixedClock(datetime(2026, 3, 2, 8, 40, tzinfo=TZ))
+    clock = FixedClock(datetime(2026, 3, 2, 8, 5, tzinfo=TZ))
     ctx = SiteContext(settings, database, clock)
     generate_day(ctx, DAY, 40)
     app = application()
@@ -58,6 +61,8 @@ def main() -> None:
         window.run(flow.submit_birth_date("2", "7", "1984"))
         snap(f"{language}-checked-in")
         flow.reset()
+        with database.write() as session:  # the next language's screenshot checks in anew
+            session.execute(delete(Visit))
     flow.start_name_entry()
     flow.submit_family("Okafor")
     clock.advance(seconds=46)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -427,7 +428,10 @@ class ResultPage(Page):
         bottom = QHBoxLayout()
         bottom.addWidget(self.try_again)
         bottom.addLayout(self.faces, 1)
+        bottom.addStretch(0)
         bottom.addWidget(self.done)
+        for end in (self.try_again, self.done):  # a lone Done stays a button, not a bar
+            end.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         layout = column(self.title, spacing=10)
         layout.addLayout(middle)
         layout.addStretch(1)
