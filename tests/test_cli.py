@@ -133,3 +133,15 @@ def test_the_installed_entry_point_runs(tmp_path):
         capture_output=True, text=True, check=False, env={**os.environ, "KIOSK_CONFIG": ""})
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+def test_demo_headless_loads_today_and_prints_patients_and_codes(tmp_path, capsys,
+                                                                 monkeypatch):
+    monkeypatch.delenv("KIOSK_CONFIG", raising=False)
+    code = main(["--db", f"sqlite:///{tmp_path}/k.sqlite3", "--now", "2026-11-23T08:00",
+                 "demo", "--headless", "--codes", str(tmp_path / "codes")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Demo data for 2026-11-23" in out and "Demo data for 2026-11-24" in out
+    assert "García-López" in out and "QR LK1" in out
+    assert len(list((tmp_path / "codes").glob("*.png"))) == 4

@@ -478,3 +478,16 @@ def test_spoken_guidance_reads_each_screen_in_the_patients_language(qtbot, sqlit
     assert guide.voice_for("es") is None
     kiosk.flow.choose_language("es")
     assert [language for language, _ in guide.spoken] == ["en", "en"]
+
+
+def test_a_database_failure_sends_the_patient_to_reception_and_logs_it(qtbot, window,
+                                                                       sqlite_ctx, caplog):
+    with sqlite_ctx.db.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE visit")
+    window.flow.start_name_entry()
+    window.flow.submit_family("Müller")
+    window.run(window.flow.submit_birth_date("14", "3", "1956"))
+    wait_for(qtbot, window, Step.ERROR)
+    assert "Please see reception" in visible_text(window.pages[Step.ERROR])
+    assert "database" in caplog.text and "DatabaseUnavailable" in caplog.text
+    assert "Müller" not in caplog.text and "1956" not in caplog.text
