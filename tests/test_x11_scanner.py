@@ -1,0 +1,94 @@
+"""The kiosk in a real X window (Xvfb), a scanner played by xdotool typing at 8 ms a key, and
+the check-in seen in the database: the whole path a lobby scanner takes, outside the test
+process."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from kiosk import tokens
+from kiosk.clock import FixedClock
+from kiosk.db import Database
+from kiosk.models import Appointment, Visit
+from kiosk.site import SiteContext
+from tests.conftest import IN_CI, at, make_settings
+
+pytestmark = [pytest.mark.gui, pytest.mark.slow]
+NEEDED = ("Xvfb", "xdotool")
+
+
+def _require_tools() -> None:
+    missing = [tool for tool in NEEDED if shutil.which(tool) is None]
+    if missing:
+        message = f"{', '.join(missing)} not installed (Debian: xvfb xdotool; ./dev test adds them)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def wait_until(check, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_scanner_typing_into_the_real_window_checks_the_patient_in(tmp_path):
+    _require_tools()
+    display = f":{random.randint(200, 900)}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"sqlite:///{tmp_path}/kiosk.sqlite3"
+    env = {**os.environ, "DISPLAY": display, "KIOSK_TIMEZONE": "Europe/Berlin",
+           "KIOSK_CONFIG": ""}
+    env.pop("QT_QPA_PLATFORM", None)
+    kiosk = None
+    try:
+        time.sleep(0.5)
+        script = Path(sys.executable).with_name("kiosk")
+        kiosk = subprocess.Popen(
+            [str(script), "--db", url, "--now", "2026-11-23T08:05", "demo", "--codes",
+             str(tmp_path / "codes")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        window = subprocess.run(["xdotool", "search", "--sync", "--name", "Lobby"],
+                                env=env, capture_output=True, text=True, timeout=60)
+        assert window.returncode == 0, kiosk.stderr.read() if kiosk.poll() else window.stderr
+        window_id = window.stdout.split()[-1]
+        subprocess.run(["xdotool", "windowfocus", "--sync", window_id], env=env, timeout=20,
+                       check=False)
+        database = Database(url)
+        ctx = SiteContext(make_settings(url), database, FixedClock(at(8, 5)))
+        with database.read() as session:
+            garcia = session.scalars(select(Appointment.external_id).where(
+                Appointment.external_id.like("%pat-garcia"),
+                Appointment.external_id.like("appt-2026-11-23-%"))).one()
+        token = tokens.issue(ctx.qr_secret, "main", garcia, ctx.today())
+        time.sleep(1.0)  # the window settles (the camera stack loads after the first frame)
+        subprocess.run(["xdotool", "type", "--delay", "8", token], env=env, check=True,
+                       timeout=20)
+        subprocess.run(["xdotool", "key", "Return"], env=env, check=True, timeout=20)
+
+        def checked_in() -> bool:
+            with database.read() as session:
+                return session.scalar(select(func.count()).select_from(Visit)) == 1
+        assert wait_until(checked_in), "the scan did not check the patient in"
+        with database.read() as session:
+            visit = session.scalars(select(Visit)).one()
+        assert visit.method.value == "qr" and visit.kiosk_id == "kiosk-1"
+    finally:
+        if kiosk is not None:
+            kiosk.terminate()
+            kiosk.wait(timeout=20)
+        xvfb.terminate()
+        xvfb.wait(timeout=20)
