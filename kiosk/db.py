@@ -71,7 +71,10 @@ def make_engine(url: str | URL, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
         # Smaller multi-row INSERT pages keep each statement short enough for psycopg to cache
         # its parsing: loading 200,000 patients took 19.6 s with the default 1000, 14.6 s at 100.
         kwargs.setdefault("insertmanyvalues_page_size", 100)
-        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+        # A server that hangs must not hang a kiosk: connecting and each statement time out.
+        connect_args = {"connect_timeout": 5, "options": "-c statement_timeout=15000"}
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True,
+                               connect_args=connect_args, **kwargs)
     return engine
 
 

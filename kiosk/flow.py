@@ -19,6 +19,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 
 from kiosk.checkin import CheckinResult, CheckinService, Outcome
 from kiosk.clock import Clock
@@ -53,8 +54,10 @@ class InputProblem(enum.StrEnum):
 
 @dataclass(frozen=True)
 class CheckinRequest:
-    """What the screen should ask the engine, off the GUI thread."""
+    """What the screen should ask the engine, off the GUI thread. The answer is handed back
+    with ``request_id``: an answer to an older request (a patient who has gone) is dropped."""
 
+    request_id: int
     language: str
     qr: str | None = None
     family: str | None = None
@@ -68,6 +71,7 @@ class Timing:
     warning_seconds: float = 20.0    # the countdown; at least 20 s (WCAG 2.2.1)
     result_seconds: float = 20.0     # a result stays this long, then welcome again
     help_seconds: float = 90.0       # the help screen stays this long
+    working_seconds: float = 30.0    # an engine that has not answered by then: see reception
 
     def __post_init__(self) -> None:
         if self.warning_seconds < 20:
@@ -114,6 +118,8 @@ class KioskFlow:
         self.timing = timing or Timing()
         self._listeners: list[Callable[[KioskFlow], None]] = []
         self._help_listeners: list[Callable[[str], None]] = []
+        self._requests = 0
+        self.generation = 0  # a new patient (or a fresh start) each time it grows
         self._clear()
 
     # -- state ---------------------------------------------------------------------------
@@ -131,6 +137,8 @@ class KioskFlow:
         self.last_activity = self.clock.now()
         self.help_requested = False
         self._history: list[Step] = []
+        self._requests += 1  # whatever was asked before belongs to someone else now
+        self.generation += 1
 
     @property
     def warning_seconds_left(self) -> int | None:
@@ -173,12 +181,21 @@ class KioskFlow:
         self.language = language
         self._changed()
 
+    @property
+    def busy(self) -> bool:
+        """The engine is answering: input waits (a double tap must not ask twice)."""
+        return self.step == Step.WORKING
+
     def start_name_entry(self) -> None:
+        if self.busy:
+            return
         self.touch()
         self._move(Step.FAMILY_NAME)
         self._changed()
 
     def submit_family(self, text: str) -> InputProblem | None:
+        if self.busy:
+            return None
         self.touch()
         name = validate_name(text)
         if isinstance(name, InputProblem):
@@ -190,6 +207,8 @@ class KioskFlow:
         return self.problem
 
     def submit_birth_date(self, day: str, month: str, year: str) -> CheckinRequest | None:
+        if self.busy:
+            return None
         self.touch()
         today = self.clock.now().astimezone(self.tz).date()
         born = validate_birth_date(day, month, year, today)
@@ -198,9 +217,11 @@ class KioskFlow:
             self._changed()
             return None
         self.birth_date = born
-        return self._working(CheckinRequest(self.language, family=self.family, birth_date=born))
+        return self._working(family=self.family, birth_date=born)
 
     def submit_given(self, text: str) -> CheckinRequest | None:
+        if self.busy:
+            return None
         self.touch()
         name = validate_name(text)
         if isinstance(name, InputProblem):
@@ -208,18 +229,29 @@ class KioskFlow:
             self._changed()
             return None
         self.given = name
-        return self._working(CheckinRequest(self.language, family=self.family,
-                                            birth_date=self.birth_date, given=name))
+        return self._working(family=self.family, birth_date=self.birth_date, given=name)
 
     def scanned(self, payload: str) -> CheckinRequest | None:
-        """A code was scanned (scanner or camera) on any screen: check in with it."""
-        self.touch()
-        if self.step == Step.WORKING:
+        """A code was scanned (scanner or camera) on any screen: check in with it.
+
+        After a result, help or error screen it is the next patient: everything of the one
+        before is forgotten first. On the welcome or an input screen it is the patient who was
+        typing, now scanning instead: only what they typed is dropped."""
+        if self.busy:
             return None  # one check-in at a time; the scan is dropped
-        self.family = self.birth_date = self.given = None
-        return self._working(CheckinRequest(self.language, qr=payload[:4096]))
+        if self.step in (Step.RESULT, Step.HELP, Step.ERROR):
+            self._clear()
+        else:
+            self.family = self.birth_date = self.given = None
+            self.help_requested = False
+            self._history = []
+            self.generation += 1
+        self.touch()
+        return self._working(qr=payload[:4096])
 
     def back(self) -> None:
+        if self.busy:
+            return
         self.touch()
         previous = self._history.pop() if self._history else Step.WELCOME
         self._move(previous, remember=False)
@@ -245,14 +277,17 @@ class KioskFlow:
 
     # -- what the engine answers -----------------------------------------------------------
 
-    def _working(self, request: CheckinRequest) -> CheckinRequest:
+    def _working(self, **asked: Any) -> CheckinRequest:
+        self._requests += 1
+        request = CheckinRequest(self._requests, self.language, **asked)
         self._move(Step.WORKING)
         self._changed()
         return request
 
-    def finish(self, result: CheckinResult) -> None:
-        if self.step != Step.WORKING:
-            return  # the patient left (timeout) while the engine worked
+    def finish(self, result: CheckinResult, request_id: int | None = None) -> None:
+        if self.step != Step.WORKING or (request_id is not None and
+                                         request_id != self._requests):
+            return  # the patient left (timeout, start over) while the engine worked
         if result.outcome is Outcome.NEED_GIVEN_NAME:
             self._move(Step.GIVEN_NAME, remember=False)
         else:
@@ -260,9 +295,10 @@ class KioskFlow:
             self._move(Step.RESULT, remember=False)
         self._changed()
 
-    def fail(self) -> None:
+    def fail(self, request_id: int | None = None) -> None:
         """The engine could not answer (database down...): send the patient to reception."""
-        if self.step != Step.WORKING:
+        if self.step != Step.WORKING or (request_id is not None and
+                                         request_id != self._requests):
             return
         self._move(Step.ERROR, remember=False)
         self._changed()
@@ -284,6 +320,8 @@ class KioskFlow:
                  Step.HELP: timing.help_seconds}
         if self.step in stays and shown_for >= stays[self.step]:
             self.reset()
+        elif self.step == Step.WORKING and shown_for >= timing.working_seconds:
+            self.fail()  # an engine that hangs must not leave the patient waiting forever
         elif self.step in INPUT_STEPS and idle_for >= timing.idle_seconds:
             self.warning_deadline = now + timedelta(seconds=timing.warning_seconds)
             self._changed()

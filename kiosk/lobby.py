@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from kiosk.clock import local_day_bounds
 from kiosk.models import Feedback
 from kiosk.queue import audit
 from kiosk.site import SiteContext
@@ -22,6 +23,8 @@ def record_feedback(ctx: SiteContext, kiosk_id: str, score: int, language: str,
                     method: str | None) -> None:
     if not 1 <= score <= 5:
         raise ValueError("feedback scores run from 1 to 5")
+    # Only the day is kept: an exact time could be matched to a check-in, and so to a patient.
+    day_start, _ = local_day_bounds(ctx.today(), ctx.tz)
     with ctx.db.write() as session:
-        session.add(Feedback(at=ctx.now(), score=score, language=language, method=method,
+        session.add(Feedback(at=day_start, score=score, language=language, method=method,
                              kiosk_id=kiosk_id))

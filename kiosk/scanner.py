@@ -20,11 +20,12 @@ MAX_SCAN_LENGTH = 4096  # longer bursts are still scans, but only this much is k
 
 @dataclass
 class Decision:
-    """What to do after a key: release these keys to the field, and/or check in this scan."""
+    """What to do after a key: release these keys to the field, or check in this scan.
+    ``consumed`` is how many held keys the decision settles (a scan's payload is capped)."""
 
     release: list[str] = field(default_factory=list)
     scan: str | None = None
-    pass_enter: bool = False
+    consumed: int = 0
 
 
 class BurstDetector:
@@ -43,8 +44,7 @@ class BurstDetector:
         decision = Decision()
         if self._keys and self._last_ms is not None and at_ms - self._last_ms > self.max_gap_ms:
             decision = self._flush()
-        if len(self._keys) < MAX_SCAN_LENGTH:
-            self._keys.append(text)
+        self._keys.append(text)
         self._last_ms = at_ms
         return decision
 
@@ -52,10 +52,12 @@ class BurstDetector:
         """Enter (or Return) arrived: the end of a scan, or a person pressing Enter."""
         fast = self._last_ms is not None and at_ms - self._last_ms <= self.max_gap_ms
         if fast and len(self._keys) >= self.min_length:
-            return Decision(scan=self._take())
-        decision = self._flush()
-        decision.pass_enter = True
-        return decision
+            return self._scan()
+        return self._release()
+
+    def flush(self) -> Decision:
+        """Settle now (another key, such as Tab, must not overtake the held ones)."""
+        return self._release()
 
     def quiet(self, at_ms: float) -> Decision:
         """Called when no key came for ``max_gap_ms``: settle whatever is held."""
@@ -65,11 +67,19 @@ class BurstDetector:
 
     def _flush(self) -> Decision:
         if len(self._keys) >= self.min_length:
-            return Decision(scan=self._take())  # a scanner set up without the Enter suffix
-        return Decision(release=list(self._take()))
+            return self._scan()  # a scanner set up without the Enter suffix
+        return self._release()
 
-    def _take(self) -> str:
-        taken = "".join(self._keys)
+    def _scan(self) -> Decision:
+        keys = self._take()
+        return Decision(scan="".join(keys)[:MAX_SCAN_LENGTH], consumed=len(keys))
+
+    def _release(self) -> Decision:
+        keys = self._take()
+        return Decision(release=keys, consumed=len(keys))
+
+    def _take(self) -> list[str]:
+        taken = list(self._keys)
         self._keys.clear()
         self._last_ms = None
         return taken

@@ -162,3 +162,45 @@ def test_language_left_chosen_at_welcome_returns_to_default(flow, clock):
     clock.advance(seconds=1)
     flow.tick()
     assert flow.language == "en"
+
+
+def test_an_answer_for_a_patient_who_has_gone_is_never_shown_to_the_next(flow):
+    flow.start_name_entry()
+    flow.submit_family("Müller")
+    first = flow.submit_birth_date("14", "3", "1956")
+    flow.reset()  # "Start over" while the engine works
+    second = flow.scanned("LK1SOMETHING")
+    assert first is not None and second is not None
+    flow.finish(CheckinResult(Outcome.CHECKED_IN, given_name="Jürgen"), first.request_id)
+    assert flow.step is Step.WORKING and flow.result is None
+    flow.finish(CheckinResult(Outcome.INVALID_CODE), second.request_id)
+    assert flow.step is Step.RESULT and flow.result.outcome is Outcome.INVALID_CODE
+
+
+def test_while_the_engine_works_input_waits(flow):
+    flow.start_name_entry()
+    flow.submit_family("Nobody")
+    assert flow.submit_birth_date("1", "1", "1980") is not None
+    assert flow.submit_birth_date("1", "1", "1980") is None  # a double tap asks once
+    flow.back()
+    flow.start_name_entry()
+    assert flow.step is Step.WORKING
+
+
+def test_an_engine_that_hangs_sends_the_patient_to_reception(flow, clock):
+    flow.scanned("LK1X")
+    clock.advance(seconds=29)
+    flow.tick()
+    assert flow.step is Step.WORKING
+    clock.advance(seconds=1)
+    flow.tick()
+    assert flow.step is Step.ERROR
+
+
+def test_a_scan_after_a_result_is_the_next_patient(flow):
+    flow.choose_language("ar")
+    flow.request_help()
+    generation = flow.generation
+    flow.scanned("LK1NEXT")
+    assert (flow.language, flow.help_requested) == ("en", False)
+    assert flow.generation > generation

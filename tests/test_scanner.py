@@ -20,7 +20,7 @@ def test_a_scanner_at_8_ms_per_key_ending_in_enter_is_a_scan():
     decisions, at = type_at(detector, TOKEN, 8)
     assert all(not d.release and d.scan is None for d in decisions)  # nothing reached a field
     final = detector.enter(at)
-    assert final.scan == TOKEN and not final.pass_enter and not detector.holding
+    assert final.scan == TOKEN and final.consumed == len(TOKEN) and not detector.holding
 
 
 def test_a_slower_scanner_at_16_ms_is_still_a_scan():
@@ -36,7 +36,7 @@ def test_a_person_typing_gets_every_key_and_their_enter():
         released += decision.release
     final = detector.enter(6 * 110)
     released += final.release
-    assert "".join(released) == "Muller" and final.pass_enter and final.scan is None
+    assert "".join(released) == "Muller" and final.scan is None
 
 
 def test_quiet_releases_a_persons_key_and_takes_a_scan_without_enter():
@@ -52,10 +52,19 @@ def test_short_fast_bursts_are_not_scans():
     detector = BurstDetector()
     _, at = type_at(detector, "ab", 5)
     final = detector.enter(at)
-    assert final.release == ["a", "b"] and final.pass_enter
+    assert final.release == ["a", "b"] and final.consumed == 2
 
 
-def test_a_huge_paste_is_capped():
+def test_a_huge_paste_is_capped_but_every_key_is_accounted_for():
     detector = BurstDetector()
     _, at = type_at(detector, "x" * 10_000, 1)
-    assert len(detector.enter(at).scan or "") == 4096
+    final = detector.enter(at)
+    assert len(final.scan or "") == 4096 and final.consumed == 10_000
+
+
+def test_flush_releases_held_keys_before_another_key_overtakes_them():
+    detector = BurstDetector()
+    detector.key("1", 0)
+    detector.key("2", 5)
+    decision = detector.flush()
+    assert decision.release == ["1", "2"] and not detector.holding

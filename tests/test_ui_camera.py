@@ -27,13 +27,14 @@ def test_a_code_shown_to_the_camera_is_decoded_once(qtbot, tmp_path):
     scans: list[str] = []
     scanner = CameraScanner(sink, scans.append, interval_ms=0)
     token = "LK1AETF75XMDLIDEAJ7ZO5T2T22SYOWLQKV54"
-    frame = qr_frame(tmp_path, token)
-    sink.setVideoFrame(frame)
+    sink.setVideoFrame(qr_frame(tmp_path, token))
     qtbot.waitUntil(lambda: scans == [token], timeout=5000)
-    for _ in range(5):  # the patient keeps holding it up: no second check-in
+    for _ in range(5):  # the patient keeps holding it up: new frames, no second check-in
         qtbot.waitUntil(lambda: not scanner._decoding, timeout=5000)
-        sink.setVideoFrame(frame)
+        sink.setVideoFrame(qr_frame(tmp_path, token))
+        qtbot.wait(20)
     qtbot.waitUntil(lambda: not scanner._decoding, timeout=5000)
+    assert scanner.frames_decoded == 6
     assert scans == [token]
 
 
@@ -43,10 +44,11 @@ def test_frames_are_throttled_and_blank_frames_are_ignored(qtbot, tmp_path):
     sink = QVideoSink()
     scans: list[str] = []
     scanner = CameraScanner(sink, scans.append, interval_ms=10_000)
-    blank = QImage(320, 240, QImage.Format.Format_RGB32)
-    blank.fill(0xFFFFFF)
-    for _ in range(20):
+    for shade in range(20):  # distinct frames, with the event loop running between them
+        blank = QImage(320, 240, QImage.Format.Format_RGB32)
+        blank.fill(0xFFFFFF - shade)
         sink.setVideoFrame(QVideoFrame(blank))
+        qtbot.wait(10)
     qtbot.waitUntil(lambda: not scanner._decoding, timeout=5000)
     assert scanner.frames_seen == 20 and scanner.frames_decoded == 1
     assert scans == []

@@ -491,3 +491,153 @@ def test_a_database_failure_sends_the_patient_to_reception_and_logs_it(qtbot, wi
     assert "Please see reception" in visible_text(window.pages[Step.ERROR])
     assert "database" in caplog.text and "DatabaseUnavailable" in caplog.text
     assert "Müller" not in caplog.text and "1956" not in caplog.text
+
+
+def key_event(key: Qt.Key, text: str = "", *, repeat: bool = False) -> QKeyEvent:
+    return QKeyEvent(QEvent.Type.KeyPress, key, Qt.KeyboardModifier.NoModifier, text, repeat)
+
+
+def test_a_scanner_pressing_shift_for_capitals_is_still_a_scan(qtbot, window, sqlite_ctx):
+    token = tokens.issue(sqlite_ctx.qr_secret, "main", "a-wang", DAY)
+    target = window.pages[Step.WELCOME]
+    for char in token:
+        QApplication.sendEvent(target, key_event(Qt.Key.Key_Shift))
+        press_keys(target, char)
+    press_enter(target)
+    wait_for(qtbot, window, Step.RESULT)
+    assert window.flow.result.given_name == "伟"
+
+
+def test_a_key_held_down_is_typing_not_a_scan(qtbot, window):
+    window.flow.start_name_entry()
+    field = window.pages[Step.FAMILY_NAME].field
+    field.setFocus()
+    press_keys(field, "e")
+    for _ in range(12):
+        QApplication.sendEvent(field, key_event(Qt.Key.Key_E, "e", repeat=True))
+    qtbot.waitUntil(lambda: field.text() == "e" * 13, timeout=2000)
+    assert window.flow.step is Step.FAMILY_NAME
+
+
+def test_tab_never_overtakes_digits_still_held(qtbot, window):
+    window.flow.start_name_entry()
+    window.flow.submit_family("Müller")
+    page = window.pages[Step.BIRTH_DATE]
+    first = page.fields[page._order[0]]
+    first.setFocus()
+    press_keys(first, "1")
+    press_keys(first, "2")
+    QApplication.sendEvent(first, key_event(Qt.Key.Key_Tab))
+    assert first.text() == "12"
+
+
+def test_a_giant_burst_leaves_nothing_behind_for_the_next_person(qtbot, window):
+    field = window.pages[Step.WELCOME]
+    press_keys(field, "X" * 4100)
+    press_enter(field)
+    wait_for(qtbot, window, Step.RESULT)
+    window.flow.done()
+    window.flow.start_name_entry()
+    name = window.pages[Step.FAMILY_NAME].field
+    name.setFocus()
+    for char in "Kim":
+        press_keys(name, char)
+        qtbot.wait(60)
+    qtbot.waitUntil(lambda: name.text() == "Kim", timeout=2000)
+
+
+def test_a_late_answer_never_reaches_the_next_patient(qtbot, sqlite_ctx, sqlite_day):
+    import threading
+
+    from ui.app import build_kiosk
+
+    kiosk = build_kiosk(sqlite_ctx)
+    qtbot.addWidget(kiosk)
+    kiosk.show()
+    QApplication.instance().removeEventFilter(kiosk.scanner)
+    slow = threading.Event()
+    real = kiosk.run_checkin
+
+    def first_slow(request):
+        if request.family == "Müller":
+            slow.wait(5)
+        return real(request)
+    kiosk.run_checkin = first_slow
+    kiosk.flow.start_name_entry()
+    kiosk.flow.submit_family("Müller")
+    kiosk.run(kiosk.flow.submit_birth_date("14", "3", "1956"))
+    click(qtbot, kiosk.start_over)  # patient A walks away
+    kiosk.run(kiosk.flow.scanned("NOT-A-CODE"))  # patient B
+    qtbot.waitUntil(lambda: kiosk.flow.step is Step.RESULT, timeout=5000)
+    slow.set()
+    kiosk.worker.wait()
+    QApplication.processEvents()
+    assert "Jürgen" not in visible_text(kiosk)
+    assert kiosk.flow.result.outcome.value == "invalid_code"
+
+
+def test_nothing_typed_can_be_undone_back_after_a_reset(qtbot, window):
+    window.flow.start_name_entry()
+    type_on_screen(qtbot, window, "OKAFOR")
+    window.flow.reset()
+    field = window.pages[Step.FAMILY_NAME].field
+    field.undo()
+    assert field.text() == ""
+    assert field.contextMenuPolicy() == Qt.ContextMenuPolicy.NoContextMenu
+
+
+def test_after_the_warning_focus_returns_to_the_field(qtbot, window):
+    flow = window.flow
+    flow.start_name_entry()
+    field = window.pages[Step.FAMILY_NAME].field
+    field.setFocus()
+    flow.clock.advance(seconds=45)
+    flow.tick()
+    assert window.overlay.more.hasFocus()
+    QApplication.sendEvent(window.overlay.more, key_event(Qt.Key.Key_Return, "\r"))
+    assert not window.overlay.isVisible()
+    assert field.hasFocus()
+
+
+def test_on_screen_keys_work_with_space_and_enter_and_count_as_activity(qtbot, window):
+    flow = window.flow
+    flow.start_name_entry()
+    page = window.pages[Step.FAMILY_NAME]
+    key = {k.text(): k for k in page.keyboard._keys}["K"]
+    key.setFocus()
+    QApplication.sendEvent(key, key_event(Qt.Key.Key_Return, "\r"))
+    QApplication.sendEvent(key, key_event(Qt.Key.Key_Space, " "))
+    QApplication.sendEvent(key, QKeyEvent(QEvent.Type.KeyRelease, Qt.Key.Key_Space,
+                                          Qt.KeyboardModifier.NoModifier, " "))
+    qtbot.wait(80)
+    assert page.field.text() == "KK"
+    assert flow.step is Step.FAMILY_NAME and key.isVisible()  # not taken for a keyboard
+    flow.clock.advance(seconds=40)
+    click(qtbot, key)
+    flow.clock.advance(seconds=40)
+    flow.tick()
+    assert window.flow.warning_deadline is None  # typing on screen is activity
+
+
+def test_the_keypad_still_works_after_a_date_is_refused(qtbot, window):
+    window.flow.start_name_entry()
+    window.flow.submit_family("Müller")
+    page = window.pages[Step.BIRTH_DATE]
+    keypad = {key.text(): key for key in page.keypad.findChildren(QPushButton)}
+    for digit in "02311990":
+        click(qtbot, keypad[digit])
+    click(qtbot, page.check_in)
+    assert page.problem.text()
+    click(qtbot, keypad["⌫"])
+    assert page.fields["year"].text() == "199"
+
+
+def test_date_fields_are_moved_not_rebuilt_between_languages(qtbot, window):
+    flow = window.flow
+    flow.start_name_entry()
+    flow.submit_family("Müller")
+    counts = []
+    for language in ("en", "es", "zh_Hans", "en", "es") * 4:
+        flow.choose_language(language)
+        counts.append(len(window.findChildren(QWidget)))
+    assert len(set(counts[2:])) == 1

@@ -72,7 +72,7 @@ def build_kiosk(ctx: SiteContext, timing: Timing | None = None,
                                          lambda _: None, lambda _: None))
     # The camera (QtMultimedia, FFmpeg, the decoder) loads after the first frame is shown:
     # the welcome screen appears sooner, and scanners work meanwhile.
-    QTimer.singleShot(CAMERA_AFTER_MS, lambda: attach_camera(window, flow))
+    QTimer.singleShot(CAMERA_AFTER_MS, window, lambda: attach_camera(window, flow))
     scanner = ScannerFilter(on_scan=lambda payload: window.run(flow.scanned(payload)),
                             on_typing=lambda: window.note_hardware_key(None), parent=window)
     app.installEventFilter(scanner)

@@ -8,6 +8,7 @@ scanner hint alone.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -57,7 +58,7 @@ class CameraScanner(QObject):
         self.enabled = True
         self._decoding = False
         self._last_frame_at = 0.0
-        self._last_code: tuple[str, float] | None = None
+        self._last_code: tuple[bytes, float] | None = None
         self.frames_seen = 0
         self.frames_decoded = 0
         sink.videoFrameChanged.connect(self._frame)
@@ -78,14 +79,16 @@ class CameraScanner(QObject):
 
     def _decoded(self, text: str | None) -> None:
         self._decoding = False
-        if not text:
-            return
+        if not text or not self.enabled:
+            return  # nothing seen, or the screen moved on while decoding
         now = time.monotonic()
-        if self._last_code and self._last_code[0] == text and \
-                now - self._last_code[1] < self.repeat_after_s:
-            return  # the same code still held up to the camera
-        self._last_code = (text, now)
-        self.on_scan(text)
+        fingerprint = hashlib.sha256(text.encode()).digest()  # not the code itself
+        seen_before = self._last_code is not None and self._last_code[0] == fingerprint and \
+            now - self._last_code[1] < self.repeat_after_s
+        # Every sighting restarts the wait: a code held up for a while checks in once.
+        self._last_code = (fingerprint, now)
+        if not seen_before:
+            self.on_scan(text)
 
     def _failed(self, error: Exception) -> None:
         self._decoding = False

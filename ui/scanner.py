@@ -11,11 +11,15 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLineEdit
 
 from kiosk.scanner import BurstDetector, Decision
 
 ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+SHORTCUT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+# A scanner presses Shift for every capital letter: modifier keys alone are part of a burst.
+MODIFIER_KEYS = (Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_AltGr,
+                 Qt.Key.Key_Meta, Qt.Key.Key_CapsLock)
 
 
 def _monotonic_ms() -> float:
@@ -43,16 +47,23 @@ class ScannerFilter(QObject):
         if self._replaying or event.type() != QEvent.Type.KeyPress:
             return False
         assert isinstance(event, QKeyEvent)
-        if event.modifiers() & (Qt.KeyboardModifier.ControlModifier |
-                                Qt.KeyboardModifier.AltModifier):
+        if event.key() in MODIFIER_KEYS:
             return False
-        if event.key() in ENTER_KEYS:
+        if event.key() in ENTER_KEYS and not event.isAutoRepeat():
             self.quiet.stop()
             decision = self.detector.enter(self.now_ms())
             self._apply(decision)
             return decision.scan is not None  # a scan's Enter is swallowed
         text = event.text()
-        if len(text) != 1 or not text.isprintable():
+        printable = len(text) == 1 and text.isprintable()
+        if not printable or event.isAutoRepeat() or event.modifiers() & SHORTCUT:
+            # Tab, Backspace, arrows, shortcuts, a key held down (auto-repeat: a person,
+            # perhaps with a tremor): the held keys go first, so that nothing overtakes them.
+            if self.detector.holding:
+                self.quiet.stop()
+                self._apply(self.detector.flush())
+            if printable:
+                self._typing(watched)
             return False
         self._apply(self.detector.key(text, self.now_ms()))
         self._held.append((watched, event.key(), event.modifiers(), text))
@@ -66,20 +77,25 @@ class ScannerFilter(QObject):
             self.quiet.start(5)
 
     def _apply(self, decision: Decision) -> None:
+        settled, self._held = self._held[:decision.consumed], self._held[decision.consumed:]
         if decision.scan is not None:
-            del self._held[:len(decision.scan)]
             self.on_scan(decision.scan)
-        if decision.release:
-            released, self._held = self._held[:len(decision.release)], \
-                self._held[len(decision.release):]
+        if not decision.release:
+            return
+        self._replaying = True
+        try:
+            for target, key, modifiers, text in settled:
+                receiver = QApplication.focusWidget() or target
+                self._typing(receiver)
+                QApplication.sendEvent(
+                    receiver, QKeyEvent(QEvent.Type.KeyPress, key, modifiers, text))
+                QApplication.sendEvent(
+                    receiver, QKeyEvent(QEvent.Type.KeyRelease, key, modifiers, text))
+        finally:
+            self._replaying = False
+
+    def _typing(self, receiver: QObject) -> None:
+        """Letters typed into a field on a physical keyboard. (Space on a focused button is
+        a switch or keyboard user pressing it, not typing.)"""
+        if isinstance(receiver, QLineEdit):
             self.on_typing()
-            self._replaying = True
-            try:
-                for target, key, modifiers, text in released:
-                    receiver = QApplication.focusWidget() or target
-                    QApplication.sendEvent(
-                        receiver, QKeyEvent(QEvent.Type.KeyPress, key, modifiers, text))
-                    QApplication.sendEvent(
-                        receiver, QKeyEvent(QEvent.Type.KeyRelease, key, modifiers, text))
-            finally:
-                self._replaying = False

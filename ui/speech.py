@@ -5,6 +5,7 @@ screen with no voice for its language stays silent."""
 from __future__ import annotations
 
 import logging
+from collections import deque
 
 from PySide6.QtCore import QLocale
 from PySide6.QtTextToSpeech import QTextToSpeech
@@ -15,7 +16,9 @@ log = logging.getLogger(__name__)
 class Guide:
     def __init__(self, engine: str | None = None) -> None:
         self.tts = QTextToSpeech(engine) if engine else QTextToSpeech()
-        self.spoken: list[tuple[str, str]] = []  # (language, text), for tests and drills
+        # The last few things said (language, text), for drills and tests; forgotten with
+        # each patient.
+        self.spoken: deque[tuple[str, str]] = deque(maxlen=10)
 
     @classmethod
     def create(cls, engine: str | None = None) -> Guide | None:
@@ -30,6 +33,10 @@ class Guide:
             if locale.language() == wanted.language():
                 return locale
         return None
+
+    def forget(self) -> None:
+        self.tts.stop()
+        self.spoken.clear()
 
     def say(self, text: str, language: str) -> bool:
         locale = self.voice_for(language)

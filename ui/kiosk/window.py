@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -129,6 +130,13 @@ class WrapButton(QPushButton):
         return layout.minimumSize() if layout else super().minimumSizeHint()
 
 
+def private_field() -> QLineEdit:
+    """A text field for a patient's data: no context menu (no copy, paste or undo from it)."""
+    field = QLineEdit()
+    field.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
+    return field
+
+
 def column(*widgets: QWidget, spacing: int = 18) -> QVBoxLayout:
     layout = QVBoxLayout()
     layout.setSpacing(spacing)
@@ -221,9 +229,10 @@ class NamePage(Page):
         self.given = given
         self.title = label("title")
         self.hint = label("hint")
-        self.field = QLineEdit()
+        self.field = private_field()
         self.field.setMaxLength(120)
         self.field.returnPressed.connect(self.submit)
+        self.field.textChanged.connect(lambda _text: window.flow.touch())
         self.problem = label("problem")
         self.back = button()
         self.back.clicked.connect(window.flow.back)
@@ -263,7 +272,7 @@ class NamePage(Page):
         self.field.setFocus()
 
     def forget(self) -> None:
-        self.field.clear()
+        self.field.setText("")  # unlike clear(), leaves nothing to undo
         self.problem.clear()
 
 
@@ -271,16 +280,25 @@ class BirthDatePage(Page):
     def __init__(self, window: KioskWindow) -> None:
         super().__init__(window)
         self.title = label("title")
-        self.fields = {name: QLineEdit() for name in ("day", "month", "year")}
+        self.fields = {name: private_field() for name in ("day", "month", "year")}
         self.captions = {name: label("hint", wrap=False) for name in self.fields}
         for name, field in self.fields.items():
             field.setMaxLength(4 if name == "year" else 2)
             field.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
             field.setAlignment(Qt.AlignmentFlag.AlignCenter)
             field.textEdited.connect(lambda _text, n=name: self._advance(n))
+            field.textChanged.connect(lambda _text: window.flow.touch())
             field.returnPressed.connect(self.submit)
         self.row = QHBoxLayout()
         self.row.setSpacing(16)
+        self.holders: dict[str, QWidget] = {}
+        for name in self.fields:
+            box = QVBoxLayout()
+            box.addWidget(self.captions[name])
+            box.addWidget(self.fields[name])
+            holder = QWidget()
+            holder.setLayout(box)
+            self.holders[name] = holder
         self.problem = label("problem")
         self.keypad = Keypad(self._digit, self._delete)
         self.back = button()
@@ -303,25 +321,22 @@ class BirthDatePage(Page):
         self._order: tuple[str, ...] = ()
 
     def _arrange(self, order: tuple[str, ...]) -> None:
+        """Day, month and year in the order the patient's language writes dates."""
         if order == self._order:
             return
         self._order = order
-        while self.row.count():
-            self.row.takeAt(0)
+        for name in order:  # the same three holders, moved, never rebuilt
+            self.row.removeWidget(self.holders[name])
         for name in order:
-            box = QVBoxLayout()
-            box.addWidget(self.captions[name])
-            box.addWidget(self.fields[name])
-            holder = QWidget()
-            holder.setLayout(box)
-            self.row.addWidget(holder, 2 if name == "year" else 1)
+            self.row.addWidget(self.holders[name], 2 if name == "year" else 1)
 
     def _current(self) -> QLineEdit:
+        """The field the keypad types into: the focused one, else the first not yet full."""
         for field in self.fields.values():
             if field.hasFocus():
                 return field
-        return next(f for name in self._order for f in [self.fields[name]]
-                    if len(f.text()) < f.maxLength()) if self._order else self.fields["day"]
+        ordered = [self.fields[name] for name in self._order] or [self.fields["day"]]
+        return next((f for f in ordered if len(f.text()) < f.maxLength()), ordered[-1])
 
     def _digit(self, digit: str) -> None:
         field = self._current()
@@ -361,6 +376,7 @@ class BirthDatePage(Page):
         self.problem.setText(self.tr(texts.PROBLEMS[problem]) if problem else "")
         self.back.setText(self.tr(texts.BACK))
         self.check_in.setText(self.tr(texts.CHECK_IN))
+        self.keypad.delete.setAccessibleName(self.tr(texts.KEY_DELETE))
 
     def shown(self) -> None:
         if self._order:
@@ -368,7 +384,7 @@ class BirthDatePage(Page):
 
     def forget(self) -> None:
         for field in self.fields.values():
-            field.clear()
+            field.setText("")  # unlike clear(), leaves nothing to undo
         self.problem.clear()
 
 
@@ -480,6 +496,10 @@ class ResultPage(Page):
     def shown(self) -> None:
         self.done.setFocus()
 
+    def spoken(self) -> str:
+        # Not the greeting: a patient's name is not read aloud in a lobby.
+        return " ".join(part for part in (self.details.text(), self.message.text()) if part)
+
     def forget(self) -> None:
         for widget in (self.title, self.ticket, self.details, self.message):
             widget.clear()
@@ -522,8 +542,11 @@ class LanguageOverlay(QFrame):
             choice.clicked.connect(lambda _=False, c=code: self.choose(c))
             grid.addWidget(choice, index // 3, index % 3)
             self.buttons[code] = choice
+        self.close_button = button()
+        self.close_button.clicked.connect(self.hide)
         inner = column(self.title)
         inner.addLayout(grid)
+        inner.addWidget(self.close_button, alignment=Qt.AlignmentFlag.AlignTrailing)
         inner.setContentsMargins(28, 28, 28, 28)
         card.setLayout(inner)
         outer = QVBoxLayout(self)
@@ -536,6 +559,7 @@ class LanguageOverlay(QFrame):
     def open(self) -> None:
         self.window_.flow.touch()
         self.title.setText(self.window_.tr(texts.LANGUAGE_LABEL))
+        self.close_button.setText(self.window_.tr(texts.BACK))
         self.setGeometry(self.window_.rect())
         self.raise_()
         self.show()
@@ -544,6 +568,12 @@ class LanguageOverlay(QFrame):
     def choose(self, language: str) -> None:
         self.hide()
         self.window_.flow.choose_language(language)
+
+    def keyPressEvent(self, event: Any) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.hide()
+        else:
+            super().keyPressEvent(event)
 
 
 class TimeoutOverlay(QFrame):
@@ -575,8 +605,18 @@ class TimeoutOverlay(QFrame):
         self.setGeometry(self.window_.rect())
         self.raise_()
         if not self.isVisible():
+            self.returns_focus_to = QApplication.focusWidget()
             self.show()
             self.more.setFocus()
+
+    def close_warning(self) -> None:
+        """Hide, and give the focus back to where the patient was (not to Start over)."""
+        if not self.isVisible():
+            return
+        self.hide()
+        previous = getattr(self, "returns_focus_to", None)
+        if previous is not None and previous.isVisible():
+            previous.setFocus()
 
 
 class KioskWindow(QWidget):
@@ -601,6 +641,7 @@ class KioskWindow(QWidget):
         self.larger_text = False
         self._language: str | None = None
         self._step: Step | None = None
+        self._generation: int | None = None
 
         # The top bar keeps its size with larger text: five controls must fit across.
         self.language_button = button("bar")
@@ -673,15 +714,17 @@ class KioskWindow(QWidget):
         if request is None:
             return
         self.busy_timer.start(BUSY_AFTER_MS)
-        self.worker.run(lambda: self.run_checkin(request), self._answered, self._failed)
+        self.worker.run(lambda: self.run_checkin(request),
+                        lambda result: self._answered(request.request_id, result),
+                        lambda error: self._failed(request.request_id, error))
 
-    def _answered(self, result: CheckinResult) -> None:
+    def _answered(self, request_id: int, result: CheckinResult) -> None:
         self.busy_timer.stop()
-        self.flow.finish(result)
+        self.flow.finish(result, request_id)  # dropped if that patient has gone
 
-    def _failed(self, error: Exception) -> None:
+    def _failed(self, request_id: int, error: Exception) -> None:
         self.busy_timer.stop()
-        self.flow.fail()
+        self.flow.fail(request_id)
 
     def _show_busy(self) -> None:
         if self.flow.step == Step.WORKING:
@@ -719,8 +762,12 @@ class KioskWindow(QWidget):
 
     def render(self) -> None:
         flow = self.flow
-        if flow.step == Step.WELCOME and self._step not in (None, Step.WELCOME):
-            self._forget()
+        if flow.generation != self._generation:  # a new patient: nothing of the last remains
+            if self._generation is not None:
+                self._forget()
+            self._generation = flow.generation
+        if flow.step != self._step:
+            self.languages.hide()
         language_changed = flow.language != self._language
         if language_changed:
             self._language = flow.language
@@ -751,7 +798,7 @@ class KioskWindow(QWidget):
         self._speak(page)
         seconds = flow.warning_seconds_left
         if seconds is None:
-            self.overlay.hide()
+            self.overlay.close_warning()
         else:
             self.overlay.render(seconds)
 
@@ -788,6 +835,9 @@ class KioskWindow(QWidget):
         self.feedback_given = False
         self.hardware_keyboard = False
         self.languages.hide()
+        QApplication.clipboard().clear()
+        if self.guide is not None:
+            self.guide.forget()
         if self.larger.isChecked():
             self.larger.setChecked(False)
         if self.contrast.isChecked():

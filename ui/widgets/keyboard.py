@@ -45,6 +45,7 @@ class Keyboard(QWidget):
         self.delete.clicked.connect(self._backspace)
         for button in (self.switch, self.space, self.delete):
             button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+            button.setAutoDefault(True)
         # The page's own buttons (Back, Next) share the bottom row, to save a row of height.
         for widget in (before, self.switch, self.space, self.delete, after):
             if widget is not None:
@@ -103,6 +104,7 @@ class Keyboard(QWidget):
                 key.setProperty("role", "key")
                 key.setAccessibleName(letter)
                 key.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+                key.setAutoDefault(True)  # Enter presses a focused key, as Space does
                 key.clicked.connect(lambda _=False, text=letter: self._type(text))
                 self.grid.addWidget(key, row_number, column)
                 self._keys.append(key)
@@ -138,5 +140,6 @@ class Keypad(QWidget):
         key.setProperty("role", "key")
         key.setAccessibleName(text)
         key.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        key.setAutoDefault(True)
         key.clicked.connect(action)
         return key
