@@ -522,15 +522,33 @@ def texts_message(result: CheckinResult) -> str:
     return MESSAGES[(result.outcome, result.reason)]
 
 
-class LanguageOverlay(QFrame):
-    """The language chooser, over any screen; what was entered stays."""
+class Overlay(QFrame):
+    """A dimmed layer over the whole window, with one card in its middle."""
 
-    def __init__(self, window: KioskWindow) -> None:
+    def __init__(self, window: KioskWindow, inner: QVBoxLayout, margin: int) -> None:
         super().__init__(window)
         self.window_ = window
         self.setProperty("role", "overlay")
         card = QFrame()
         card.setProperty("role", "card")
+        inner.setContentsMargins(28, 28, 28, 28)
+        card.setLayout(inner)
+        outer = QVBoxLayout(self)
+        outer.addStretch(1)
+        outer.addWidget(card)
+        outer.addStretch(1)
+        outer.setContentsMargins(margin, margin, margin, margin)
+        self.hide()
+
+    def cover(self) -> None:
+        self.setGeometry(self.window_.rect())
+        self.raise_()
+
+
+class LanguageOverlay(Overlay):
+    """The language chooser, over any screen; what was entered stays."""
+
+    def __init__(self, window: KioskWindow) -> None:
         self.title = label("title")
         grid = QGridLayout()
         grid.setSpacing(10)
@@ -543,25 +561,17 @@ class LanguageOverlay(QFrame):
             grid.addWidget(choice, index // 3, index % 3)
             self.buttons[code] = choice
         self.close_button = button()
-        self.close_button.clicked.connect(self.hide)
         inner = column(self.title)
         inner.addLayout(grid)
         inner.addWidget(self.close_button, alignment=Qt.AlignmentFlag.AlignTrailing)
-        inner.setContentsMargins(28, 28, 28, 28)
-        card.setLayout(inner)
-        outer = QVBoxLayout(self)
-        outer.addStretch(1)
-        outer.addWidget(card)
-        outer.addStretch(1)
-        outer.setContentsMargins(40, 40, 40, 40)
-        self.hide()
+        super().__init__(window, inner, margin=40)
+        self.close_button.clicked.connect(self.hide)
 
     def open(self) -> None:
         self.window_.flow.touch()
         self.title.setText(self.window_.tr(texts.LANGUAGE_LABEL))
         self.close_button.setText(self.window_.tr(texts.BACK))
-        self.setGeometry(self.window_.rect())
-        self.raise_()
+        self.cover()
         self.show()
         self.buttons[self.window_.flow.language].setFocus()
 
@@ -576,34 +586,20 @@ class LanguageOverlay(QFrame):
             super().keyPressEvent(event)
 
 
-class TimeoutOverlay(QFrame):
+class TimeoutOverlay(Overlay):
     def __init__(self, window: KioskWindow) -> None:
-        super().__init__(window)
-        self.window_ = window
-        self.setProperty("role", "overlay")
-        card = QFrame()
-        card.setProperty("role", "card")
         self.title = label("title")
         self.body = label()
         self.more = WrapButton("primary")
+        super().__init__(window, column(self.title, self.body, self.more), margin=60)
         self.more.clicked.connect(window.flow.more_time)
-        inner = column(self.title, self.body, self.more)
-        inner.setContentsMargins(36, 36, 36, 36)
-        card.setLayout(inner)
-        outer = QVBoxLayout(self)
-        outer.addStretch(1)
-        outer.addWidget(card)
-        outer.addStretch(1)
-        outer.setContentsMargins(60, 60, 60, 60)
-        self.hide()
 
     def render(self, seconds: int) -> None:
         tr = self.window_.tr
         self.title.setText(tr(texts.TIMEOUT_TITLE))
         self.body.setText(tr(texts.TIMEOUT_BODY, seconds=seconds))
         self.more.setText(tr(texts.MORE_TIME))
-        self.setGeometry(self.window_.rect())
-        self.raise_()
+        self.cover()
         if not self.isVisible():
             self.returns_focus_to = QApplication.focusWidget()
             self.show()
