@@ -35,7 +35,6 @@ from kiosk.models import (
 from kiosk.names import name_key, name_keys
 from kiosk.queue import (
     PlaceInQueue,
-    SimpleWaitModel,
     Wait,
     WaitModel,
     audit,
@@ -43,8 +42,10 @@ from kiosk.queue import (
     place_of,
     ticket_code,
     upsert_for,
+    wait_model_for,
 )
 from kiosk.site import SiteContext
+from kiosk.waits import record_shown
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ class CheckinService:
     def __init__(self, ctx: SiteContext, model: WaitModel | None = None) -> None:
         self.ctx = ctx
         self.settings = ctx.settings
-        self.model = model or SimpleWaitModel(ctx.settings.consultation_minutes)
+        self.model = model or wait_model_for(ctx)
 
     # -- by QR code --------------------------------------------------------------------------
 
@@ -337,9 +338,11 @@ class CheckinService:
         audit(session, ctx, kiosk_id, "check_in", visit_id=visit.id,
               appointment_id=appointment.id, method=method.value, late=late, language=language)
         session.flush()
-        if late and not by_staff:
-            return self._placed(session, result, Outcome.SEE_RECEPTION, Reason.LATE, visit)
-        return self._placed(session, result, Outcome.CHECKED_IN, None, visit)
+        outcome, reason = ((Outcome.SEE_RECEPTION, Reason.LATE) if late and not by_staff
+                           else (Outcome.CHECKED_IN, None))
+        placed = self._placed(session, result, outcome, reason, visit)
+        record_shown(session, visit.id, visit.provider_id, now, placed.wait)
+        return placed
 
     def _placed(self, session: Session, result: Any, outcome: Outcome, reason: Reason | None,
                 visit: Visit) -> CheckinResult:

@@ -235,20 +235,20 @@ class WaitEstimator:
         line: list[tuple[datetime, _Visit | None, float]] = [
             (v.queue_key(late_after), v, 1.0) for v in mine]
         last_key = max(key for key, _, _ in line)
-        for visit in self.visits.values():
-            if (visit.provider_id == provider.provider_id and visit.checked_in is None
-                    and visit.called is None and not visit.gone and visit.scheduled is not None
-                    and visit.scheduled < last_key):
-                overdue = (now - visit.scheduled).total_seconds() / 60
+        for booked in self.visits.values():
+            if (booked.provider_id == provider.provider_id and booked.checked_in is None
+                    and booked.called is None and not booked.gone and booked.scheduled is not None
+                    and booked.scheduled < last_key):
+                overdue = (now - booked.scheduled).total_seconds() / 60
                 chance = self._still_comes(overdue)
                 if chance > 0.02:
-                    line.append((visit.scheduled, None, chance))
+                    line.append((booked.scheduled, None, chance))
         line.sort(key=lambda item: item[0])
 
         called_at: dict[str, np.ndarray] = {}
-        for key, visit, chance in line:
+        for key, patient, chance in line:
             offset = (key - now).total_seconds() / 60
-            if visit is None:
+            if patient is None:
                 # Someone booked ahead may still come: with that chance they take a turn,
                 # not before their slot.
                 comes = rng.random(runs) < chance
@@ -257,7 +257,7 @@ class WaitEstimator:
                 free = np.where(comes, start + duration, free)
                 continue
             start = free.copy()
-            called_at[visit.visit_id] = start
+            called_at[patient.visit_id] = start
             free = start + rng.lognormal(mu, sigma, runs)
 
         estimates = {}
@@ -291,4 +291,4 @@ def _remaining(rng: np.random.Generator, mu: float, sigma: float, elapsed: float
     u = lower + (1 - lower) * rng.random(runs)
     inverse = np.vectorize(NormalDist().inv_cdf)
     total = np.exp(mu + sigma * inverse(np.clip(u, 1e-9, 1 - 1e-9)))
-    return np.maximum(total - elapsed, 0.0)
+    return np.asarray(np.maximum(total - elapsed, 0.0), dtype=float)

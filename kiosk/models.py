@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -58,7 +59,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), date: Date()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), date: Date(),
+                                                     float: Float()}
 
 
 class AppointmentStatus(enum.StrEnum):
@@ -278,3 +280,21 @@ class Feedback(Base):
     language: Mapped[str] = mapped_column(String(16))
     method: Mapped[str | None] = mapped_column(String(20))
     kiosk_id: Mapped[str] = mapped_column(String(64))
+
+
+class WaitEstimateRecord(Base):
+    """A wait estimate shown to a patient, and (once called) the wait that followed: the
+    practice's own measure of how honest the kiosk is. No patient data: a visit id."""
+
+    __tablename__ = "wait_estimate"
+    __table_args__ = (Index("ix_wait_estimate_shown_at", "shown_at"),
+                      Index("ix_wait_estimate_visit_id", "visit_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"))
+    shown_at: Mapped[datetime]
+    median: Mapped[int] = mapped_column(Integer)
+    upper: Mapped[int] = mapped_column(Integer)
+    known: Mapped[bool] = mapped_column(Boolean, default=True)
+    actual: Mapped[float | None]

@@ -32,10 +32,12 @@ ACTIVE = (VisitStatus.WAITING, VisitStatus.CALLED, VisitStatus.IN_ROOM)
 
 @dataclass(frozen=True)
 class Wait:
-    """Minutes until a patient is likely called: a median and a bound most waits stay under."""
+    """Minutes until a patient is likely called: a median and a bound most waits stay under.
+    ``known`` is False when there is too little history to say (the kiosk shows no number)."""
 
     median: int
     upper: int
+    known: bool = True
 
     def as_json(self) -> dict[str, int]:
         return {"median": self.median, "upper": self.upper}
@@ -52,11 +54,25 @@ class QueuedVisit:
     started_at: datetime | None
 
 
-class WaitModel(Protocol):
-    """Estimates waits for one provider's queue; the wait-estimate work replaces the model."""
+@dataclass(frozen=True)
+class ProviderDay:
+    """One provider's queue today, as a wait model sees it (with the session to look further:
+    the appointment book, history)."""
 
-    def waits(self, waiting: Sequence[QueuedVisit], in_progress: Sequence[QueuedVisit],
-              now: datetime) -> dict[int, Wait]: ...
+    session: Session
+    ctx: SiteContext
+    day: date
+    provider_id: int
+    waiting: Sequence[QueuedVisit]       # in queue order
+    in_progress: Sequence[QueuedVisit]   # called or in the room
+    now: datetime
+
+
+class WaitModel(Protocol):
+    """Estimates the waits of one provider's queue (kiosk.waits.EtaWaitModel, or the simple
+    model below)."""
+
+    def waits(self, queue: ProviderDay) -> dict[int, Wait]: ...
 
 
 class SimpleWaitModel:
@@ -69,8 +85,8 @@ class SimpleWaitModel:
     def __init__(self, consultation_minutes: float) -> None:
         self.minutes = consultation_minutes
 
-    def waits(self, waiting: Sequence[QueuedVisit], in_progress: Sequence[QueuedVisit],
-              now: datetime) -> dict[int, Wait]:
+    def waits(self, queue: ProviderDay) -> dict[int, Wait]:
+        waiting, in_progress, now = queue.waiting, queue.in_progress, queue.now
         busy = 0.0
         for visit in in_progress:
             elapsed = (now - visit.started_at).total_seconds() / 60 if visit.started_at else 0.0
@@ -142,7 +158,8 @@ def place_of(session: Session, ctx: SiteContext, model: WaitModel, visit: Visit)
     waiting, in_progress = provider_queue(session, ctx.settings.site_id, visit.service_date,
                                           visit.provider_id)
     ids = [v.visit_id for v in waiting]
-    waits = model.waits(waiting, in_progress, ctx.now())
+    waits = model.waits(ProviderDay(session, ctx, visit.service_date, visit.provider_id,
+                                    waiting, in_progress, ctx.now()))
     return PlaceInQueue(ids.index(visit.id) + 1, waits.get(visit.id))
 
 
@@ -193,17 +210,27 @@ STAMPS = {"call": "called_at", "start": "started_at", "finish": "finished_at",
           "left": "finished_at"}
 
 
+def wait_model_for(ctx: SiteContext) -> WaitModel:
+    """The wait model the settings choose."""
+    if ctx.settings.wait_model == "eta":
+        from kiosk.waits import EtaWaitModel  # kiosk.waits builds on this module
+
+        return EtaWaitModel()
+    return SimpleWaitModel(ctx.settings.consultation_minutes)
+
+
 class QueueService:
     """The queue as reception and the lobby board see it, and reception's actions on it."""
 
     def __init__(self, ctx: SiteContext, model: WaitModel | None = None) -> None:
         self.ctx = ctx
-        self.model = model or SimpleWaitModel(ctx.settings.consultation_minutes)
+        self.model = model or wait_model_for(ctx)
 
     def rows(self, day: date | None = None) -> list[QueueRow]:
         """Every visit still in the lobby or with a provider today, in queue order."""
         ctx = self.ctx
         day = day or ctx.today()
+        now = ctx.now()
         with ctx.db.read() as session:
             active = _active_visits(session, ctx.settings.site_id, day)
             details = {
@@ -212,15 +239,19 @@ class QueueService:
                     .join(Provider, Provider.id == Visit.provider_id)
                     .where(Visit.id.in_([v.visit_id for v in active])))
             }
-        now = ctx.now()
+            by_provider: dict[int, list[QueuedVisit]] = {}
+            for queued in active:
+                by_provider.setdefault(queued.provider_id, []).append(queued)
+            waits_of = {
+                provider_id: self.model.waits(ProviderDay(
+                    session, ctx, day, provider_id,
+                    [v for v in visits if v.status == VisitStatus.WAITING],
+                    [v for v in visits if v.status != VisitStatus.WAITING], now))
+                for provider_id, visits in by_provider.items()}
         rows: list[QueueRow] = []
-        by_provider: dict[int, list[QueuedVisit]] = {}
-        for queued in active:
-            by_provider.setdefault(queued.provider_id, []).append(queued)
         for provider_id, visits in by_provider.items():
             waiting = [v for v in visits if v.status == VisitStatus.WAITING]
-            waits = self.model.waits(
-                waiting, [v for v in visits if v.status != VisitStatus.WAITING], now)
+            waits = waits_of[provider_id]
             positions = {v.visit_id: index + 1 for index, v in enumerate(waiting)}
             for queued in visits:
                 visit, provider_name = details[queued.visit_id]
@@ -278,6 +309,12 @@ class QueueService:
                     f"cannot {action} {visit.ticket_code}: it is {visit.status.value}")
             visit.status = target
             setattr(visit, STAMPS[action], ctx.now())
+            if action == "start" and visit.called_at is None:
+                visit.called_at = visit.started_at  # straight in: called and started at once
+            if visit.called_at is not None and action in ("call", "start"):
+                from kiosk.waits import record_called
+
+                record_called(session, visit.id, visit.called_at)
             if action == "call" and room:
                 visit.room = room
             audit(session, ctx, actor, action, visit_id=visit.id, room=room)

@@ -59,10 +59,9 @@ class BurstDetector:
         """Settle now (another key, such as Tab, must not overtake the held ones)."""
         return self._release()
 
-    def quiet(self, at_ms: float) -> Decision:
-        """Called when no key came for ``max_gap_ms``: settle whatever is held."""
-        if self._last_ms is None or at_ms - self._last_ms < self.max_gap_ms:
-            return Decision()
+    def quiet(self) -> Decision:
+        """Called when no key came for ``max_gap_ms`` (the caller's timer says so): settle
+        whatever is held."""
         return self._flush()
 
     def _flush(self) -> Decision:

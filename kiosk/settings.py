@@ -43,6 +43,10 @@ def _secret(value: str) -> str | None:
     return None if value == "" or len(value) >= 16 else "empty, or at least 16 characters"
 
 
+def _wait_model(value: str) -> str | None:
+    return None if value in ("eta", "simple") else "'eta' or 'simple'"
+
+
 def _timezone(value: str) -> str | None:
     try:
         ZoneInfo(value)
@@ -122,7 +126,11 @@ class Settings:
     target_wait_minutes: int = _setting(
         15, "The practice's target wait from check-in to being called.", check=_positive)
     consultation_minutes: float = _setting(
-        15.0, "Typical consultation length used by the simple wait estimate.", check=_positive)
+        15.0, "Typical consultation length, until a provider has history of their own.",
+        check=_positive)
+    wait_model: str = _setting(
+        "eta", "Wait estimate shown: 'eta' (the practice's book, pace and history) or "
+        "'simple' (place in line times a typical consultation).", check=_wait_model)
     ticket_prefix: str = _setting("K", "Letters in front of ticket numbers.", check=_ticket_prefix)
     default_language: str = _setting(
         "en", "Language the kiosk returns to after each patient.", check=_language)

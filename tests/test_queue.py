@@ -10,7 +10,7 @@ from sqlalchemy import select
 from kiosk import tokens
 from kiosk.checkin import CheckinService
 from kiosk.models import AuditEvent, VisitStatus
-from kiosk.queue import InvalidTransition, QueueService, SimpleWaitModel
+from kiosk.queue import InvalidTransition, ProviderDay, QueueService, SimpleWaitModel
 from tests.conftest import DAY, at
 
 
@@ -79,7 +79,8 @@ def test_simple_wait_model_grows_with_place_and_respects_appointment_time():
     waiting = [QueuedVisit(n, 1, VisitStatus.WAITING, now, n, None, None) for n in range(3)]
     later = QueuedVisit(9, 1, VisitStatus.WAITING, now, 9, now + timedelta(minutes=50), None)
     in_room = [QueuedVisit(8, 1, VisitStatus.IN_ROOM, now, 8, None, now - timedelta(minutes=5))]
-    waits = SimpleWaitModel(15).waits([*waiting, later], in_room, now)
+    waits = SimpleWaitModel(15).waits(
+        ProviderDay(None, None, now.date(), 1, [*waiting, later], in_room, now))  # type: ignore[arg-type]
     assert [waits[n].median for n in range(3)] == [10, 25, 40]
     assert all(waits[n].upper > waits[n].median for n in range(3))
     assert waits[9].median == 55  # behind three others, and not before 09:50 anyway

@@ -51,7 +51,7 @@ class ScannerFilter(QObject):
             return False
         if event.key() in ENTER_KEYS and not event.isAutoRepeat():
             self.quiet.stop()
-            decision = self.detector.enter(self.now_ms())
+            decision = self.detector.enter(self._when(event))
             self._apply(decision)
             return decision.scan is not None  # a scan's Enter is swallowed
         text = event.text()
@@ -65,16 +65,20 @@ class ScannerFilter(QObject):
             if printable:
                 self._typing(watched)
             return False
-        self._apply(self.detector.key(text, self.now_ms()))
+        self._apply(self.detector.key(text, self._when(event)))
         self._held.append((watched, event.key(), event.modifiers(), text))
-        self.quiet.start(int(self.detector.max_gap_ms) + 1)
+        self.quiet.start(int(self.detector.max_gap_ms) + 5)
         return True
+
+    def _when(self, event: QKeyEvent) -> float:
+        """When the key was pressed: the window system's own time stamp where there is one
+        (a busy moment in the kiosk must not stretch a scanner's gaps), else now."""
+        stamp = event.timestamp()
+        return float(stamp) if stamp else self.now_ms()
 
     def settle(self) -> None:
         """No key for a while: release what a person typed, or take a scan without Enter."""
-        self._apply(self.detector.quiet(self.now_ms()))
-        if self.detector.holding:  # the timer fired a little early: look again shortly
-            self.quiet.start(5)
+        self._apply(self.detector.quiet())
 
     def _apply(self, decision: Decision) -> None:
         settled, self._held = self._held[:decision.consumed], self._held[decision.consumed:]

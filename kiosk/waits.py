@@ -1,0 +1,246 @@
+"""The wait estimator (kiosk.eta) fed from the database, and the record of its accuracy.
+
+* :class:`EtaWaitModel` turns one provider's day (appointment book, check-ins, calls, finished
+  consultations) into estimator events, with each provider's history of consultation times;
+  it is the app's wait model (the kiosk's confirmation, the queue, reception).
+* Every estimate shown to a patient at check-in is recorded (:func:`record_shown`), and the
+  actual wait is filled in when the patient is called (:func:`record_called`).
+  :func:`accuracy` summarises the practice's own record (``kiosk eta-report``), and
+  :func:`calibration` derives a correction from it that the model applies from its start
+  (recalibration on every start of the app, nightly on a kiosk restarted each night).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from kiosk.clock import local_day_bounds
+from kiosk.eta import QueueEvent, WaitEstimator
+from kiosk.models import Appointment, AppointmentStatus, Visit, VisitStatus, WaitEstimateRecord
+from kiosk.queue import ProviderDay, Wait
+from kiosk.site import SiteContext
+
+HISTORY_DAYS = 60
+ENOUGH_HISTORY = 5  # consultations of this provider, before a number is shown to patients
+CALIBRATION_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Corrections learned from the practice's own record of estimates and actual waits."""
+
+    bias_minutes: float = 0.0   # added to every median
+    spread: float = 1.0         # multiplies the distance from the median to the upper bound
+    records: int = 0
+
+
+class EtaWaitModel:
+    def __init__(self, **settings: float) -> None:
+        self.settings = settings
+        self._history: dict[int, list[float]] | None = None
+        self._calibration: Calibration | None = None
+
+    def waits(self, queue: ProviderDay) -> dict[int, Wait]:
+        if not queue.waiting:
+            return {}
+        session, ctx = queue.session, queue.ctx
+        history = self._history_of(session, ctx, queue.day)
+        calibration = self._calibration_of(session, ctx)
+        events, ids, finished_today = provider_day_events(session, ctx, queue.day,
+                                                          queue.provider_id)
+        known = len(history.get(queue.provider_id, [])) + finished_today >= ENOUGH_HISTORY
+        estimator = WaitEstimator({str(queue.provider_id): history.get(queue.provider_id, [])},
+                                  late_after_minutes=ctx.settings.late_after_minutes,
+                                  slot_minutes=ctx.settings.consultation_minutes,
+                                  **self.settings)
+        for event in events:
+            if event.at <= queue.now or event.kind in ("session", "booked"):
+                estimator.observe(event)
+        waits = {}
+        for key, estimate in estimator.estimate(queue.now).items():
+            visit_id = ids.get(key)
+            if visit_id is None:
+                continue
+            median = max(0.0, estimate.median_minutes + calibration.bias_minutes)
+            upper = median + (estimate.upper_minutes - estimate.median_minutes) \
+                * calibration.spread
+            waits[visit_id] = Wait(round(median), max(round(upper), round(median)), known)
+        return waits
+
+    def _history_of(self, session: Session, ctx: SiteContext, day: date
+                    ) -> dict[int, list[float]]:
+        if self._history is None:  # once per process: "on start"
+            self._history = provider_history(session, ctx, day)
+        return self._history
+
+    def _calibration_of(self, session: Session, ctx: SiteContext) -> Calibration:
+        if self._calibration is None:
+            self._calibration = calibration(_recent_records(session, ctx))
+        return self._calibration
+
+
+def _key(appointment_id: int | None, visit_id: int | None) -> str:
+    return f"a{appointment_id}" if appointment_id is not None else f"w{visit_id}"
+
+
+def provider_day_events(session: Session, ctx: SiteContext, day: date, provider_id: int
+                        ) -> tuple[list[QueueEvent], dict[str, int], int]:
+    """The provider's day as estimator events (in time order), the map from event visit ids to
+    queue entries, and how many consultations they finished today."""
+    start, end = local_day_bounds(day, ctx.tz)
+    appointments = session.execute(
+        select(Appointment.id, Appointment.start, Appointment.status)
+        .where(Appointment.site_id == ctx.settings.site_id,
+               Appointment.provider_id == provider_id,
+               Appointment.start >= start, Appointment.start < end)).all()
+    visits = session.scalars(select(Visit).where(
+        Visit.site_id == ctx.settings.site_id, Visit.service_date == day,
+        Visit.provider_id == provider_id)).all()
+    events: list[QueueEvent] = []
+    if appointments:
+        first = min(row.start for row in appointments)
+        events.append(QueueEvent("session", first, provider_id=str(provider_id),
+                                 session_end=max(row.start for row in appointments)))
+    for row in appointments:
+        events.append(QueueEvent("booked", start, visit_id=_key(row.id, None),
+                                 provider_id=str(provider_id), scheduled_start=row.start))
+    timed: list[QueueEvent] = []
+    for row in appointments:
+        if row.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NOSHOW):
+            kind = "cancelled" if row.status == AppointmentStatus.CANCELLED else "no_show"
+            timed.append(QueueEvent(kind, row.start, visit_id=_key(row.id, None)))
+    ids: dict[str, int] = {}
+    finished = 0
+    for visit in visits:
+        key = _key(visit.appointment_id, visit.id)
+        ids[key] = visit.id
+        if visit.appointment_id is None:
+            timed.append(QueueEvent("walk_in", visit.checked_in_at, visit_id=key,
+                                    provider_id=str(provider_id)))
+        timed.append(QueueEvent("checked_in", visit.checked_in_at, visit_id=key))
+        if visit.called_at is not None:
+            timed.append(QueueEvent("called", visit.called_at, visit_id=key,
+                                    provider_id=str(provider_id)))
+        if visit.finished_at is not None:
+            if visit.status == VisitStatus.LEFT and visit.called_at is None:
+                timed.append(QueueEvent("cancelled", visit.finished_at, visit_id=key))
+            else:
+                timed.append(QueueEvent("finished", visit.finished_at, visit_id=key))
+                finished += 1
+    timed.sort(key=lambda event: event.at)
+    return events + timed, ids, finished
+
+
+def provider_history(session: Session, ctx: SiteContext, day: date) -> dict[int, list[float]]:
+    """Each provider's consultation times (minutes) over the days before ``day``."""
+    start, _ = local_day_bounds(day - timedelta(days=HISTORY_DAYS), ctx.tz)
+    end, _ = local_day_bounds(day, ctx.tz)
+    rows = session.execute(
+        select(Visit.provider_id, Visit.called_at, Visit.started_at, Visit.finished_at)
+        .where(Visit.site_id == ctx.settings.site_id, Visit.status == VisitStatus.DONE,
+               Visit.finished_at >= start, Visit.finished_at < end)).all()
+    history: dict[int, list[float]] = {}
+    for provider_id, called, started, finished in rows:
+        began = started or called
+        if began is None or finished is None:
+            continue
+        minutes = (finished - began).total_seconds() / 60
+        if 1 <= minutes <= 120:
+            history.setdefault(provider_id, []).append(minutes)
+    return history
+
+
+# -- the record of estimates shown and waits that followed -----------------------------------
+
+def record_shown(session: Session, visit_id: int, provider_id: int, shown_at: datetime,
+                 wait: Wait | None) -> None:
+    if wait is None:
+        return
+    session.add(WaitEstimateRecord(visit_id=visit_id, provider_id=provider_id,
+                                   shown_at=shown_at, median=wait.median, upper=wait.upper,
+                                   known=wait.known))
+
+
+def record_called(session: Session, visit_id: int, called_at: datetime) -> None:
+    """The wait is known: fill it in for every estimate shown to this patient."""
+    for record in session.scalars(select(WaitEstimateRecord).where(
+            WaitEstimateRecord.visit_id == visit_id,
+            WaitEstimateRecord.actual.is_(None))):
+        record.actual = max(0.0, (called_at - record.shown_at).total_seconds() / 60)
+
+
+def forget_shown(session: Session, visit_id: int) -> None:
+    """A patient who left before being called has no wait to compare."""
+    session.execute(update(WaitEstimateRecord).where(
+        WaitEstimateRecord.visit_id == visit_id).values(actual=None))
+
+
+def _recent_records(session: Session, ctx: SiteContext) -> list[tuple[float, float, float]]:
+    since = ctx.now() - timedelta(days=CALIBRATION_DAYS)
+    rows = session.execute(select(WaitEstimateRecord.median, WaitEstimateRecord.upper,
+                                  WaitEstimateRecord.actual)
+                           .where(WaitEstimateRecord.shown_at >= since,
+                                  WaitEstimateRecord.actual.is_not(None))).all()
+    return [(float(m), float(u), float(a)) for m, u, a in rows if a is not None]
+
+
+def calibration(records: Sequence[tuple[float, float, float]]) -> Calibration:
+    """Bias and spread corrections from (median, upper, actual) records: the median error is
+    removed, and the bound widened or narrowed so that about one patient in four exceeds it."""
+    if len(records) < 30:
+        return Calibration(records=len(records))
+    bias = statistics.median(actual - median for median, _, actual in records)
+    bias = max(-10.0, min(10.0, bias))
+    # How far above the (corrected) median the actual waits reach, against the model's bound.
+    excess = sorted((actual - (median + bias)) / max(upper - median, 1.0)
+                    for median, upper, actual in records)
+    spread = excess[int(0.75 * (len(excess) - 1))]
+    return Calibration(round(bias, 2), round(max(0.5, min(3.0, spread)), 2), len(records))
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    records: int
+    mean_absolute_error: float
+    p90_absolute_error: float
+    within_5: float
+    over_upper_by_5: float
+
+
+def accuracy(pairs: Sequence[tuple[float, float, float]]) -> Accuracy | None:
+    """Accuracy of (median, upper, actual) records."""
+    if not pairs:
+        return None
+    errors = sorted(abs(actual - median) for median, _, actual in pairs)
+    return Accuracy(
+        records=len(pairs),
+        mean_absolute_error=round(statistics.fmean(errors), 1),
+        p90_absolute_error=round(errors[int(0.9 * (len(errors) - 1))], 1),
+        within_5=round(sum(e <= 5 for e in errors) / len(errors), 3),
+        over_upper_by_5=round(sum(actual > upper + 5 for _, upper, actual in pairs)
+                              / len(pairs), 3))
+
+
+def report(session: Session, ctx: SiteContext, days: int) -> dict[str, Any]:
+    """Accuracy over the last ``days`` days, overall and by length of the actual wait."""
+    since = ctx.now() - timedelta(days=days)
+    rows = session.execute(select(WaitEstimateRecord.median, WaitEstimateRecord.upper,
+                                  WaitEstimateRecord.actual)
+                           .where(WaitEstimateRecord.shown_at >= since,
+                                  WaitEstimateRecord.actual.is_not(None))).all()
+    pairs = [(float(m), float(u), float(a)) for m, u, a in rows if a is not None]
+    bands = {"0-10": (0, 10), "10-20": (10, 20), "20-40": (20, 40), "40+": (40, 10_000)}
+    return {
+        "days": days,
+        "overall": accuracy(pairs),
+        "bands": {name: accuracy([p for p in pairs if low <= p[2] < high])
+                  for name, (low, high) in bands.items()},
+        "calibration": calibration(pairs),
+    }
