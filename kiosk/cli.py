@@ -106,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     walk_in.add_argument("--staff", default="cli")
     walk_in.set_defaults(handler=cmd_walk_in)
 
+    eta = commands.add_parser("eta-report", help="how close the waits shown came to the truth")
+    eta.add_argument("--days", type=int, default=30, metavar="N")
+    eta.add_argument("--json", action="store_true")
+    eta.set_defaults(handler=cmd_eta_report)
+
     qr = commands.add_parser("qr", help="QR codes for appointment confirmations")
     qr_commands = qr.add_subparsers(dest="qr_command", required=True, metavar="COMMAND")
     make = qr_commands.add_parser("make", help="issue the code of one appointment")
@@ -289,6 +294,35 @@ def cmd_walk_in(rt: Runtime, args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
         return EXIT_FAILED
     print(ticket)
+    return EXIT_OK
+
+
+def cmd_eta_report(rt: Runtime, args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from kiosk.waits import report
+
+    with rt.ctx.db.read() as session:
+        found = report(session, rt.ctx, args.days)
+    if args.json:
+        _print_json(json.loads(json.dumps(found, default=dataclasses.asdict)))
+        return EXIT_OK
+    overall = found["overall"]
+    if overall is None:
+        print(f"No waits recorded in the last {args.days} days yet.")
+        return EXIT_OK
+    print(f"Waits shown at check-in over the last {args.days} days, against the wait that "
+          "followed:")
+    print(f"{'actual wait':<12} {'patients':>8} {'mean err':>9} {'p90 err':>8} "
+          f"{'within 5':>9} {'> bound+5':>10}")
+    for name, acc in [("all", overall), *found["bands"].items()]:
+        if acc is None:
+            continue
+        print(f"{name:<12} {acc.records:>8} {acc.mean_absolute_error:>8.1f}m "
+              f"{acc.p90_absolute_error:>7.1f}m {acc.within_5:>9.0%} {acc.over_upper_by_5:>10.0%}")
+    cal = found["calibration"]
+    print(f"Calibration applied on start: median {cal.bias_minutes:+.1f} min, bound spread "
+          f"x{cal.spread} (from {cal.records} records).")
     return EXIT_OK
 
 

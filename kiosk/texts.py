@@ -44,7 +44,10 @@ TICKET_LABEL = N_("Your ticket")
 PROVIDER_LINE = N_("You will see {provider}.")
 POSITION_LINE = N_("Your place in the queue: {position}")
 WAIT_LINE = N_("Expected wait (minutes): about {median}, at most {upper}")
-WAIT_SOON = N_("You should be called very soon.")
+WAIT_SOON = N_("Expected wait: less than 5 minutes.")
+# Too little history for an honest number (a new provider, a new practice): no fake figure.
+WAIT_UNKNOWN = N_("We cannot yet say how long the wait will be. Reception will keep you "
+                  "informed.")
 TAKE_A_SEAT = N_("Your ticket number will be shown on the screen when it is your turn.")
 TRY_AGAIN = N_("Try again")
 DONE = N_("Done")

@@ -37,6 +37,7 @@ from kiosk.i18n import (
     native_name,
     translate,
 )
+from kiosk.queue import Wait
 from ui.theme import CALM, HIGH_CONTRAST, stylesheet
 from ui.widgets.faces import face_icon
 from ui.widgets.icons import contrast_icon, larger_text_icon
@@ -481,9 +482,7 @@ class ResultPage(Page):
             if result.position:
                 lines.append(self.tr(texts.POSITION_LINE, position=result.position))
             if result.wait is not None:
-                lines.append(self.tr(texts.WAIT_SOON) if result.wait.upper <= 5 else
-                             self.tr(texts.WAIT_LINE, median=result.wait.median,
-                                     upper=result.wait.upper))
+                lines.append(wait_text(result.wait, self.tr))
         self.details.setText("\n".join(lines))
         self.message.setText(
             (result.message(language) + " " + self.tr(texts.TAKE_A_SEAT)) if placed else "")
@@ -503,6 +502,15 @@ class ResultPage(Page):
     def forget(self) -> None:
         for widget in (self.title, self.ticket, self.details, self.message):
             widget.clear()
+
+
+def wait_text(wait: Wait, tr: Callable[..., str]) -> str:
+    """The wait in plain words: a range, "less than 5 minutes", or no number at all."""
+    if not wait.known:
+        return tr(texts.WAIT_UNKNOWN)
+    if wait.upper < 5:
+        return tr(texts.WAIT_SOON)
+    return tr(texts.WAIT_LINE, median=wait.median, upper=wait.upper)
 
 
 def _localised_message(result: CheckinResult, language: str) -> str:
