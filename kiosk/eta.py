@@ -27,6 +27,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from statistics import NormalDist
 
 import numpy as np
 
@@ -103,7 +104,7 @@ class _Provider:
 class WaitEstimator:
     """See the module docstring. Settings (keyword arguments, all optional):
 
-    ``runs`` Monte Carlo runs (default 400); ``slot_minutes`` typical consultation when a
+    ``runs`` Monte Carlo runs (default 300); ``slot_minutes`` typical consultation when a
     provider has no history (15); ``sigma`` log-spread for such a provider (0.5);
     ``late_after_minutes`` when an arrival counts as late (15); ``show_rate`` chance a booked
     patient still comes before their slot (0.85); ``today_weight`` weight of each of today's
@@ -112,7 +113,7 @@ class WaitEstimator:
 
     def __init__(self, history: Mapping[str, Sequence[float]] | None = None,
                  **settings: float) -> None:
-        self.runs = int(settings.get("runs", 400))
+        self.runs = int(settings.get("runs", 300))
         self.slot_minutes = float(settings.get("slot_minutes", 15.0))
         self.sigma = float(settings.get("sigma", 0.5))
         self.late_after_minutes = float(settings.get("late_after_minutes", 15.0))
@@ -278,17 +279,16 @@ class WaitEstimator:
 def _remaining(rng: np.random.Generator, mu: float, sigma: float, elapsed: float,
                runs: int) -> np.ndarray:
     """Remaining minutes of a consultation already ``elapsed`` long: lognormal draws
-    conditioned on exceeding the elapsed time (by inverse CDF on the upper tail)."""
-    from statistics import NormalDist
-
+    conditioned on exceeding the elapsed time (rejection sampling on the upper tail)."""
     if elapsed <= 0:
         return rng.lognormal(mu, sigma, runs)
-    z0 = (math.log(elapsed) - mu) / sigma
-    lower = NormalDist().cdf(z0)
-    if lower > 0.999:
+    tail = 1 - NormalDist().cdf((math.log(elapsed) - mu) / sigma)
+    if tail < 0.02:
         # Far beyond the usual length: assume a few more minutes, not an eternity.
         return rng.exponential(3.0, runs)
-    u = lower + (1 - lower) * rng.random(runs)
-    inverse = np.vectorize(NormalDist().inv_cdf)
-    total = np.exp(mu + sigma * inverse(np.clip(u, 1e-9, 1 - 1e-9)))
-    return np.asarray(np.maximum(total - elapsed, 0.0), dtype=float)
+    draws = rng.lognormal(mu, sigma, int(runs / tail * 1.3) + 16)
+    longer = draws[draws > elapsed]
+    while longer.size < runs:  # rare: top up
+        more = rng.lognormal(mu, sigma, runs * 4)
+        longer = np.concatenate([longer, more[more > elapsed]])
+    return np.asarray(longer[:runs] - elapsed, dtype=float)

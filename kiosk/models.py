@@ -161,6 +161,7 @@ class Appointment(Base):
         UniqueConstraint("site_id", "token_tag"),
         Index("ix_appointment_patient_start", "patient_id", "start"),
         Index("ix_appointment_site_start", "site_id", "start"),
+        Index("ix_appointment_provider_start", "provider_id", "start"),  # a provider's day
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

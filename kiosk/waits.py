@@ -100,9 +100,11 @@ def provider_day_events(session: Session, ctx: SiteContext, day: date, provider_
         .where(Appointment.site_id == ctx.settings.site_id,
                Appointment.provider_id == provider_id,
                Appointment.start >= start, Appointment.start < end)).all()
-    visits = session.scalars(select(Visit).where(
-        Visit.site_id == ctx.settings.site_id, Visit.service_date == day,
-        Visit.provider_id == provider_id)).all()
+    visits = session.execute(
+        select(Visit.id, Visit.appointment_id, Visit.checked_in_at, Visit.called_at,
+               Visit.finished_at, Visit.status)
+        .where(Visit.site_id == ctx.settings.site_id, Visit.service_date == day,
+               Visit.provider_id == provider_id)).all()
     events: list[QueueEvent] = []
     if appointments:
         first = min(row.start for row in appointments)

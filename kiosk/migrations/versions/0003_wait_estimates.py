@@ -35,9 +35,16 @@ def upgrade() -> None:
         batch_op.create_index('ix_wait_estimate_shown_at', ['shown_at'], unique=False)
         batch_op.create_index('ix_wait_estimate_visit_id', ['visit_id'], unique=False)
 
+    # The wait estimate reads one provider's day at every check-in.
+    with op.batch_alter_table('appointment', schema=None) as batch_op:
+        batch_op.create_index('ix_appointment_provider_start', ['provider_id', 'start'],
+                              unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('appointment', schema=None) as batch_op:
+        batch_op.drop_index('ix_appointment_provider_start')
     with op.batch_alter_table('wait_estimate', schema=None) as batch_op:
         batch_op.drop_index('ix_wait_estimate_visit_id')
         batch_op.drop_index('ix_wait_estimate_shown_at')
