@@ -108,7 +108,9 @@ class WaitEstimator:
     provider has no history (15); ``sigma`` log-spread for such a provider (0.5);
     ``late_after_minutes`` when an arrival counts as late (15); ``show_rate`` chance a booked
     patient still comes before their slot (0.85); ``today_weight`` weight of each of today's
-    consultations against one of history (4); ``upper_quantile`` (0.75); ``seed``.
+    consultations against one of history (4); ``upper_quantile`` (0.75);
+    ``early_call_minutes`` how long before their slot an idle provider calls a patient who is
+    already here (15); ``seed``.
     """
 
     def __init__(self, history: Mapping[str, Sequence[float]] | None = None,
@@ -120,6 +122,7 @@ class WaitEstimator:
         self.show_rate = float(settings.get("show_rate", 0.85))
         self.today_weight = float(settings.get("today_weight", 4.0))
         self.upper_quantile = float(settings.get("upper_quantile", 0.75))
+        self.early_call_minutes = float(settings.get("early_call_minutes", 15.0))
         self.rng = np.random.default_rng(int(settings.get("seed", 20261123)))
         self.providers: dict[str, _Provider] = {}
         self.visits: dict[str, _Visit] = {}
@@ -242,8 +245,10 @@ class WaitEstimator:
                     and booked.scheduled < last_key):
                 overdue = (now - booked.scheduled).total_seconds() / 60
                 chance = self._still_comes(overdue)
-                if chance > 0.02:
-                    line.append((booked.scheduled, None, chance))
+                # Coming now would be late: they would queue at their arrival, not their slot.
+                key = now if overdue > late_after else booked.scheduled
+                if chance > 0.02 and key < last_key:
+                    line.append((key, None, chance))
         line.sort(key=lambda item: item[0])
 
         called_at: dict[str, np.ndarray] = {}
@@ -257,7 +262,8 @@ class WaitEstimator:
                 duration = rng.lognormal(mu, sigma, runs)
                 free = np.where(comes, start + duration, free)
                 continue
-            start = free.copy()
+            # An idle provider calls a patient at most ``early_call_minutes`` before their place.
+            start = np.maximum(free, offset - self.early_call_minutes)
             called_at[patient.visit_id] = start
             free = start + rng.lognormal(mu, sigma, runs)
 
