@@ -65,8 +65,13 @@ def test_a_scanner_typing_into_the_real_window_checks_the_patient_in(tmp_path):
                                 env=env, capture_output=True, text=True, timeout=60)
         assert window.returncode == 0, kiosk.stderr.read() if kiosk.poll() else window.stderr
         window_id = window.stdout.split()[-1]
-        subprocess.run(["xdotool", "windowfocus", "--sync", window_id], env=env, timeout=20,
-                       check=False)
+        def focused() -> bool:
+            subprocess.run(["xdotool", "windowfocus", window_id], env=env, timeout=20,
+                           check=False, capture_output=True)
+            now = subprocess.run(["xdotool", "getwindowfocus"], env=env, timeout=20,
+                                 capture_output=True, text=True, check=False)
+            return now.stdout.strip() == window_id
+        assert wait_until(focused), "the kiosk window never took the keyboard focus"
         database = Database(url)
         ctx = SiteContext(make_settings(url), database, FixedClock(at(8, 5)))
         with database.read() as session:
@@ -74,7 +79,7 @@ def test_a_scanner_typing_into_the_real_window_checks_the_patient_in(tmp_path):
                 Appointment.external_id.like("%pat-garcia"),
                 Appointment.external_id.like("appt-2026-11-23-%"))).one()
         token = tokens.issue(ctx.qr_secret, "main", garcia, ctx.today())
-        time.sleep(1.0)  # the window settles (the camera stack loads after the first frame)
+        time.sleep(1.5)  # the window settles (the camera stack loads after the first frame)
         subprocess.run(["xdotool", "type", "--delay", "8", token], env=env, check=True,
                        timeout=20)
         subprocess.run(["xdotool", "key", "Return"], env=env, check=True, timeout=20)
@@ -82,7 +87,10 @@ def test_a_scanner_typing_into_the_real_window_checks_the_patient_in(tmp_path):
         def checked_in() -> bool:
             with database.read() as session:
                 return session.scalar(select(func.count()).select_from(Visit)) == 1
-        assert wait_until(checked_in), "the scan did not check the patient in"
+        if not wait_until(checked_in):
+            kiosk.terminate()
+            _, err = kiosk.communicate(timeout=20)
+            pytest.fail(f"the scan did not check the patient in; kiosk said:\n{err[-3000:]}")
         with database.read() as session:
             visit = session.scalars(select(Visit)).one()
         assert visit.method.value == "qr" and visit.kiosk_id == "kiosk-1"
