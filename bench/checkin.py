@@ -134,7 +134,8 @@ def check_in_all(ctx: SiteContext, clock: FixedClock, booked: list[Booked],
 
 
 def bench(url: str, label: str, args: argparse.Namespace) -> None:
-    settings = load_settings(environ={}, overrides={"database_url": url, "timezone": TIMEZONE})
+    settings = load_settings(environ={}, overrides={"database_url": url, "timezone": TIMEZONE,
+                                                    "wait_model": args.wait_model})
     db = Database(url)
     try:
         db.upgrade()
@@ -187,6 +188,8 @@ def _version(db: Database) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--wait-model", choices=("eta", "simple"), default="eta",
+                        help="the wait estimate each check-in computes (the app's default: eta)")
     parser.add_argument("--patients", type=int, default=200_000)
     parser.add_argument("--appointments", type=int, default=5000)
     parser.add_argument("--checkins", type=int, default=1000,
@@ -197,6 +200,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPUs, {platform.platform()}, "
           f"Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
           f"SQLite {sqlite3.sqlite_version}")
+    print(f"wait estimate at each check-in: {args.wait_model}")
     print(f"day: {DAY} ({TIMEZONE}); {args.patients:,} patients, "
           f"{args.appointments:,} appointments, {args.checkins} check-ins per method")
 

@@ -104,7 +104,7 @@ class _Provider:
 class WaitEstimator:
     """See the module docstring. Settings (keyword arguments, all optional):
 
-    ``runs`` Monte Carlo runs (default 300); ``slot_minutes`` typical consultation when a
+    ``runs`` Monte Carlo runs (default 200); ``slot_minutes`` typical consultation when a
     provider has no history (15); ``sigma`` log-spread for such a provider (0.5);
     ``late_after_minutes`` when an arrival counts as late (15); ``show_rate`` chance a booked
     patient still comes before their slot (0.85); ``today_weight`` weight of each of today's
@@ -115,7 +115,7 @@ class WaitEstimator:
 
     def __init__(self, history: Mapping[str, Sequence[float]] | None = None,
                  **settings: float) -> None:
-        self.runs = int(settings.get("runs", 300))
+        self.runs = int(settings.get("runs", 200))
         self.slot_minutes = float(settings.get("slot_minutes", 15.0))
         self.sigma = float(settings.get("sigma", 0.5))
         self.late_after_minutes = float(settings.get("late_after_minutes", 15.0))
