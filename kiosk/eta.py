@@ -174,11 +174,18 @@ class WaitEstimator:
             visit.finished = event.at
             if visit.called is not None and visit.provider_id is not None:
                 provider = self._provider(visit.provider_id)
-                provider.today.append((event.at - visit.called).total_seconds() / 60)
+                minutes = (event.at - visit.called).total_seconds() / 60
+                if 1 <= minutes <= 120:  # a finish pressed hours late teaches nothing
+                    provider.today.append(minutes)
                 if provider.current is visit:
                     provider.current = None
         elif kind in ("no_show", "cancelled"):
-            self._visit(event).gone = True
+            visit = self._visit(event)
+            visit.gone = True
+            # Called, then gone (left without being seen): the provider is free again.
+            for provider in self.providers.values():
+                if provider.current is visit:
+                    provider.current = None
         else:
             raise ValueError(f"unknown event kind {kind!r}")
 

@@ -295,7 +295,9 @@ class WaitEstimateRecord(Base):
     visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"))
     provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"))
     shown_at: Mapped[datetime]
-    median: Mapped[int] = mapped_column(Integer)
+    median: Mapped[int] = mapped_column(Integer)       # as shown (calibrated)
     upper: Mapped[int] = mapped_column(Integer)
+    model_median: Mapped[float]                        # the estimator's, before calibration
+    model_upper: Mapped[float]
     known: Mapped[bool] = mapped_column(Boolean, default=True)
     actual: Mapped[float | None]

@@ -38,6 +38,8 @@ class Wait:
     median: int
     upper: int
     known: bool = True
+    # The estimator's own (median, upper) before calibration, when it comes from one.
+    model: tuple[float, float] | None = None
 
     def as_json(self) -> dict[str, int]:
         return {"median": self.median, "upper": self.upper}

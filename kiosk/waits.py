@@ -61,7 +61,10 @@ class EtaWaitModel:
                                   slot_minutes=ctx.settings.consultation_minutes,
                                   **self.settings)
         for event in events:
-            if event.at <= queue.now or event.kind in ("session", "booked"):
+            # The book is known in advance, and so are cancellations and no-shows marked
+            # (whatever slot time they carry); the rest only once it has happened.
+            if event.at <= queue.now or event.kind in ("session", "booked", "cancelled",
+                                                          "no_show"):
                 estimator.observe(event)
         waits = {}
         for key, estimate in estimator.estimate(queue.now).items():
@@ -71,7 +74,8 @@ class EtaWaitModel:
             median = max(0.0, estimate.median_minutes + calibration.bias_minutes)
             upper = median + (estimate.upper_minutes - estimate.median_minutes) \
                 * calibration.spread
-            waits[visit_id] = Wait(round(median), max(round(upper), round(median)), known)
+            waits[visit_id] = Wait(round(median), max(round(upper), round(median)), known,
+                                   model=(estimate.median_minutes, estimate.upper_minutes))
         return waits
 
     def _history_of(self, session: Session, ctx: SiteContext, day: date
@@ -131,7 +135,7 @@ def provider_day_events(session: Session, ctx: SiteContext, day: date, provider_
             timed.append(QueueEvent("called", visit.called_at, visit_id=key,
                                     provider_id=str(provider_id)))
         if visit.finished_at is not None:
-            if visit.status == VisitStatus.LEFT and visit.called_at is None:
+            if visit.status == VisitStatus.LEFT:  # gone, called or not: no consultation
                 timed.append(QueueEvent("cancelled", visit.finished_at, visit_id=key))
             else:
                 timed.append(QueueEvent("finished", visit.finished_at, visit_id=key))
@@ -150,7 +154,7 @@ def provider_history(session: Session, ctx: SiteContext, day: date) -> dict[int,
                Visit.finished_at >= start, Visit.finished_at < end)).all()
     history: dict[int, list[float]] = {}
     for provider_id, called, started, finished in rows:
-        began = started or called
+        began = called or started  # from the call, as the estimator counts today's
         if began is None or finished is None:
             continue
         minutes = (finished - began).total_seconds() / 60
@@ -165,8 +169,10 @@ def record_shown(session: Session, visit_id: int, provider_id: int, shown_at: da
                  wait: Wait | None) -> None:
     if wait is None:
         return
+    model_median, model_upper = wait.model or (wait.median, wait.upper)
     session.add(WaitEstimateRecord(visit_id=visit_id, provider_id=provider_id,
                                    shown_at=shown_at, median=wait.median, upper=wait.upper,
+                                   model_median=model_median, model_upper=model_upper,
                                    known=wait.known))
 
 
@@ -184,13 +190,25 @@ def forget_shown(session: Session, visit_id: int) -> None:
         WaitEstimateRecord.visit_id == visit_id).values(actual=None))
 
 
-def _recent_records(session: Session, ctx: SiteContext) -> list[tuple[float, float, float]]:
-    since = ctx.now() - timedelta(days=CALIBRATION_DAYS)
-    rows = session.execute(select(WaitEstimateRecord.median, WaitEstimateRecord.upper,
-                                  WaitEstimateRecord.actual)
-                           .where(WaitEstimateRecord.shown_at >= since,
-                                  WaitEstimateRecord.actual.is_not(None))).all()
+def _records(session: Session, ctx: SiteContext, days: int, *, model: bool
+             ) -> list[tuple[float, float, float]]:
+    """(median, upper, actual) of this site's estimates shown with a number, over ``days``:
+    the model's own numbers (``model``, before calibration: what calibration learns from) or
+    the numbers the patients saw."""
+    since = ctx.now() - timedelta(days=days)
+    median = WaitEstimateRecord.model_median if model else WaitEstimateRecord.median
+    upper = WaitEstimateRecord.model_upper if model else WaitEstimateRecord.upper
+    rows = session.execute(
+        select(median, upper, WaitEstimateRecord.actual)
+        .join(Visit, Visit.id == WaitEstimateRecord.visit_id)
+        .where(Visit.site_id == ctx.settings.site_id, WaitEstimateRecord.shown_at >= since,
+               WaitEstimateRecord.known.is_(True), WaitEstimateRecord.actual.is_not(None))
+    ).all()
     return [(float(m), float(u), float(a)) for m, u, a in rows if a is not None]
+
+
+def _recent_records(session: Session, ctx: SiteContext) -> list[tuple[float, float, float]]:
+    return _records(session, ctx, CALIBRATION_DAYS, model=True)
 
 
 def calibration(records: Sequence[tuple[float, float, float]]) -> Calibration:
@@ -232,17 +250,12 @@ def accuracy(pairs: Sequence[tuple[float, float, float]]) -> Accuracy | None:
 
 def report(session: Session, ctx: SiteContext, days: int) -> dict[str, Any]:
     """Accuracy over the last ``days`` days, overall and by length of the actual wait."""
-    since = ctx.now() - timedelta(days=days)
-    rows = session.execute(select(WaitEstimateRecord.median, WaitEstimateRecord.upper,
-                                  WaitEstimateRecord.actual)
-                           .where(WaitEstimateRecord.shown_at >= since,
-                                  WaitEstimateRecord.actual.is_not(None))).all()
-    pairs = [(float(m), float(u), float(a)) for m, u, a in rows if a is not None]
+    pairs = _records(session, ctx, days, model=False)
     bands = {"0-10": (0, 10), "10-20": (10, 20), "20-40": (20, 40), "40+": (40, 10_000)}
     return {
         "days": days,
         "overall": accuracy(pairs),
         "bands": {name: accuracy([p for p in pairs if low <= p[2] < high])
                   for name, (low, high) in bands.items()},
-        "calibration": calibration(pairs),
+        "calibration": calibration(_records(session, ctx, CALIBRATION_DAYS, model=True)),
     }

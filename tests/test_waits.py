@@ -67,7 +67,8 @@ def test_calibration_removes_a_bias_and_fits_the_bound():
     assert calibration(records[:10]).records == 10  # too few: no correction
 
 
-def test_eta_report_command(ctx, clock, day, capsys):
+def test_eta_report_command(ctx, clock, day, capsys, monkeypatch):
+    monkeypatch.setattr("kiosk.waits.ENOUGH_HISTORY", 0)  # a number is shown from the start
     first = scan(ctx, day, "muller")
     clock.advance(minutes=7)
     QueueService(ctx).act(first.ticket, "call", actor="anna")
@@ -78,3 +79,45 @@ def test_eta_report_command(ctx, clock, day, capsys):
     assert found["overall"]["records"] == 1
     assert main(["--db", url, "--now", now, "eta-report"]) == 0
     assert "within 5" in capsys.readouterr().out
+
+
+def test_cancelled_appointments_ahead_do_not_lengthen_a_wait(ctx, clock, day):
+    from sqlalchemy import delete
+
+    from kiosk.models import Appointment
+
+    clock.set(at(8, 20))
+    scan(ctx, day, "garcia")  # p1 at 09:15; Voss's 09:00 on p1 is cancelled
+    before = {row.ticket: row.wait for row in QueueService(ctx).rows()}
+    with ctx.db.write() as session:
+        session.execute(delete(Appointment).where(Appointment.external_id == "a-cancelled"))
+    after = {row.ticket: row.wait for row in QueueService(ctx).rows()}
+    assert before == after
+
+
+def test_a_patient_called_then_gone_teaches_no_pace_and_frees_the_provider():
+    start = at(9, 0)
+    estimator = WaitEstimator({"p": [15.0] * 20})
+    estimator.observe(QueueEvent("walk_in", start, visit_id="a", provider_id="p"))
+    estimator.observe(QueueEvent("called", start, visit_id="a", provider_id="p"))
+    estimator.observe(QueueEvent("cancelled", start + timedelta(minutes=1), visit_id="a"))
+    estimator.observe(QueueEvent("walk_in", start + timedelta(minutes=2), visit_id="b",
+                                 provider_id="p"))
+    provider = estimator.providers["p"]
+    assert provider.today == [] and provider.current is None
+    assert estimator.estimate(start + timedelta(minutes=2))["b"].median_minutes == 0.0
+
+
+def test_calibration_learns_from_the_models_own_numbers(ctx, clock, day, monkeypatch):
+    from kiosk.waits import _records
+
+    monkeypatch.setattr("kiosk.waits.ENOUGH_HISTORY", 0)
+    first = scan(ctx, day, "muller")
+    clock.advance(minutes=9)
+    QueueService(ctx).act(first.ticket, "call", actor="anna")
+    with ctx.db.read() as session:
+        record = session.scalars(select(WaitEstimateRecord)).one()
+        model = _records(session, ctx, 30, model=True)
+        shown = _records(session, ctx, 30, model=False)
+    assert model == [(record.model_median, record.model_upper, 9.0)]
+    assert shown == [(record.median, record.upper, 9.0)]

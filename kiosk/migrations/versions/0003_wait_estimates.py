@@ -25,6 +25,8 @@ def upgrade() -> None:
     sa.Column('shown_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('median', sa.Integer(), nullable=False),
     sa.Column('upper', sa.Integer(), nullable=False),
+    sa.Column('model_median', sa.Float(), nullable=False),
+    sa.Column('model_upper', sa.Float(), nullable=False),
     sa.Column('known', sa.Boolean(), nullable=False),
     sa.Column('actual', sa.Float(), nullable=True),
     sa.ForeignKeyConstraint(['provider_id'], ['provider.id'], name=op.f('fk_wait_estimate_provider_id_provider')),
