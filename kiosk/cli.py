@@ -170,7 +170,7 @@ def _print_json(value: Any) -> None:
 
 
 def cmd_demo(rt: Runtime, args: argparse.Namespace) -> int:
-    from kiosk.demo import DAY_START, generate_day, try_sheet
+    from kiosk.demo import DAY_START, generate_day, seed_history, try_sheet
 
     ctx = rt.ctx
     today = ctx.today()
@@ -181,6 +181,7 @@ def cmd_demo(rt: Runtime, args: argparse.Namespace) -> int:
                                showcase_from=soon if day == today else DAY_START)
         print(f"Demo data for {day}: {summary.appointments} appointments, "
               f"{summary.providers} providers ({summary.new_appointments} new)")
+    seed_history(ctx, today)  # past consultations: each provider's pace for the wait estimate
     print(f"Database: {describe_url(ctx.db.url)}\n")
     codes = Path(args.codes) if args.codes else default_codes_folder()
     print(try_sheet(ctx, codes))

@@ -8,6 +8,7 @@ who share a family name and a birth date. The same seed always gives the same pr
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -193,3 +194,41 @@ def try_sheet(ctx: SiteContext, codes: Path, count: int = 4) -> str:
         lines.append(line)
     lines.append("  Twins: family name Okafor, born 2015-06-01: the kiosk asks for the given name.")
     return "\n".join(lines)
+
+
+def seed_history(ctx: SiteContext, day: date, *, days: int = 3, per_day: int = 14,
+                 seed: int = 1) -> int:
+    """Finished consultations on the days before ``day``, for every provider, so the demo's
+    wait estimates have a history to learn each provider's pace from. Idempotent."""
+    from sqlalchemy import func, select
+
+    from kiosk.models import CheckinMethod, Provider, Visit, VisitStatus
+
+    rng = random.Random(f"history-{seed}")
+    added = 0
+    with ctx.db.write() as session:
+        providers = session.scalars(select(Provider).where(
+            Provider.site_id == ctx.settings.site_id).order_by(Provider.id)).all()
+        for back in range(1, days + 1):
+            past = day - timedelta(days=back)
+            if session.scalar(select(func.count()).select_from(Visit).where(
+                    Visit.site_id == ctx.settings.site_id, Visit.service_date == past)):
+                continue
+            number = 0
+            for index, provider in enumerate(providers):
+                pace = SLOT_MINUTES * (0.85 + 0.1 * (index % 4))  # some quicker, some slower
+                at = datetime.combine(past, DAY_START, tzinfo=ctx.tz)
+                for _ in range(per_day):
+                    number += 1
+                    minutes = rng.lognormvariate(math.log(pace), 0.45)
+                    session.add(Visit(
+                        site_id=ctx.settings.site_id, service_date=past,
+                        provider_id=provider.id, ticket_number=number,
+                        ticket_code=f"{ctx.settings.ticket_prefix}-{number}",
+                        method=CheckinMethod.STAFF, language="en", kiosk_id=None,
+                        queue_at=at, checked_in_at=at - timedelta(minutes=10), called_at=at,
+                        started_at=at, finished_at=at + timedelta(minutes=minutes),
+                        status=VisitStatus.DONE, arrived_late=False))
+                    at += timedelta(minutes=max(minutes, SLOT_MINUTES))
+                    added += 1
+    return added

@@ -145,3 +145,18 @@ def test_demo_headless_loads_today_and_prints_patients_and_codes(tmp_path, capsy
     assert "Demo data for 2026-11-23" in out and "Demo data for 2026-11-24" in out
     assert "García-López" in out and "QR LK1" in out
     assert len(list((tmp_path / "codes").glob("*.png"))) == 4
+
+
+def test_the_demo_gives_providers_a_history_so_waits_have_numbers(tmp_path, capsys,
+                                                                  monkeypatch):
+    monkeypatch.delenv("KIOSK_CONFIG", raising=False)
+    url = f"sqlite:///{tmp_path}/k.sqlite3"
+    args = ["--db", url, "--now", "2026-11-23T08:05"]
+    assert main([*args, "demo", "--headless", "--codes", str(tmp_path / "c")]) == 0
+    assert main([*args, "demo", "--headless", "--codes", str(tmp_path / "c")]) == 0  # again
+    capsys.readouterr()
+    assert main([*args, "qr", "make", "--appointment", "appt-2026-11-23-pat-garcia"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert main([*args, "checkin", "--qr", token]) == 0
+    out = capsys.readouterr().out
+    assert "wait about" in out and "at most" in out
