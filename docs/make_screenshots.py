@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kiosk.clock import FixedClock
 from kiosk.db import Database
-from kiosk.demo import generate_day
+from kiosk.demo import generate_day, seed_history
 from kiosk.models import Visit
 from kiosk.settings import load_settings
 from kiosk.site import SiteContext
@@ -38,6 +38,7 @@ def main() -> None:
     clock = FixedClock(datetime(2026, 3, 2, 8, 5, tzinfo=TZ))
     ctx = SiteContext(settings, database, clock)
     generate_day(ctx, DAY, 40)
+    seed_history(ctx, DAY)
     app = application()
     window = build_kiosk(ctx)
     window.resize(1280, 800)
