@@ -193,17 +193,24 @@ class KioskFlow:
         self._move(Step.FAMILY_NAME)
         self._changed()
 
-    def submit_family(self, text: str) -> InputProblem | None:
+    def _name_entered(self, text: str) -> str | None:
+        """A typed name, checked; on a problem the screen is told and None returned."""
         if self.busy:
             return None
         self.touch()
         name = validate_name(text)
         if isinstance(name, InputProblem):
             self.problem = name
-        else:
+            self._changed()
+            return None
+        return name
+
+    def submit_family(self, text: str) -> InputProblem | None:
+        name = self._name_entered(text)
+        if name is not None:
             self.family = name
             self._move(Step.BIRTH_DATE)
-        self._changed()
+            self._changed()
         return self.problem
 
     def submit_birth_date(self, day: str, month: str, year: str) -> CheckinRequest | None:
@@ -220,13 +227,8 @@ class KioskFlow:
         return self._working(family=self.family, birth_date=born)
 
     def submit_given(self, text: str) -> CheckinRequest | None:
-        if self.busy:
-            return None
-        self.touch()
-        name = validate_name(text)
-        if isinstance(name, InputProblem):
-            self.problem = name
-            self._changed()
+        name = self._name_entered(text)
+        if name is None:
             return None
         self.given = name
         return self._working(family=self.family, birth_date=self.birth_date, given=name)
