@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, contains_eager
 
 from kiosk import tokens
 from kiosk.clock import local_day_bounds
-from kiosk.i18n import N_, translate
+from kiosk.i18n import N_, format_day, format_time, translate
 from kiosk.models import (
     Appointment,
     AppointmentStatus,
@@ -124,12 +124,13 @@ class CheckinResult:
         return self.outcome.succeeded
 
     def message(self, language: str = "en") -> str:
+        """In the patient's language, with times and dates written their way."""
         template = MESSAGES[(self.outcome, self.reason)]
         return translate(
             template, language,
-            opens_at=self.opens_at.strftime("%H:%M") if self.opens_at else "",
+            opens_at=format_time(self.opens_at, language) if self.opens_at else "",
             location=self.location or "",
-            day=self.appointment_day.isoformat() if self.appointment_day else "")
+            day=format_day(self.appointment_day, language) if self.appointment_day else "")
 
     def as_json(self, language: str = "en") -> dict[str, Any]:
         return {

@@ -106,10 +106,6 @@ class Database:
         self._writer = sessionmaker(
             self.engine.execution_options(kiosk_write=True), expire_on_commit=False)
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.url.get_backend_name() == "sqlite"
-
     @contextmanager
     def read(self) -> Iterator[Session]:
         with self._reader() as session, _translate_errors(self):

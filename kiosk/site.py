@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.clock import Clock
 from kiosk.db import Database
-from kiosk.models import Location, Site
+from kiosk.models import Site
 from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,16 +27,6 @@ def ensure_site(session: Session, settings: Settings, now: datetime) -> Site:
         session.add(site)
         session.flush()
     return site
-
-
-def ensure_location(session: Session, site_id: str, external_id: str, name: str) -> Location:
-    location = session.scalar(select(Location).where(
-        Location.site_id == site_id, Location.external_id == external_id))
-    if location is None:
-        location = Location(site_id=site_id, external_id=external_id, name=name)
-        session.add(location)
-        session.flush()
-    return location
 
 
 def rekey_appointments(session: Session, site: Site) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.clock import local_day_bounds
@@ -182,12 +182,6 @@ def record_called(session: Session, visit_id: int, called_at: datetime) -> None:
             WaitEstimateRecord.visit_id == visit_id,
             WaitEstimateRecord.actual.is_(None))):
         record.actual = max(0.0, (called_at - record.shown_at).total_seconds() / 60)
-
-
-def forget_shown(session: Session, visit_id: int) -> None:
-    """A patient who left before being called has no wait to compare."""
-    session.execute(update(WaitEstimateRecord).where(
-        WaitEstimateRecord.visit_id == visit_id).values(actual=None))
 
 
 def _records(session: Session, ctx: SiteContext, days: int, *, model: bool

@@ -31,8 +31,6 @@ from kiosk.checkin import CheckinResult, Outcome
 from kiosk.flow import CheckinRequest, KioskFlow, Step
 from kiosk.i18n import (
     date_field_order,
-    format_day,
-    format_time,
     is_right_to_left,
     native_name,
     translate,
@@ -471,7 +469,7 @@ class ResultPage(Page):
         placed = result.ticket is not None
         self.title.setText(self.tr(texts.GREETING, name=result.given_name)
                            if placed and result.given_name
-                           else _localised_message(result, language))
+                           else result.message(language))
         self.ticket_caption.setVisible(placed)
         self.ticket_caption.setText(self.tr(texts.TICKET_LABEL))
         self.ticket.setText(result.ticket or "")
@@ -511,23 +509,6 @@ def wait_text(wait: Wait, tr: Callable[..., str]) -> str:
     if wait.upper < 5:
         return tr(texts.WAIT_SOON)
     return tr(texts.WAIT_LINE, median=wait.median, upper=wait.upper)
-
-
-def _localised_message(result: CheckinResult, language: str) -> str:
-    """The engine's message with times and dates written the patient's way."""
-    if result.opens_at is not None:
-        return translate(texts_message(result), language,
-                         opens_at=format_time(result.opens_at, language))
-    if result.appointment_day is not None:
-        return translate(texts_message(result), language,
-                         day=format_day(result.appointment_day, language))
-    return result.message(language)
-
-
-def texts_message(result: CheckinResult) -> str:
-    from kiosk.checkin import MESSAGES
-
-    return MESSAGES[(result.outcome, result.reason)]
 
 
 class Overlay(QFrame):
