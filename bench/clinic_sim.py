@@ -272,6 +272,24 @@ def make_history(scenario: Scenario, seed: int, size: int = HISTORY_SIZE) -> dic
             for spec in scenario.providers}
 
 
+def usual_walk_in_rates(provider_ids: Sequence[str], scenario: Scenario | None = None
+                        ) -> dict[str | None, list[float]]:
+    """The walk-ins a practice's records show, as ``kiosk.eta`` takes them: per hour of day,
+    for each provider (None: for anyone). The usual day is the base scenario's, whatever the
+    day brings (the stress day has more walk-ins than the records say)."""
+    s = scenario or BASE
+    hourly = [0.0] * 24
+    for start, end, per_hour in s.walk_in_rates:
+        for hour in range(24):
+            overlap = min(end, (hour + 1) * 60.0) - max(start, hour * 60.0)
+            if overlap > 0:
+                hourly[hour] += per_hour * overlap / 60
+    own = (1 - s.walk_in_any_share) / len(provider_ids)
+    rates: dict[str | None, list[float]] = {pid: [r * own for r in hourly] for pid in provider_ids}
+    rates[None] = [r * s.walk_in_any_share for r in hourly]
+    return rates
+
+
 @dataclass(frozen=True)
 class Scored:
     """One estimate shown at check-in, and the wait that followed (minutes)."""

@@ -62,6 +62,7 @@ from bench.clinic_sim import (  # noqa: E402
     at,
     make_history,
     simulate_day,
+    usual_walk_in_rates,
 )
 
 WORKERS = 2
@@ -129,7 +130,15 @@ def kiosk_estimator(history: History) -> Estimator:
 
     # The practice's rules, as the app passes them from its settings: on time means within
     # 5 minutes of the slot here (the simulator's rule), and calls come at most 15 minutes early.
-    estimator: Estimator = WaitEstimator(history, late_after_minutes=5, early_call_minutes=15)
+    # And its habits, as the app learns them from past days (kiosk.waits.practice_habits): the
+    # usual day's, which is the base scenario's, also on a stress day.
+    usual = BASE
+    estimator: Estimator = WaitEstimator(
+        history, late_after_minutes=usual.grace_minutes,
+        early_call_minutes=usual.early_call_minutes,
+        show_rate=1 - usual.no_show_rate, arrival_offset_mean=usual.offset_mean,
+        arrival_offset_sd=usual.offset_sd, late_start_minutes=usual.late_start_mean,
+        walk_in_rates=usual_walk_in_rates(list(history)))
     return estimator
 
 

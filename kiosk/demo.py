@@ -198,37 +198,83 @@ def try_sheet(ctx: SiteContext, codes: Path, count: int = 4) -> str:
 
 def seed_history(ctx: SiteContext, day: date, *, days: int = 3, per_day: int = 14,
                  seed: int = 1) -> int:
-    """Finished consultations on the days before ``day``, for every provider, so the demo's
-    wait estimates have a history to learn each provider's pace from. Idempotent."""
+    """Past days before ``day`` for every provider: a book of appointments (some not kept),
+    the patients' check-ins (most a little early), a few walk-ins, and the consultations
+    that followed, so the demo's wait estimates have a history to learn each provider's pace
+    and the practice's habits from. Idempotent; returns the visits added."""
     from sqlalchemy import func, select
 
-    from kiosk.models import CheckinMethod, Provider, Visit, VisitStatus
+    from kiosk import tokens
+    from kiosk.models import (
+        Appointment,
+        CheckinMethod,
+        Location,
+        Patient,
+        Provider,
+        Visit,
+        VisitStatus,
+    )
 
     rng = random.Random(f"history-{seed}")
+    site_id = ctx.settings.site_id
+    secret = ctx.qr_secret
     added = 0
     with ctx.db.write() as session:
         providers = session.scalars(select(Provider).where(
-            Provider.site_id == ctx.settings.site_id).order_by(Provider.id)).all()
+            Provider.site_id == site_id).order_by(Provider.id)).all()
+        patients = session.scalars(select(Patient.id).where(
+            Patient.site_id == site_id).order_by(Patient.id).limit(500)).all()
+        location = session.scalar(select(Location.id).where(
+            Location.site_id == site_id).order_by(Location.id))
+        if not patients or location is None:
+            return 0
         for back in range(1, days + 1):
             past = day - timedelta(days=back)
             if session.scalar(select(func.count()).select_from(Visit).where(
-                    Visit.site_id == ctx.settings.site_id, Visit.service_date == past)):
+                    Visit.site_id == site_id, Visit.service_date == past)):
                 continue
             number = 0
             for index, provider in enumerate(providers):
                 pace = SLOT_MINUTES * (0.85 + 0.1 * (index % 4))  # some quicker, some slower
-                at = datetime.combine(past, DAY_START, tzinfo=ctx.tz)
-                for _ in range(per_day):
+                first = datetime.combine(past, DAY_START, tzinfo=ctx.tz)
+                # (place in line, arrival, appointment, patient)
+                line: list[tuple[datetime, datetime, int | None, int | None]] = []
+                for slot in range(per_day):
+                    start = first + timedelta(minutes=SLOT_MINUTES * slot)
+                    external = f"hist-{past.isoformat()}-{provider.id}-{slot}"
+                    patient = rng.choice(patients)
+                    appointment = Appointment(
+                        site_id=site_id, external_id=external, patient_id=patient,
+                        provider_id=provider.id, location_id=location, start=start,
+                        end=start + timedelta(minutes=SLOT_MINUTES),
+                        status=AppointmentStatus.BOOKED,
+                        token_tag=tokens.appointment_tag(secret, site_id, external))
+                    session.add(appointment)
+                    session.flush()
+                    if rng.random() < 0.1:
+                        continue  # not kept
+                    arrival = start + timedelta(minutes=rng.gauss(-8, 8))
+                    late = arrival > start + timedelta(minutes=ctx.settings.late_after_minutes)
+                    line.append((arrival if late else start, arrival, appointment.id, patient))
+                for _ in range(2):  # walk-ins, mostly in the first hours
+                    arrival = first + timedelta(minutes=rng.uniform(-20, 120))
+                    line.append((arrival, arrival, None, None))
+                free = first + timedelta(minutes=rng.expovariate(1 / 4))  # a late start
+                for key, arrival, appointment_id, patient_id in sorted(line,
+                                                                       key=lambda item: item[0]):
                     number += 1
+                    called = max(free, key - timedelta(minutes=5), arrival)
                     minutes = rng.lognormvariate(math.log(pace), 0.45)
+                    free = called + timedelta(minutes=minutes)
                     session.add(Visit(
-                        site_id=ctx.settings.site_id, service_date=past,
-                        provider_id=provider.id, ticket_number=number,
+                        site_id=site_id, service_date=past, appointment_id=appointment_id,
+                        patient_id=patient_id, provider_id=provider.id, ticket_number=number,
                         ticket_code=f"{ctx.settings.ticket_prefix}-{number}",
-                        method=CheckinMethod.STAFF, language="en", kiosk_id=None,
-                        queue_at=at, checked_in_at=at - timedelta(minutes=10), called_at=at,
-                        started_at=at, finished_at=at + timedelta(minutes=minutes),
-                        status=VisitStatus.DONE, arrived_late=False))
-                    at += timedelta(minutes=max(minutes, SLOT_MINUTES))
+                        method=CheckinMethod.STAFF if appointment_id is None
+                        else CheckinMethod.QR,
+                        language="en", kiosk_id=None, queue_at=key, checked_in_at=arrival,
+                        called_at=called, started_at=called, finished_at=free,
+                        status=VisitStatus.DONE,
+                        arrived_late=appointment_id is not None and key == arrival))
                     added += 1
     return added

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -45,13 +45,14 @@ class EtaWaitModel:
     def __init__(self, **settings: float) -> None:
         self.settings = settings
         self._history: dict[int, list[float]] | None = None
+        self._habits: Habits | None = None
         self._calibration: Calibration | None = None
 
     def waits(self, queue: ProviderDay) -> dict[int, Wait]:
         if not queue.waiting:
             return {}
         session, ctx = queue.session, queue.ctx
-        history = self._history_of(session, ctx, queue.day)
+        history, habits = self._learned(session, ctx, queue.day)
         calibration = self._calibration_of(session, ctx)
         events, ids, finished_today = provider_day_events(session, ctx, queue.day,
                                                           queue.provider_id)
@@ -59,7 +60,7 @@ class EtaWaitModel:
         estimator = WaitEstimator({str(queue.provider_id): history.get(queue.provider_id, [])},
                                   late_after_minutes=ctx.settings.late_after_minutes,
                                   slot_minutes=ctx.settings.consultation_minutes,
-                                  **self.settings)
+                                  **(habits.settings_for(queue.provider_id) | self.settings))
         for event in events:
             # The book is known in advance, and so are cancellations and no-shows marked
             # (whatever slot time they carry); the rest only once it has happened.
@@ -78,11 +79,12 @@ class EtaWaitModel:
                                    model=(estimate.median_minutes, estimate.upper_minutes))
         return waits
 
-    def _history_of(self, session: Session, ctx: SiteContext, day: date
-                    ) -> dict[int, list[float]]:
-        if self._history is None:  # once per process: "on start"
+    def _learned(self, session: Session, ctx: SiteContext, day: date
+                 ) -> tuple[dict[int, list[float]], Habits]:
+        if self._history is None or self._habits is None:  # once per process: "on start"
             self._history = provider_history(session, ctx, day)
-        return self._history
+            self._habits = practice_habits(session, ctx, day)
+        return self._history, self._habits
 
     def _calibration_of(self, session: Session, ctx: SiteContext) -> Calibration:
         if self._calibration is None:
@@ -142,6 +144,85 @@ def provider_day_events(session: Session, ctx: SiteContext, day: date, provider_
                 finished += 1
     timed.sort(key=lambda event: event.at)
     return events + timed, ids, finished
+
+
+@dataclass(frozen=True)
+class Habits:
+    """How the practice's patients and providers behaved over past days, for the estimator:
+    None (or no rates) where the record is too thin and the estimator's defaults stand."""
+
+    show_rate: float | None = None
+    arrival_offset_mean: float | None = None   # minutes, arrival minus slot
+    arrival_offset_sd: float | None = None
+    late_start_minutes: float | None = None    # first call after the first slot, on average
+    walk_in_rates: dict[int, list[float]] = field(default_factory=dict)  # per hour of day
+
+    def settings_for(self, provider_id: int) -> dict[str, Any]:
+        settings: dict[str, Any] = {
+            name: value for name, value in (
+                ("show_rate", self.show_rate),
+                ("arrival_offset_mean", self.arrival_offset_mean),
+                ("arrival_offset_sd", self.arrival_offset_sd),
+                ("late_start_minutes", self.late_start_minutes)) if value is not None}
+        if provider_id in self.walk_in_rates:
+            settings["walk_in_rates"] = {str(provider_id): self.walk_in_rates[provider_id]}
+        return settings
+
+
+ENOUGH_APPOINTMENTS = 30  # past appointments before show rate and punctuality are learned
+ENOUGH_SESSIONS = 5       # past provider-days before their usual late start is learned
+
+
+def practice_habits(session: Session, ctx: SiteContext, day: date) -> Habits:
+    """Show rate, punctuality, providers' late starts and walk-ins by hour, from the
+    ``HISTORY_DAYS`` days before ``day`` (booked appointments and the visits they became)."""
+    start, _ = local_day_bounds(day - timedelta(days=HISTORY_DAYS), ctx.tz)
+    end, _ = local_day_bounds(day, ctx.tz)
+    site = ctx.settings.site_id
+    booked = session.execute(
+        select(Appointment.start, Appointment.provider_id, Visit.checked_in_at)
+        .outerjoin(Visit, Visit.appointment_id == Appointment.id)
+        .where(Appointment.site_id == site, Appointment.start >= start,
+               Appointment.start < end,
+               Appointment.status != AppointmentStatus.CANCELLED)).all()
+    visits = session.execute(
+        select(Visit.service_date, Visit.provider_id, Visit.appointment_id,
+               Visit.checked_in_at, Visit.called_at)
+        .where(Visit.site_id == site, Visit.checked_in_at >= start,
+               Visit.checked_in_at < end)).all()
+
+    show_rate = offset_mean = offset_sd = late_start = None
+    if len(booked) >= ENOUGH_APPOINTMENTS:
+        show_rate = sum(row.checked_in_at is not None for row in booked) / len(booked)
+        offsets = [max(-90.0, min(60.0, (row.checked_in_at - row.start).total_seconds() / 60))
+                   for row in booked if row.checked_in_at is not None]
+        if len(offsets) >= ENOUGH_APPOINTMENTS:
+            offset_mean = statistics.fmean(offsets)
+            offset_sd = max(3.0, statistics.pstdev(offsets))
+
+    # A provider-day starts with its first slot; its first call shows how late it began.
+    first_slot: dict[tuple[int, date], datetime] = {}
+    for slot in booked:
+        key = (slot.provider_id, ctx.local(slot.start).date())
+        first_slot[key] = min(first_slot.get(key, slot.start), slot.start)
+    first_call: dict[tuple[int, date], datetime] = {}
+    worked: dict[int, set[date]] = {}
+    walk_ins: dict[int, list[float]] = {}
+    for visit in visits:
+        worked.setdefault(visit.provider_id, set()).add(visit.service_date)
+        if visit.called_at is not None:
+            key = (visit.provider_id, visit.service_date)
+            first_call[key] = min(first_call.get(key, visit.called_at), visit.called_at)
+        if visit.appointment_id is None:
+            hourly = walk_ins.setdefault(visit.provider_id, [0.0] * 24)
+            hourly[ctx.local(visit.checked_in_at).hour] += 1
+    delays = [max(0.0, (first_call[key] - first_slot[key]).total_seconds() / 60)
+              for key in first_call.keys() & first_slot.keys()]
+    if len(delays) >= ENOUGH_SESSIONS:
+        late_start = statistics.fmean(min(delay, 60.0) for delay in delays)
+    rates = {provider_id: [count / len(worked[provider_id]) for count in hourly]
+             for provider_id, hourly in walk_ins.items()}
+    return Habits(show_rate, offset_mean, offset_sd, late_start, rates)
 
 
 def provider_history(session: Session, ctx: SiteContext, day: date) -> dict[int, list[float]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from kiosk import tokens
@@ -121,3 +122,106 @@ def test_calibration_learns_from_the_models_own_numbers(ctx, clock, day, monkeyp
         shown = _records(session, ctx, 30, model=False)
     assert model == [(record.model_median, record.model_upper, 9.0)]
     assert shown == [(record.median, record.upper, 9.0)]
+
+
+def _two_providers(**settings) -> WaitEstimator:
+    start = at(9, 0)
+    estimator = WaitEstimator({"p": [15.0] * 50, "q": [15.0] * 50}, runs=1000, seed=3,
+                              late_start_minutes=0, **settings)
+    for provider in ("p", "q"):
+        estimator.observe(QueueEvent("session", at(8, 0), provider_id=provider,
+                                     session_end=at(12, 0)))
+    estimator.observe(QueueEvent("walk_in", start, visit_id="long", provider_id="p"))
+    estimator.observe(QueueEvent("called", start, visit_id="long", provider_id="p"))
+    return estimator
+
+
+def test_a_walk_in_for_anyone_goes_to_whoever_is_free_first():
+    estimator = _two_providers()
+    now = at(9, 1)
+    estimator.observe(QueueEvent("called", at(8, 55), visit_id="other", provider_id="q"))
+    estimator.observe(QueueEvent("finished", now, visit_id="other", provider_id="q"))
+    estimator.observe(QueueEvent("walk_in", now, visit_id="anyone", provider_id=None))
+    estimator.observe(QueueEvent("walk_in", now, visit_id="for-p", provider_id="p"))
+    waits = estimator.estimate(now)
+    # q is free now, so the walk-in for anyone is seen at once; p is in a consultation.
+    assert waits["anyone"].median_minutes == 0.0
+    assert waits["for-p"].median_minutes > 5
+
+
+def test_a_provider_not_started_yet_is_expected_a_little_late():
+    def wait(late_start: float) -> float:
+        estimator = WaitEstimator({"p": [15.0] * 50}, runs=2000, seed=1,
+                                  late_start_minutes=late_start)
+        estimator.observe(QueueEvent("session", at(8, 0), provider_id="p",
+                                     session_end=at(12, 0)))
+        estimator.observe(QueueEvent("walk_in", at(7, 50), visit_id="w", provider_id="p"))
+        return estimator.estimate(at(7, 50))["w"].median_minutes
+
+    assert wait(0) == 10.0
+    assert 10.0 < wait(6) < 20.0
+
+
+def test_walk_ins_still_to_come_queue_ahead_of_a_later_slot():
+    """At 08:00 a patient booked for 09:00 is here; a busy walk-in hour before their slot
+    means a longer wait than a quiet one."""
+    def wait(rate: float) -> float:
+        estimator = WaitEstimator({"p": [10.0] * 50}, runs=2000, seed=1, late_start_minutes=0,
+                                  walk_in_rates={"p": [rate] * 24})
+        estimator.observe(QueueEvent("session", at(8, 0), provider_id="p",
+                                     session_end=at(12, 0)))
+        estimator.observe(QueueEvent("booked", at(7, 30), visit_id="b", provider_id="p",
+                                     scheduled_start=at(9, 0)))
+        estimator.observe(QueueEvent("checked_in", at(8, 0), visit_id="b"))
+        return estimator.estimate(at(8, 0))["b"].median_minutes
+
+    quiet, busy = wait(0.0), wait(6.0)
+    assert quiet == 45.0  # called up to 15 minutes before the slot
+    assert busy > quiet + 5
+
+
+def test_a_booked_patient_long_overdue_no_longer_holds_their_slot():
+    """Someone 20 minutes past their slot and not here would queue at arrival, if at all:
+    they barely delay the patient who is here for the next slot."""
+    def wait(now_minute: int) -> float:
+        estimator = WaitEstimator({"p": [15.0] * 50}, runs=2000, seed=1, late_start_minutes=0,
+                                  late_after_minutes=5)
+        estimator.observe(QueueEvent("session", at(9, 0), provider_id="p",
+                                     session_end=at(12, 0)))
+        estimator.observe(QueueEvent("booked", at(7, 30), visit_id="gone", provider_id="p",
+                                     scheduled_start=at(9, 0)))
+        estimator.observe(QueueEvent("booked", at(7, 30), visit_id="here", provider_id="p",
+                                     scheduled_start=at(9, 30)))
+        estimator.observe(QueueEvent("called", at(9, 0), visit_id="x", provider_id="p"))
+        estimator.observe(QueueEvent("finished", at(9, now_minute), visit_id="x",
+                                     provider_id="p"))
+        estimator.observe(QueueEvent("checked_in", at(9, now_minute), visit_id="here"))
+        return estimator.estimate(at(9, now_minute))["here"].median_minutes
+
+    # At 09:02 the 09:00 patient may well still come (most are early, a few late).
+    # At 09:20 they would be late and queue behind: the provider calls the 09:30 patient.
+    assert wait(20) == 0.0
+    assert wait(2) > 0.0
+
+
+def test_the_practice_habits_are_learned_from_past_days(ctx, day):
+    from kiosk.demo import seed_history
+    from kiosk.waits import practice_habits
+
+    added = seed_history(ctx, DAY, days=3, per_day=14)
+    assert added > 0 and seed_history(ctx, DAY, days=3, per_day=14) == 0  # idempotent
+    with ctx.db.read() as session:
+        habits = practice_habits(session, ctx, DAY)
+    # seed_history: 90% of appointments kept, arrivals 8 minutes early (SD 8), two walk-ins
+    # a provider a day, a late start of 4 minutes on average.
+    assert habits.show_rate is not None and 0.8 <= habits.show_rate <= 0.97
+    assert habits.arrival_offset_mean is not None and -12 <= habits.arrival_offset_mean <= -4
+    assert habits.arrival_offset_sd is not None and 4 <= habits.arrival_offset_sd <= 12
+    assert habits.late_start_minutes is not None and 0 <= habits.late_start_minutes <= 15
+    assert habits.walk_in_rates
+    for hourly in habits.walk_in_rates.values():
+        # Two a day, whatever the hour they fell in.
+        assert len(hourly) == 24 and sum(hourly) == pytest.approx(2.0)
+    settings = habits.settings_for(next(iter(habits.walk_in_rates)))
+    assert set(settings) == {"show_rate", "arrival_offset_mean", "arrival_offset_sd",
+                             "late_start_minutes", "walk_in_rates"}

@@ -64,14 +64,22 @@ def test_a_scanner_typing_into_the_real_window_checks_the_patient_in(tmp_path):
         window = subprocess.run(["xdotool", "search", "--sync", "--name", "Lobby"],
                                 env=env, capture_output=True, text=True, timeout=60)
         assert window.returncode == 0, kiosk.stderr.read() if kiosk.poll() else window.stderr
-        window_id = window.stdout.split()[-1]
+        seen: dict[str, object] = {}
+
         def focused() -> bool:
-            subprocess.run(["xdotool", "windowfocus", window_id], env=env, timeout=20,
-                           check=False, capture_output=True)
+            # Every window titled Lobby (the kiosk may map more than one while it starts): give
+            # each the focus until one keeps it.
+            found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "Lobby"],
+                                   env=env, capture_output=True, text=True, check=False)
+            ids = found.stdout.split()
+            for window_id in ids:
+                subprocess.run(["xdotool", "windowfocus", window_id], env=env, timeout=20,
+                               check=False, capture_output=True)
             now = subprocess.run(["xdotool", "getwindowfocus"], env=env, timeout=20,
                                  capture_output=True, text=True, check=False)
-            return now.stdout.strip() == window_id
-        assert wait_until(focused), "the kiosk window never took the keyboard focus"
+            seen.update(windows=ids, focus=now.stdout.strip())
+            return now.stdout.strip() in ids
+        assert wait_until(focused), f"the kiosk window never took the keyboard focus: {seen}"
         database = Database(url)
         ctx = SiteContext(make_settings(url), database, FixedClock(at(8, 5)))
         with database.read() as session:
