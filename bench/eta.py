@@ -22,6 +22,7 @@ least 25% below the naive baseline's in both scenarios; estimate() <= 5 ms. This
 and met/MISSED; it does not fail. Run from the repository root:
 
     .venv/bin/python bench/eta.py [--days N] [--scenario base|stress|both] [--estimator NAME]
+                                  [--scenario base --duration-cv CV]
 """
 
 from __future__ import annotations
@@ -192,9 +193,11 @@ class Batch:
     outcomes: dict[str, Outcome]
 
 
-def run_days(task: tuple[str, list[int], list[str]]) -> Batch:
-    scenario_name, seeds, names = task
+def run_days(task: tuple[str, list[int], list[str], float | None]) -> Batch:
+    scenario_name, seeds, names, duration_cv = task
     scenario = SCENARIOS[scenario_name]
+    if duration_cv is not None:  # what-if: consultations (and their history) spread this much
+        scenario = replace(scenario, duration_cv=duration_cv, history_cv=duration_cv)
     factories = {name: ESTIMATORS[name][0] for name in names}
     parts: dict[str, list[Outcome]] = {name: [] for name in names}
     visits = no_shows = walk_ins = events = 0
@@ -215,9 +218,9 @@ def run_days(task: tuple[str, list[int], list[str]]) -> Batch:
 
 
 def run_scenario(scenario_name: str, days: int, names: list[str],
-                 pool: multiprocessing.pool.Pool) -> Batch:
+                 pool: multiprocessing.pool.Pool, duration_cv: float | None = None) -> Batch:
     seeds = list(range(days))
-    tasks = [(scenario_name, seeds[i:i + DAYS_PER_TASK], names)
+    tasks = [(scenario_name, seeds[i:i + DAYS_PER_TASK], names, duration_cv)
              for i in range(0, days, DAYS_PER_TASK)]
     batches = pool.map(run_days, tasks, chunksize=1)
     return Batch(sum(b.days for b in batches), sum(b.visits for b in batches),
@@ -359,7 +362,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=200, help="days per scenario (seeds 0..N-1)")
     parser.add_argument("--scenario", choices=("base", "stress", "both"), default="both")
     parser.add_argument("--estimator", choices=(*ESTIMATORS, "all"), default="all")
+    parser.add_argument("--duration-cv", type=float, default=None,
+                        help="what-if for the base scenario: consultation times (and the "
+                             "history) with this coefficient of variation instead of 0.5")
     args = parser.parse_args()
+    if args.duration_cv is not None and args.scenario != "base":
+        parser.error("--duration-cv goes with --scenario base")
     started = time.perf_counter()
 
     print(f"command: {shlex.join(sys.orig_argv)}")
@@ -381,7 +389,8 @@ def main() -> None:
     with multiprocessing.Pool(WORKERS) as pool:
         for scenario in scenarios:
             results[scenario] = print_scenario(scenario,
-                                               run_scenario(scenario, args.days, names, pool))
+                                               run_scenario(scenario, args.days, names, pool,
+                                                            args.duration_cv))
 
     events = midday_events()
     history = make_history(BASE, 7)
