@@ -45,6 +45,7 @@ from kiosk.queue import (
     wait_model_for,
 )
 from kiosk.site import SiteContext
+from kiosk.sync.outbox import enqueue as enqueue_arrival
 from kiosk.waits import record_shown
 
 log = logging.getLogger(__name__)
@@ -336,6 +337,7 @@ class CheckinService:
 
         if appointment.status == AppointmentStatus.BOOKED:
             appointment.status = AppointmentStatus.ARRIVED
+        enqueue_arrival(session, ctx, appointment)  # written back upstream by the sync worker
         audit(session, ctx, kiosk_id, "check_in", visit_id=visit.id,
               appointment_id=appointment.id, method=method.value, late=late, language=language)
         session.flush()

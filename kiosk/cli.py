@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -110,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     eta.add_argument("--days", type=int, default=30, metavar="N")
     eta.add_argument("--json", action="store_true")
     eta.set_defaults(handler=cmd_eta_report)
+
+    sync = commands.add_parser("sync", help="sync the schedule with the practice system (FHIR)")
+    sync.add_argument("--watch", action="store_true",
+                      help="keep syncing every fhir_poll_seconds (the sync service)")
+    sync.add_argument("--full", action="store_true", help="re-read the whole window")
+    sync.add_argument("--status", action="store_true", help="print the sync status and exit")
+    sync.set_defaults(handler=cmd_sync)
 
     qr = commands.add_parser("qr", help="QR codes for appointment confirmations")
     qr_commands = qr.add_subparsers(dest="qr_command", required=True, metavar="COMMAND")
@@ -295,6 +302,71 @@ def cmd_walk_in(rt: Runtime, args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
         return EXIT_FAILED
     print(ticket)
+    return EXIT_OK
+
+
+def cmd_sync(rt: Runtime, args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from kiosk.sync.client import SyncError
+    from kiosk.sync.worker import LeaseHeld, SyncWorker
+
+    ctx = rt.ctx
+    if args.status:
+        return _print_sync_status(rt)
+    if not ctx.settings.fhir_base_url:
+        raise UsageError("no FHIR server configured: set fhir_base_url (KIOSK_FHIR_BASE_URL)")
+    worker = SyncWorker(ctx)
+    if args.watch:
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        log.info("sync: watching %s every %d s", ctx.settings.fhir_base_url,
+                 ctx.settings.fhir_poll_seconds)
+        worker.watch(stop)
+        return EXIT_OK
+    try:
+        result = worker.run_once(full=args.full)
+    except LeaseHeld as error:
+        print(f"Not synced: {error}.", file=sys.stderr)
+        return EXIT_FAILED
+    except SyncError as error:
+        print(f"Not synced: {error}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    pulled, pushed = result.pulled, result.pushed
+    if pulled is not None:
+        print(f"Pulled ({'changes' if pulled.incremental else 'full window'}): "
+              f"{pulled.appointments} appointments ({pulled.new} new), {pulled.patients} "
+              f"patients, {pulled.practitioners} practitioners; skipped {pulled.skipped}, "
+              f"cancelled upstream {pulled.removed}, flagged for reception {pulled.flagged}.")
+    print(f"Check-ins written back: {pushed.sent} sent, {pushed.skipped} already there, "
+          f"{pushed.parked} parked, {pushed.retrying} to retry.")
+    if not result.ok:
+        print(f"Sync incomplete: {result.error or pushed.unavailable}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    return EXIT_OK
+
+
+def _print_sync_status(rt: Runtime) -> int:
+    from kiosk.models import SyncStatus
+    from kiosk.sync.outbox import counts
+
+    ctx = rt.ctx
+    with ctx.db.read() as session:
+        status = session.get(SyncStatus, ctx.settings.site_id)
+        outbox = counts(session, ctx.settings.site_id)
+
+    def when(moment: datetime | None) -> str:
+        return f"{ctx.local(moment):%Y-%m-%d %H:%M:%S}" if moment else "never"
+
+    print(f"FHIR server:        {ctx.settings.fhir_base_url or '(none configured)'}")
+    print(f"last success:       {when(status.last_success_at if status else None)}")
+    print(f"last attempt:       {when(status.last_attempt_at if status else None)}")
+    print(f"last error:         {(status.last_error if status else None) or '-'}")
+    print(f"active worker:      {(status.lease_holder if status else None) or '-'}")
+    print(f"check-ins to send:  {outbox['pending']}")
+    print(f"parked (refused):   {outbox['parked']}")
     return EXIT_OK
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -177,6 +178,9 @@ class Appointment(Base):
     # Opaque lookup tag carried by QR codes (kiosk.tokens); derived from the site secret.
     token_tag: Mapped[bytes] = mapped_column(LargeBinary(8))
     upstream_version: Mapped[str | None] = mapped_column(String(64))
+    # The practice system's copy as last pulled (FHIR JSON): the check-in is written back onto
+    # it with If-Match, so an edit made upstream since then is noticed (412), not overwritten.
+    upstream_json: Mapped[str | None] = mapped_column(Text)
 
     patient: Mapped[Patient] = relationship(lazy="raise")
     provider: Mapped[Provider] = relationship(lazy="raise")
@@ -221,6 +225,10 @@ class Visit(Base):
     room: Mapped[str | None] = mapped_column(String(32))
     # Walk-ins without a patient record: only what reception typed, shown to staff only.
     walk_in_name: Mapped[str | None] = mapped_column(String(200))
+
+    # The appointment was cancelled in the practice system after this patient checked in:
+    # reception must see it (the visit stays in the queue).
+    cancelled_upstream: Mapped[bool] = mapped_column(Boolean, default=False)
 
     appointment: Mapped[Appointment | None] = relationship(lazy="raise")
     provider: Mapped[Provider] = relationship(lazy="raise")
@@ -301,3 +309,48 @@ class WaitEstimateRecord(Base):
     model_upper: Mapped[float]
     known: Mapped[bool] = mapped_column(Boolean, default=True)
     actual: Mapped[float | None]
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"    # to send (again) from next_attempt_at
+    SENT = "sent"
+    SKIPPED = "skipped"    # upstream already had it (arrived, checked in) or had cancelled it
+    PARKED = "parked"      # refused by the server (4xx): reception and IT must look
+
+
+class OutboxItem(Base):
+    """A change to write back to the practice system, committed with the change itself, so
+    nothing is lost across restarts or outages. One per appointment and kind: sent at most
+    once. ``last_error`` holds status codes and the server's OperationOutcome, no names."""
+
+    __tablename__ = "outbox_item"
+    __table_args__ = (UniqueConstraint("appointment_id", "kind"),
+                      Index("ix_outbox_item_state_next", "state", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    kind: Mapped[str] = mapped_column(String(32))          # "arrived"
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    state: Mapped[OutboxState] = mapped_column(_enum(OutboxState, "outbox_state"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncStatus(Base):
+    """The schedule sync of one site, for reception and ``kiosk doctor``; and the lease that
+    keeps exactly one sync worker active per site."""
+
+    __tablename__ = "sync_status"
+
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), primary_key=True)
+    last_success_at: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    last_full_pull_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    watermark: Mapped[str | None] = mapped_column(String(40))  # server's meta.lastUpdated
+    window_start: Mapped[date | None]                         # the day the last full pull began
+    lease_holder: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None]

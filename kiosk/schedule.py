@@ -49,6 +49,7 @@ class AppointmentRecord:
     end: datetime
     status: AppointmentStatus = AppointmentStatus.BOOKED
     upstream_version: str | None = None
+    upstream_json: str | None = None
 
 
 def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -140,7 +141,8 @@ def upsert_appointments(session: Session, site_id: str, secret: bytes,
     def values(r: AppointmentRecord) -> dict[str, Any]:
         return {"patient_id": patients[r.patient], "provider_id": providers[r.provider],
                 "location_id": locations[r.location], "start": r.start, "end": r.end,
-                "status": r.status, "upstream_version": r.upstream_version}
+                "status": r.status, "upstream_version": r.upstream_version,
+                "upstream_json": r.upstream_json}
 
     new = [r for r in records if r.external_id not in found]
     for chunk in _chunks(new):

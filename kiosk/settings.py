@@ -93,6 +93,25 @@ def _database_url(value: str) -> str | None:
     return "empty (the embedded SQLite file) or a URL such as 'postgresql://user@host/kiosk'"
 
 
+def _http_url(value: str) -> str | None:
+    if value == "" or re.match(r"^https?://[^/\s]+", value):
+        return None
+    return "empty (no sync) or a URL such as 'https://ehr.example.org/fhir'"
+
+
+def _references(value: tuple[str, ...]) -> str | None:
+    bad = [item for item in value if not re.fullmatch(r"Location/[A-Za-z0-9\-.]{1,64}", item)]
+    return f"a list of references such as ['Location/main'] (not {bad})" if bad else None
+
+
+def _fhir_auth(value: str) -> str | None:
+    return None if value in ("none", "bearer") else "'none' or 'bearer'"
+
+
+def _write_mode(value: str) -> str | None:
+    return None if value in ("put", "patch") else "'put' or 'patch'"
+
+
 @dataclass(frozen=True)
 class Settings:
     """The effective settings. Field order is the order ``kiosk config show`` prints."""
@@ -144,6 +163,35 @@ class Settings:
     speak_guidance: bool = _setting(
         False, "Read each screen aloud in the patient's language where a text-to-speech "
         "engine exists.")
+    fhir_base_url: str = _setting(
+        "", "Base URL of the practice system's FHIR R4 API; empty: no schedule sync.",
+        check=_http_url)
+    fhir_location: tuple[str, ...] = _setting(
+        (), "FHIR Location references whose appointments this site pulls, such as "
+        "['Location/main']; empty: Location/<location_id>.", check=_references)
+    fhir_page_size: int = _setting(
+        100, "Resources per page asked of the FHIR server (_count).", check=_positive)
+    fhir_poll_seconds: int = _setting(
+        60, "Seconds between schedule syncs.", check=_positive)
+    fhir_timeout_seconds: float = _setting(
+        10.0, "Seconds to wait for the FHIR server to connect or answer, per request.",
+        check=_positive)
+    fhir_auth: str = _setting(
+        "none", "How the kiosk signs in to the FHIR server: 'none' or 'bearer'.",
+        check=_fhir_auth)
+    fhir_token: str = _setting(
+        "", "Bearer token (or set fhir_token_file).", secret=True)
+    fhir_token_file: str = _setting(
+        "", "File holding the bearer token (read at each sync, so it can be rotated).")
+    fhir_ca_bundle: str = _setting(
+        "", "File of CA certificates to trust for the FHIR server; empty: the system's.")
+    fhir_verify_tls: bool = _setting(
+        True, "Verify the FHIR server's TLS certificate (turn off only on a test bench).")
+    fhir_write_mode: str = _setting(
+        "put", "How a check-in is written back: 'put' (the whole Appointment) or 'patch' "
+        "(JSON Patch).", check=_write_mode)
+    fhir_create_encounter: bool = _setting(
+        False, "Also create an Encounter (status arrived) for each check-in.")
     log_level: str = _setting("INFO", "Log level: DEBUG, INFO, WARNING or ERROR.", check=_log_level)
 
     def replace(self, **changes: Any) -> Settings:

@@ -1,0 +1,129 @@
+"""One sync pass (pull, then write-backs), or a loop of them, under a per-site lease so that
+exactly one sync worker is active per site however many kiosks and services run."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from kiosk.db import DatabaseUnavailable
+from kiosk.models import SyncStatus
+from kiosk.site import SiteContext
+from kiosk.sync.client import FhirClient, SyncError
+from kiosk.sync.outbox import DrainResult, drain
+from kiosk.sync.pull import PullResult, pull
+
+log = logging.getLogger(__name__)
+
+
+class LeaseHeld(SyncError):
+    """Another sync worker is active for this site."""
+
+
+@dataclass
+class PassResult:
+    pulled: PullResult | None = None
+    pushed: DrainResult = field(default_factory=DrainResult)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.pushed.unavailable is None
+
+
+def holder_name(ctx: SiteContext) -> str:
+    return f"{ctx.settings.kiosk_id}@{socket.gethostname()}:{os.getpid()}"[:128]
+
+
+class SyncWorker:
+    def __init__(self, ctx: SiteContext, client: FhirClient | None = None,
+                 holder: str | None = None) -> None:
+        self.ctx = ctx
+        self.client = client or FhirClient(ctx.settings)
+        self.holder = holder or holder_name(ctx)
+
+    @property
+    def lease_seconds(self) -> float:
+        return max(30.0, 3 * self.ctx.settings.fhir_poll_seconds)
+
+    def take_lease(self) -> None:
+        """Take or renew the site's lease; raises :class:`LeaseHeld` if another has it."""
+        ctx, site_id = self.ctx, self.ctx.settings.site_id
+        ctx.qr_secret  # noqa: B018 - makes sure the site exists (its row holds the lease)
+        now = ctx.now()
+        try:
+            with ctx.db.write() as session:
+                status = session.scalar(select(SyncStatus).where(
+                    SyncStatus.site_id == site_id).with_for_update())
+                if status is None:
+                    status = SyncStatus(site_id=site_id)
+                    session.add(status)
+                elif (status.lease_holder not in (None, self.holder)
+                      and status.lease_until is not None and status.lease_until > now):
+                    raise LeaseHeld(f"sync worker {status.lease_holder} is active for this site "
+                                    f"(lease until {ctx.local(status.lease_until):%H:%M:%S})")
+                status.lease_holder = self.holder
+                status.lease_until = now + timedelta(seconds=self.lease_seconds)
+        except IntegrityError:  # another worker created the row at the same moment
+            raise LeaseHeld("another sync worker is starting for this site") from None
+
+    def release_lease(self) -> None:
+        with self.ctx.db.write() as session:
+            status = session.get(SyncStatus, self.ctx.settings.site_id)
+            if status is not None and status.lease_holder == self.holder:
+                status.lease_holder, status.lease_until = None, None
+
+    def run_once(self, *, full: bool = False) -> PassResult:
+        """Pull the schedule and send due write-backs; records the outcome for reception."""
+        self.take_lease()
+        result = PassResult()
+        try:
+            result.pulled = pull(self.ctx, self.client, full=full)
+        except SyncError as error:
+            result.error = f"pull: {error}"
+            log.warning("sync: schedule pull failed, the stored schedule is unchanged: %s",
+                        error)
+        try:
+            result.pushed = drain(self.ctx, self.client)
+        except SyncError as error:
+            result.error = result.error or f"write-back: {error}"
+        self._record(result)
+        return result
+
+    def _record(self, result: PassResult) -> None:
+        now = self.ctx.now()
+        with self.ctx.db.write() as session:
+            status = session.get(SyncStatus, self.ctx.settings.site_id)
+            if status is None:
+                status = SyncStatus(site_id=self.ctx.settings.site_id)
+                session.add(status)
+            status.last_attempt_at = now
+            if result.ok:
+                status.last_success_at, status.last_error = now, None
+            else:
+                status.last_error = (result.error or result.pushed.unavailable or "")[:1000]
+
+    def watch(self, stop: threading.Event) -> None:
+        """Sync every ``fhir_poll_seconds`` until ``stop`` is set; never raises."""
+        interval = self.ctx.settings.fhir_poll_seconds
+        while not stop.is_set():
+            try:
+                if self.run_once().ok:
+                    log.debug("sync: pass done")
+            except LeaseHeld as error:
+                log.info("sync: standing by: %s", error)
+            except (SyncError, DatabaseUnavailable) as error:
+                log.warning("sync: pass failed: %s", error)
+            except Exception:  # the loop must outlive any one bad pass
+                log.exception("sync: unexpected error in a sync pass")
+            stop.wait(interval)
+        with contextlib.suppress(DatabaseUnavailable):
+            self.release_lease()
