@@ -429,3 +429,22 @@ def test_a_bearer_token_is_sent_and_never_logged(sqlite_url, clock, bad_server, 
     assert result.error is not None and "HTTP 401" in result.error
     assert bad_server.seen[0][2]["Authorization"] == "Bearer s3cret-token-value"
     assert "s3cret" not in caplog.text
+
+
+def test_the_kiosk_process_syncs_in_the_background(lite_up, upstream):
+    from ui.app import start_background_sync
+
+    stop = start_background_sync(lite_up)
+    try:
+        deadline = time.monotonic() + 20
+        count = 0
+        while time.monotonic() < deadline and count < APPOINTMENTS:
+            with lite_up.db.read() as session:
+                count = session.scalar(select(func.count()).select_from(Appointment))
+            time.sleep(0.05)
+        assert count == APPOINTMENTS
+        check_in(lite_up, "ap-0")
+    finally:
+        stop()
+    # Stopped: the lease is given back for a service to take.
+    SyncWorker(lite_up, holder="service").take_lease()

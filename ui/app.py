@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QTimer
@@ -99,4 +101,27 @@ def run_kiosk(ctx: SiteContext, *, full_screen: bool = False) -> int:
     else:
         window.resize(1280, 800)
         window.show()
-    return app.exec()
+    stop_sync = start_background_sync(ctx)
+    try:
+        return app.exec()
+    finally:
+        stop_sync()
+
+
+def start_background_sync(ctx: SiteContext) -> Callable[[], None]:
+    """On the single-machine default the kiosk process syncs the schedule itself, in a
+    background thread (the lease lets a ``kiosk sync --watch`` service take over instead).
+    Returns the function that stops it."""
+    if not ctx.settings.fhir_base_url:
+        return lambda: None
+    from kiosk.sync.worker import SyncWorker
+
+    stop = threading.Event()
+    thread = threading.Thread(target=SyncWorker(ctx).watch, args=(stop,), name="schedule-sync",
+                              daemon=True)
+    thread.start()
+
+    def stopper() -> None:
+        stop.set()
+        thread.join(timeout=ctx.settings.fhir_timeout_seconds + 5)
+    return stopper
