@@ -88,14 +88,21 @@ def test_a_scanner_typing_into_the_real_window_checks_the_patient_in(tmp_path):
                 Appointment.external_id.like("appt-2026-11-23-%"))).one()
         token = tokens.issue(ctx.qr_secret, "main", garcia, ctx.today())
         time.sleep(1.5)  # the window settles (the camera stack loads after the first frame)
-        subprocess.run(["xdotool", "type", "--delay", "8", token], env=env, check=True,
-                       timeout=20)
-        subprocess.run(["xdotool", "key", "Return"], env=env, check=True, timeout=20)
+
+        def scan() -> None:
+            subprocess.run(["xdotool", "type", "--delay", "8", token], env=env, check=True,
+                           timeout=20)
+            subprocess.run(["xdotool", "key", "Return"], env=env, check=True, timeout=20)
 
         def checked_in() -> bool:  # today's visits (the demo also adds past ones: history)
             with database.read() as session:
                 return session.scalar(select(func.count()).select_from(Visit).where(
                     Visit.service_date == DAY)) == 1
+        scan()
+        # On a loaded test machine xdotool's keys can arrive with gaps a scanner never has;
+        # like a patient, scan once more (a second scan of a checked-in code is harmless).
+        if not wait_until(checked_in, seconds=8):
+            scan()
         if not wait_until(checked_in):
             kiosk.terminate()
             _, err = kiosk.communicate(timeout=20)
