@@ -8,6 +8,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -86,8 +87,6 @@ def _retry_after(value: str | None) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    from datetime import UTC, datetime
-
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
@@ -103,6 +102,7 @@ class FhirClient:
         self.http.verify = (settings.fhir_ca_bundle or True) if settings.fhir_verify_tls \
             else False
         self.stats = Stats()
+        self._capabilities: dict[str, Any] | None = None
 
     # -- auth ------------------------------------------------------------------------------
 
@@ -185,7 +185,10 @@ class FhirClient:
             response = self.get(following[0])
 
     def capabilities(self) -> dict[str, Any]:
-        return self.get("metadata").resource
+        """The server's CapabilityStatement, read once per client (a sync worker's life)."""
+        if self._capabilities is None:
+            self._capabilities = self.get("metadata").resource
+        return self._capabilities
 
 
 def _what(path: str) -> str:

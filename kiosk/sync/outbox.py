@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kiosk.models import Appointment, OutboxItem, OutboxState, Visit
-from kiosk.queue import audit
+from kiosk.models import Appointment, OutboxItem, OutboxState
 from kiosk.site import SiteContext
 from kiosk.sync.client import BadAnswer, FhirClient, Refused, SyncError, Unavailable
+from kiosk.sync.pull import flag_cancelled_upstream
 
 log = logging.getLogger(__name__)
 
@@ -198,11 +198,4 @@ def _finish(ctx: SiteContext, item_id: int, state: OutboxState, error: str | Non
             appointment.upstream_version = (fresh.get("meta") or {}).get("versionId") \
                 or appointment.upstream_version
         if cancelled:
-            visit = session.scalar(select(Visit).where(
-                Visit.appointment_id == item.appointment_id))
-            if visit is not None and not visit.cancelled_upstream:
-                visit.cancelled_upstream = True
-                audit(session, ctx, "sync", "cancelled_upstream", visit_id=visit.id,
-                      appointment_id=item.appointment_id)
-                log.warning("sync: visit %d was checked in but its appointment is cancelled "
-                            "upstream: flagged for reception", visit.id)
+            flag_cancelled_upstream(session, ctx, Appointment.id == item.appointment_id)

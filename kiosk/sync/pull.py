@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from kiosk.clock import local_day_bounds
@@ -59,7 +59,6 @@ class PullResult:
     skipped: int = 0             # resources the kiosk could not use (logged)
     removed: int = 0             # cancelled upstream in this pull
     flagged: int = 0             # checked in here, cancelled upstream: flagged for reception
-    notes: list[str] = field(default_factory=list)
 
 
 def locations_of(ctx: SiteContext) -> tuple[str, ...]:
@@ -129,10 +128,12 @@ def pull(ctx: SiteContext, client: FhirClient, *, full: bool = False) -> PullRes
     for patient_id, resource in patients.items():
         record = _patient(resource, settings.languages)
         if record is None:
-            result.skipped += 1
-            log.warning("sync: Patient %s skipped: no usable name or birth date", patient_id)
+            result.skipped += 1  # their appointments are skipped below, by appointment id
             continue
         patient_records[patient_id] = record
+    if len(patient_records) < len(patients):
+        log.warning("sync: %d patients skipped: no usable name or birth date",
+                    len(patients) - len(patient_records))
     providers = {key: _practitioner_name(resource) for key, resource in practitioners.items()}
     records = []
     for appointment_id, value in parsed.items():
@@ -324,21 +325,21 @@ def _store(session: Session, ctx: SiteContext, secret: bytes, records: list[dict
                               patients=patient_ids, providers=provider_ids,
                               locations=location_ids)
     cancelled = [r["id"] for r in records if r["status"] == AppointmentStatus.CANCELLED]
-    flagged = _flag_checked_in(session, ctx, cancelled)
+    flagged = flag_cancelled_upstream(session, ctx, Appointment.external_id.in_(cancelled)) \
+        if cancelled else 0
     # An appointment missing from a pull is left as it is: FHIR cancels by status, and an
     # empty or partial answer must never empty the lobby's schedule.
     removed = len(cancelled)
     return new, flagged, removed
 
 
-def _flag_checked_in(session: Session, ctx: SiteContext, external_ids: list[str]) -> int:
-    """Patients already checked in whose appointment went away upstream: flag, never drop."""
-    if not external_ids:
-        return 0
+def flag_cancelled_upstream(session: Session, ctx: SiteContext,
+                            which: ColumnElement[bool]) -> int:
+    """Patients already checked in whose appointment (``which``, a condition on Appointment)
+    was cancelled upstream: flag their visit for reception, never drop it. Returns how many."""
     visits = session.scalars(
         select(Visit).join(Appointment, Visit.appointment_id == Appointment.id)
-        .where(Appointment.site_id == ctx.settings.site_id,
-               Appointment.external_id.in_(external_ids),
+        .where(Appointment.site_id == ctx.settings.site_id, which,
                Visit.cancelled_upstream.is_(False))).all()
     for visit in visits:
         visit.cancelled_upstream = True
