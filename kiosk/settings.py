@@ -96,7 +96,7 @@ def _database_url(value: str) -> str | None:
 def _http_url(value: str) -> str | None:
     if value == "" or re.match(r"^https?://[^/\s]+", value):
         return None
-    return "empty (no sync) or a URL such as 'https://ehr.example.org/fhir'"
+    return "empty, or an http(s) URL such as 'https://ehr.example.org/fhir'"
 
 
 def _references(value: tuple[str, ...]) -> str | None:
@@ -105,7 +105,7 @@ def _references(value: tuple[str, ...]) -> str | None:
 
 
 def _fhir_auth(value: str) -> str | None:
-    return None if value in ("none", "bearer") else "'none' or 'bearer'"
+    return None if value in ("none", "bearer", "smart") else "'none', 'bearer' or 'smart'"
 
 
 def _write_mode(value: str) -> str | None:
@@ -177,12 +177,28 @@ class Settings:
         10.0, "Seconds to wait for the FHIR server to connect or answer, per request.",
         check=_positive)
     fhir_auth: str = _setting(
-        "none", "How the kiosk signs in to the FHIR server: 'none' or 'bearer'.",
+        "none", "How the kiosk signs in to the FHIR server: 'none', 'bearer' (a fixed token) "
+        "or 'smart' (SMART Backend Services: a JWT signed with the kiosk's private key).",
         check=_fhir_auth)
     fhir_token: str = _setting(
         "", "Bearer token (or set fhir_token_file).", secret=True)
     fhir_token_file: str = _setting(
         "", "File holding the bearer token (read at each sync, so it can be rotated).")
+    fhir_client_id: str = _setting(
+        "", "SMART: the client id the practice system registered for this site.")
+    fhir_private_key_file: str = _setting(
+        "", "SMART: PEM file of the private key (RSA of 2048+ bits: RS384; EC P-384: ES384).")
+    fhir_private_key: str = _setting(
+        "", "SMART: the PEM private key itself, for the environment (instead of the file).",
+        secret=True)
+    fhir_key_id: str = _setting(
+        "", "SMART: the key's id ('kid') in the JWK set registered with the practice system.")
+    fhir_token_url: str = _setting(
+        "", "SMART: the token endpoint; empty: read from the server's "
+        ".well-known/smart-configuration.", check=_http_url)
+    fhir_scope: str = _setting(
+        "system/Appointment.rsu system/Patient.rs system/Practitioner.rs system/Location.rs "
+        "system/Encounter.cr", "SMART: the scopes asked for (SMART v2 syntax).")
     fhir_ca_bundle: str = _setting(
         "", "File of CA certificates to trust for the FHIR server; empty: the system's.")
     fhir_verify_tls: bool = _setting(

@@ -43,15 +43,19 @@ def ensure_installed() -> None:
 
 
 class FhirServer:
-    def __init__(self, *, last_updated: bool = True) -> None:
+    def __init__(self, *, last_updated: bool = True, env: dict[str, str] | None = None) -> None:
+        """``env`` adds server options, such as FHIR_TOKENS_FILE (see server.js)."""
         ensure_installed()
         self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="kiosk-fhir-"))
         self.journal = self.folder / "journal.jsonl"
+        admin = f"admin-{os.getpid()}-{self.port}"
         self.env = {**os.environ, "FHIR_JOURNAL": str(self.journal),
-                    "FHIR_NO_LAST_UPDATED": "" if last_updated else "1"}
+                    "FHIR_NO_LAST_UPDATED": "" if last_updated else "1",
+                    "FHIR_ADMIN_TOKEN": admin, **(env or {})}
         self.process: subprocess.Popen[str] | None = None
         self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {admin}"
         self.start()
         atexit.register(self.stop)
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -16,6 +17,7 @@ from typing import Any
 import requests
 
 from kiosk.settings import Settings
+from kiosk.sync.smart import AuthError, SmartBackendAuth
 
 log = logging.getLogger(__name__)
 # urllib3 logs whole URLs at DEBUG, search parameters (ids, dates) included: keep it quiet.
@@ -48,6 +50,11 @@ class Refused(SyncError):
 
 class BadAnswer(SyncError):
     """The server answered 2xx with something that is not the FHIR JSON asked for."""
+
+
+class SignInFailed(Unavailable):
+    """The kiosk could not sign in (no token, a refused key, HTTP 401). Never a check-in's own
+    fault, so write-backs wait and retry instead of being parked; IT sees it in the status."""
 
 
 @dataclass
@@ -91,7 +98,8 @@ def _retry_after(value: str | None) -> float | None:
 
 
 class FhirClient:
-    def __init__(self, settings: Settings, session: requests.Session | None = None) -> None:
+    def __init__(self, settings: Settings, session: requests.Session | None = None,
+                 now: Callable[[], float] = time.time) -> None:
         if not settings.fhir_base_url:
             raise SyncError("no FHIR server configured (setting fhir_base_url)")
         self.settings = settings
@@ -103,11 +111,20 @@ class FhirClient:
             else False
         self.stats = Stats()
         self._capabilities: dict[str, Any] | None = None
+        self._smart: SmartBackendAuth | None = None
+        self._now = now  # wall-clock seconds, for token lifetimes
 
     # -- auth ------------------------------------------------------------------------------
 
     def _auth_headers(self) -> dict[str, str]:
         settings = self.settings
+        if settings.fhir_auth == "smart":
+            try:
+                if self._smart is None:
+                    self._smart = SmartBackendAuth(settings, self.http, self.base, self._now)
+                return self._smart.header()
+            except AuthError as error:
+                raise SignInFailed(f"sign-in: {error}") from None
         if settings.fhir_auth != "bearer":
             return {}
         token = settings.fhir_token
@@ -115,9 +132,9 @@ class FhirClient:
             try:
                 token = Path(settings.fhir_token_file).read_text(encoding="utf-8").strip()
             except OSError as error:
-                raise SyncError(f"cannot read fhir_token_file: {error.strerror}") from None
+                raise SignInFailed(f"cannot read fhir_token_file: {error.strerror}") from None
         if not token:
-            raise SyncError("fhir_auth is 'bearer' but no token is set")
+            raise SignInFailed("fhir_auth is 'bearer' but no token is set")
         return {"Authorization": f"Bearer {token}"}
 
     # -- requests --------------------------------------------------------------------------
@@ -128,7 +145,32 @@ class FhirClient:
     def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                 body: Any = None, headers: dict[str, str] | None = None,
                 content_type: str = FHIR_JSON) -> Response:
-        """One request; raises :class:`Unavailable`, :class:`Refused` or :class:`BadAnswer`."""
+        """One request; raises :class:`Unavailable` (:class:`SignInFailed` among them),
+        :class:`Refused` or :class:`BadAnswer`."""
+        reply = self._send(method, path, params, body, headers, content_type)
+        if reply.status_code == 401 and self._smart is not None:
+            self._smart.forget()  # revoked or expired early: sign in again, once
+            reply = self._send(method, path, params, body, headers, content_type)
+        status = reply.status_code
+        body_json = _json_or_none(reply)
+        if status == 429 or status >= 500:
+            raise Unavailable(f"{method} {_what(path)}: HTTP {status} "
+                              f"({outcome_text(body_json)})",
+                              _retry_after(reply.headers.get("Retry-After")))
+        if status == 401:
+            raise SignInFailed(f"{method} {_what(path)}: HTTP 401, the server did not accept "
+                               f"the kiosk's credentials ({outcome_text(body_json)})")
+        if status >= 400:
+            raise Refused(status, outcome_text(body_json))
+        if not isinstance(body_json, dict) or "resourceType" not in body_json:
+            shown = reply.headers.get("Content-Type", "no content type")
+            raise BadAnswer(f"{method} {_what(path)}: HTTP {status} but not FHIR JSON ({shown})")
+        version = _etag_version(reply.headers.get("ETag")) or \
+            (body_json.get("meta") or {}).get("versionId")
+        return Response(status, body_json, version)
+
+    def _send(self, method: str, path: str, params: dict[str, Any] | None, body: Any,
+              headers: dict[str, str] | None, content_type: str) -> requests.Response:
         all_headers = {**self._auth_headers(), **(headers or {})}
         data = None
         if body is not None:
@@ -138,8 +180,8 @@ class FhirClient:
         self.stats.requests += 1
         self.stats.by_type[kind] = self.stats.by_type.get(kind, 0) + 1
         try:
-            reply = self.http.request(method, self.url(path), params=params, data=data,
-                                      headers=all_headers, timeout=self.timeout)
+            return self.http.request(method, self.url(path), params=params, data=data,
+                                     headers=all_headers, timeout=self.timeout)
         except requests.Timeout:
             raise Unavailable(f"{method} {_what(path)}: no answer within "
                               f"{self.timeout:g} s") from None
@@ -149,20 +191,6 @@ class FhirClient:
             raise Unavailable(f"{method} {_what(path)}: cannot connect") from None
         except requests.RequestException as error:
             raise Unavailable(f"{method} {_what(path)}: {type(error).__name__}") from None
-        status = reply.status_code
-        body_json = _json_or_none(reply)
-        if status == 429 or status >= 500:
-            raise Unavailable(f"{method} {_what(path)}: HTTP {status} "
-                              f"({outcome_text(body_json)})",
-                              _retry_after(reply.headers.get("Retry-After")))
-        if status >= 400:
-            raise Refused(status, outcome_text(body_json))
-        if not isinstance(body_json, dict) or "resourceType" not in body_json:
-            shown = reply.headers.get("Content-Type", "no content type")
-            raise BadAnswer(f"{method} {_what(path)}: HTTP {status} but not FHIR JSON ({shown})")
-        version = _etag_version(reply.headers.get("ETag")) or \
-            (body_json.get("meta") or {}).get("versionId")
-        return Response(status, body_json, version)
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Response:
         return self.request("GET", path, params=params)

@@ -230,6 +230,8 @@ def _fetch(client: FhirClient, resource_type: str, ids: set[str]) -> dict[str, d
         for bundle in client.pages(resource_type, params):
             for resource in _entries(bundle, resource_type):
                 found[resource["id"]] = resource
+            if found.keys() >= set(batch):
+                break  # all there: a "next" link would only bring an empty page
     return found
 
 

@@ -7,7 +7,11 @@
 //    FHIR_NO_LAST_UPDATED=1 (to test the windowed re-pull);
 //  * persistence across restarts: every write is appended to FHIR_JOURNAL (JSON lines) and
 //    replayed on start, ids kept, so a test can kill the server and start it again;
-//  * POST /$reset empties it (tests share one server).
+//  * POST /$reset empties it (tests share one server);
+//  * sign-in, when FHIR_TOKENS_FILE is set: every other request needs "Authorization: Bearer T"
+//    with T on a line "T EXPIRY_EPOCH_SECONDS" of that file (written by the test's token
+//    endpoint), or T = FHIR_ADMIN_TOKEN (the tests' own seeding); else 401. With
+//    SMART_TOKEN_URL set, GET /.well-known/smart-configuration names that token endpoint.
 // Usage: node server.js PORT   (prints "listening PORT" when ready)
 'use strict';
 const fs = require('node:fs');
@@ -88,6 +92,22 @@ function addLinks(bundle, url, query) {
   bundle.link = links;
 }
 
+const tokensFile = process.env.FHIR_TOKENS_FILE || '';
+const adminToken = process.env.FHIR_ADMIN_TOKEN || '';
+
+function signedIn(req) {
+  if (!tokensFile) return true;
+  const match = /^Bearer (\S+)$/.exec(req.headers.authorization || '');
+  if (!match) return false;
+  if (adminToken && match[1] === adminToken) return true;
+  const now = Date.now() / 1000;
+  const lines = fs.existsSync(tokensFile) ? fs.readFileSync(tokensFile, 'utf8').split('\n') : [];
+  return lines.some((line) => {
+    const [token, expiry] = line.split(' ');
+    return token === match[1] && Number(expiry) > now;
+  });
+}
+
 function send(res, status, body, headers) {
   const text = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/fhir+json', ...headers });
@@ -106,6 +126,18 @@ const server = http.createServer((req, res) => {
         return send(res, 200, { resourceType: 'OperationOutcome', issue: [] });
       }
       if (req.method === 'GET' && url.pathname === '/metadata') return send(res, 200, capability());
+      if (req.method === 'GET' && url.pathname === '/.well-known/smart-configuration' && process.env.SMART_TOKEN_URL) {
+        return send(res, 200, {
+          token_endpoint: process.env.SMART_TOKEN_URL,
+          token_endpoint_auth_methods_supported: ['private_key_jwt'],
+          token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384'],
+          grant_types_supported: ['client_credentials'],
+          capabilities: ['client-confidential-asymmetric'],
+        }, { 'Content-Type': 'application/json' });
+      }
+      if (!signedIn(req)) {
+        return send(res, 401, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login', diagnostics: 'sign in first' }] }, { 'WWW-Authenticate': 'Bearer' });
+      }
       const query = {};
       for (const [key, value] of url.searchParams) {
         query[key] = key in query ? [].concat(query[key], value) : value;
