@@ -103,8 +103,11 @@ class Database:
         self.url = normalise_url(url) if isinstance(url, str) else url
         self.engine = make_engine(self.url, busy_timeout_ms=busy_timeout_ms)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
-        self._writer = sessionmaker(
+        self.write_sessions = sessionmaker(
             self.engine.execution_options(kiosk_write=True), expire_on_commit=False)
+        from kiosk.changes import install  # it builds on this module
+
+        install(self)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -114,7 +117,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that commits on success and rolls back on any error."""
-        with self._writer() as session, _translate_errors(self), session.begin():
+        with self.write_sessions() as session, _translate_errors(self), session.begin():
             yield session
 
     def upgrade(self) -> None:

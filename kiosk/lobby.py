@@ -1,22 +1,108 @@
-"""What a kiosk tells the practice besides check-ins: help requests and anonymous feedback."""
+"""What a kiosk tells the practice besides check-ins: help requests, anonymous feedback and
+that it is alive; and what reception sees of it (open help requests, each kiosk's health)."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
 
 from kiosk.clock import local_day_bounds
-from kiosk.models import Feedback
-from kiosk.queue import audit
+from kiosk.models import Feedback, HelpRequest, KioskHeartbeat, SyncStatus
+from kiosk.queue import audit, upsert_for
 from kiosk.site import SiteContext
 
 log = logging.getLogger(__name__)
 
+HEARTBEAT_SECONDS = 20
+# A kiosk that has not been heard from for three heartbeats is shown as offline.
+OFFLINE_AFTER = timedelta(seconds=3 * HEARTBEAT_SECONDS)
+
 
 def request_help(ctx: SiteContext, kiosk_id: str, step: str) -> None:
-    """A patient pressed "I need help"; reception's screens pick this up from the audit log."""
+    """A patient pressed "I need help": reception hears it until someone acknowledges."""
     with ctx.db.write() as session:
+        session.add(HelpRequest(site_id=ctx.settings.site_id, kiosk_id=kiosk_id, step=step,
+                                at=ctx.now()))
         audit(session, ctx, kiosk_id, "help_requested", step=step)
     log.warning("kiosk %s: a patient asked for help (on %s)", kiosk_id, step)
+
+
+@dataclass(frozen=True)
+class OpenHelp:
+    id: int
+    kiosk_id: str
+    step: str
+    at: datetime
+
+
+def open_help_requests(ctx: SiteContext) -> list[OpenHelp]:
+    with ctx.db.read() as session:
+        return [OpenHelp(*row) for row in session.execute(
+            select(HelpRequest.id, HelpRequest.kiosk_id, HelpRequest.step, HelpRequest.at)
+            .where(HelpRequest.site_id == ctx.settings.site_id,
+                   HelpRequest.acknowledged_at.is_(None))
+            .order_by(HelpRequest.at))]
+
+
+def acknowledge_help(ctx: SiteContext, request_id: int, *, actor: str) -> None:
+    with ctx.db.write() as session:
+        request = session.get(HelpRequest, request_id)
+        if request is None or request.site_id != ctx.settings.site_id:
+            raise LookupError(f"no help request {request_id}")
+        if request.acknowledged_at is None:
+            request.acknowledged_at, request.acknowledged_by = ctx.now(), actor
+            audit(session, ctx, actor, "help_acknowledged", help_request_id=request_id)
+
+
+def heartbeat(ctx: SiteContext, kiosk_id: str, started_at: datetime, version: str) -> None:
+    """Record that ``kiosk_id`` is alive (every :data:`HEARTBEAT_SECONDS`)."""
+    with ctx.db.write() as session:
+        insert = upsert_for(session)
+        values = {"site_id": ctx.settings.site_id, "kiosk_id": kiosk_id,
+                  "last_seen": ctx.now(), "started_at": started_at, "version": version}
+        session.execute(insert(KioskHeartbeat).values(**values).on_conflict_do_update(
+            index_elements=[KioskHeartbeat.site_id, KioskHeartbeat.kiosk_id],
+            set_={"last_seen": values["last_seen"], "started_at": started_at,
+                  "version": version}))
+
+
+@dataclass(frozen=True)
+class KioskHealth:
+    kiosk_id: str
+    online: bool
+    last_seen: datetime
+    version: str
+
+
+@dataclass(frozen=True)
+class SiteHealth:
+    kiosks: list[KioskHealth]
+    last_sync: datetime | None     # last successful schedule sync; None: never (or no sync)
+    sync_error: str | None
+    outbox_pending: int
+    outbox_parked: int
+
+
+def site_health(ctx: SiteContext) -> SiteHealth:
+    from kiosk.sync.outbox import counts
+
+    now = ctx.now()
+    site_id = ctx.settings.site_id
+    with ctx.db.read() as session:
+        kiosks = [KioskHealth(kiosk_id, now - last_seen <= OFFLINE_AFTER, last_seen, version)
+                  for kiosk_id, last_seen, version in session.execute(
+                      select(KioskHeartbeat.kiosk_id, KioskHeartbeat.last_seen,
+                             KioskHeartbeat.version)
+                      .where(KioskHeartbeat.site_id == site_id)
+                      .order_by(KioskHeartbeat.kiosk_id))]
+        status = session.get(SyncStatus, site_id)
+        outbox = counts(session, site_id)
+    return SiteHealth(kiosks, status.last_success_at if status else None,
+                      status.last_error if status else None, outbox["pending"],
+                      outbox["parked"])
 
 
 def record_feedback(ctx: SiteContext, kiosk_id: str, score: int, language: str,

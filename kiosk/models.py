@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -354,3 +355,65 @@ class SyncStatus(Base):
     window_start: Mapped[date | None]                         # the day the last full pull began
     lease_holder: Mapped[str | None] = mapped_column(String(128))
     lease_until: Mapped[datetime | None]
+
+
+class StaffRole(enum.StrEnum):
+    STAFF = "staff"    # reception's actions
+    ADMIN = "admin"    # also the site-wide settings
+
+
+class StaffMember(Base):
+    """A member of staff who signs in to reception with a PIN. Only a slow hash of the PIN is
+    kept (scrypt, with its own salt and cost in the string)."""
+
+    __tablename__ = "staff_member"
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole, "staff_role"))
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class HelpRequest(Base):
+    """A patient pressed "I need help" at a kiosk: reception hears a chime until someone
+    acknowledges it. Holds the kiosk and the screen, never who the patient is."""
+
+    __tablename__ = "help_request"
+    __table_args__ = (Index("ix_help_request_open", "site_id", "acknowledged_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    kiosk_id: Mapped[str] = mapped_column(String(64))
+    step: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class KioskHeartbeat(Base):
+    """Each kiosk's last sign of life, for reception's health panel and monitoring."""
+
+    __tablename__ = "kiosk_heartbeat"
+
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), primary_key=True)
+    kiosk_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_seen: Mapped[datetime]
+    started_at: Mapped[datetime]
+    version: Mapped[str] = mapped_column(String(32))
+
+
+class SiteChange(Base):
+    """A counter that every change reception and the board show moves on (a check-in, a
+    call, a help request), in the same transaction. Watchers on SQLite read it when the
+    database file changes; PostgreSQL also sends NOTIFY with the commit."""
+
+    __tablename__ = "site_change"
+
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)

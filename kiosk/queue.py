@@ -6,7 +6,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import func, select
@@ -18,6 +18,7 @@ from kiosk.models import (
     Appointment,
     AuditEvent,
     CheckinMethod,
+    Patient,
     Provider,
     TicketCounter,
     Visit,
@@ -185,6 +186,19 @@ class QueueRow:
     wait: Wait | None
     arrived_late: bool
     method: CheckinMethod
+    # For staff only (reception's window): never on the board or in logs.
+    patient_name: str = ""
+    appointment_start: datetime | None = None
+    called_at: datetime | None = None
+    room: str | None = None
+    cancelled_upstream: bool = False
+    language: str = "en"
+    short_name: str = ""  # given name and family initial, for boards set to show them
+
+    def waiting_minutes(self, now: datetime) -> float:
+        """From check-in to being called (or to now, while still waiting)."""
+        end = self.called_at or now
+        return max(0.0, (end - self.checked_in_at).total_seconds() / 60)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -236,9 +250,11 @@ class QueueService:
         with ctx.db.read() as session:
             active = _active_visits(session, ctx.settings.site_id, day)
             details = {
-                visit.id: (visit, name) for visit, name in session.execute(
-                    select(Visit, Provider.display_name)
+                visit.id: (visit, name, given, family) for visit, name, given, family in
+                session.execute(
+                    select(Visit, Provider.display_name, Patient.given_name, Patient.family_name)
                     .join(Provider, Provider.id == Visit.provider_id)
+                    .outerjoin(Patient, Patient.id == Visit.patient_id)
                     .where(Visit.id.in_([v.visit_id for v in active])))
             }
             by_provider: dict[int, list[QueuedVisit]] = {}
@@ -256,13 +272,22 @@ class QueueService:
             waits = waits_of[provider_id]
             positions = {v.visit_id: index + 1 for index, v in enumerate(waiting)}
             for queued in visits:
-                visit, provider_name = details[queued.visit_id]
+                visit, provider_name, given, family = details[queued.visit_id]
+                if family:
+                    patient_name, short_name = f"{given} {family}", f"{given} {family[:1]}."
+                else:
+                    patient_name = visit.walk_in_name or ""
+                    parts = patient_name.split()
+                    short_name = " ".join(parts[:1] + [f"{p[:1]}." for p in parts[1:2]])
                 rows.append(QueueRow(
                     visit_id=visit.id, ticket=visit.ticket_code, provider=provider_name,
                     provider_id=provider_id, position=positions.get(visit.id),
                     status=visit.status, checked_in_at=visit.checked_in_at,
                     wait=waits.get(visit.id), arrived_late=visit.arrived_late,
-                    method=visit.method))
+                    method=visit.method, patient_name=patient_name,
+                    appointment_start=queued.appointment_start, called_at=visit.called_at,
+                    room=visit.room, cancelled_upstream=visit.cancelled_upstream,
+                    language=visit.language, short_name=short_name))
         rows.sort(key=lambda r: (r.status != VisitStatus.WAITING, r.provider, r.position or 0,
                                  r.checked_in_at))
         return rows
@@ -309,6 +334,7 @@ class QueueService:
             if visit.status not in allowed:
                 raise InvalidTransition(
                     f"cannot {action} {visit.ticket_code}: it is {visit.status.value}")
+            before = _undo_state(visit)
             visit.status = target
             setattr(visit, STAMPS[action], ctx.now())
             if action == "start" and visit.called_at is None:
@@ -319,6 +345,79 @@ class QueueService:
                 record_called(session, visit.id, visit.called_at)
             if action == "call" and room:
                 visit.room = room
-            audit(session, ctx, actor, action, visit_id=visit.id, room=room)
+            audit(session, ctx, actor, action, visit_id=visit.id, room=room, before=before)
             log.info("%s %s by %s", action, visit.ticket_code, actor)
             return visit
+
+    def move(self, ticket: str, provider_id: int, *, actor: str) -> Visit:
+        """Send a waiting patient to another provider's queue; their place there follows
+        their queue time, as if they had checked in for that provider."""
+        ctx = self.ctx
+        with ctx.db.write() as session:
+            visit = self._visit(session, ticket)
+            provider = session.get(Provider, provider_id)
+            if provider is None or provider.site_id != ctx.settings.site_id:
+                raise LookupError(f"no provider {provider_id}")
+            if visit.status not in (VisitStatus.WAITING, VisitStatus.CALLED):
+                raise InvalidTransition(
+                    f"cannot move {visit.ticket_code}: it is {visit.status.value}")
+            before = _undo_state(visit)
+            visit.provider_id = provider.id
+            visit.status, visit.called_at, visit.room = VisitStatus.WAITING, None, None
+            audit(session, ctx, actor, "move", visit_id=visit.id, provider_id=provider.id,
+                  before=before)
+            log.info("move %s to provider %d by %s", visit.ticket_code, provider.id, actor)
+            return visit
+
+    def undo_last(self, *, actor: str) -> str:
+        """Take back ``actor``'s last action (call, start, finish, left, move) if it is less
+        than :data:`UNDO_SECONDS` old and nothing changed the visit since. Returns the
+        ticket."""
+        ctx = self.ctx
+        since = ctx.now() - timedelta(seconds=UNDO_SECONDS)
+        with ctx.db.write() as session:
+            event = session.scalar(
+                select(AuditEvent).where(AuditEvent.actor == actor,
+                                         AuditEvent.action.in_(UNDOABLE), AuditEvent.at >= since)
+                .order_by(AuditEvent.id.desc()).limit(1))
+            if event is None or event.visit_id is None or event.detail.get("undone"):
+                raise LookupError("nothing to undo from the last minute")
+            later = session.scalar(select(func.count()).select_from(AuditEvent).where(
+                AuditEvent.visit_id == event.visit_id, AuditEvent.id > event.id))
+            if later:
+                raise InvalidTransition("the visit changed since: nothing undone")
+            visit = session.get_one(Visit, event.visit_id)
+            before = event.detail["before"]
+            visit.status = VisitStatus(before["status"])
+            visit.provider_id = before["provider_id"]
+            visit.room = before["room"]
+            for stamp in ("called_at", "started_at", "finished_at"):
+                value = before[stamp]
+                setattr(visit, stamp, datetime.fromisoformat(value) if value else None)
+            event.detail = {**event.detail, "undone": True}
+            audit(session, ctx, actor, "undo", visit_id=visit.id, undid=event.action)
+            log.info("undo %s of %s by %s", event.action, visit.ticket_code, actor)
+            return visit.ticket_code
+
+    def _visit(self, session: Session, ticket: str) -> Visit:
+        ctx = self.ctx
+        visit = session.scalar(select(Visit).where(
+            Visit.site_id == ctx.settings.site_id, Visit.service_date == ctx.today(),
+            func.upper(Visit.ticket_code) == ticket.strip().upper()))
+        if visit is None:
+            raise LookupError(f"no visit with ticket {ticket!r} today")
+        return visit
+
+
+UNDO_SECONDS = 60
+UNDOABLE = ("call", "start", "finish", "left", "move")
+
+
+def _undo_state(visit: Visit) -> dict[str, Any]:
+    """What undo puts back: codes and times, no patient data (it is kept in the audit)."""
+    def stamp(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {"status": visit.status.value, "provider_id": visit.provider_id, "room": visit.room,
+            "called_at": stamp(visit.called_at), "started_at": stamp(visit.started_at),
+            "finished_at": stamp(visit.finished_at)}

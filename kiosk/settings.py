@@ -108,6 +108,10 @@ def _fhir_auth(value: str) -> str | None:
     return None if value in ("none", "bearer", "smart") else "'none', 'bearer' or 'smart'"
 
 
+def _board_names(value: str) -> str | None:
+    return None if value in ("none", "initials") else "'none' or 'initials'"
+
+
 def _write_mode(value: str) -> str | None:
     return None if value in ("put", "patch") else "'put' or 'patch'"
 
@@ -208,6 +212,14 @@ class Settings:
         "(JSON Patch).", check=_write_mode)
     fhir_create_encounter: bool = _setting(
         False, "Also create an Encounter (status arrived) for each check-in.")
+    reception_lock_minutes: int = _setting(
+        5, "Reception's window locks itself after this many idle minutes.", check=_positive)
+    board_names: str = _setting(
+        "none", "What the lobby board shows beside a ticket: 'none', or 'initials' (given "
+        "name and the family name's initial).", check=_board_names)
+    board_announce: bool = _setting(
+        False, "The lobby board also speaks each call, in the patient's language, where a "
+        "text-to-speech engine exists (a chime sounds either way).")
     log_level: str = _setting("INFO", "Log level: DEBUG, INFO, WARNING or ERROR.", check=_log_level)
 
     def replace(self, **changes: Any) -> Settings:

@@ -1,0 +1,186 @@
+"""Telling every reception window and lobby board that the lobby changed, across processes
+and machines, without polling the database.
+
+Every write transaction that touches a visit or a help request moves the site's counter
+(``site_change.seq``) on, as its last statement; on PostgreSQL it also sends
+``NOTIFY lobby_kiosk, '<site>'``, which the server delivers when (and only if) the transaction
+commits. A :class:`ChangeWatcher` then calls back:
+
+* PostgreSQL: a connection of its own LISTENs; an idle window costs the database nothing.
+* SQLite: it watches the database file and its write-ahead log with ``os.stat`` (a file
+  system call, not a query) and reads the counter only when they change, so commits that
+  are not lobby changes (a kiosk's heartbeat) cost one small query.
+
+Either way the counter is also read every ``safety_seconds``, so a lost connection or a
+missed notification is caught up with.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
+
+from kiosk.db import Database, DatabaseUnavailable
+from kiosk.models import HelpRequest, SiteChange, Visit
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "lobby_kiosk"
+WATCHED = (Visit, HelpRequest)
+_FLAG = "lobby_changed_site"
+
+
+def mark_changed(session: Session, site_id: str) -> None:
+    """For changes the ORM does not see (bulk UPDATEs): the counter moves at commit."""
+    session.info[_FLAG] = site_id
+
+
+def install(db: Database) -> None:
+    """Hook the counter into ``db``'s write sessions (done once per Database)."""
+
+    def after_flush(session: Session, _context: Any) -> None:
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            if isinstance(obj, WATCHED):
+                session.info[_FLAG] = obj.site_id
+                return
+
+    def before_commit(session: Session) -> None:
+        session.flush()  # the counter's row lock is taken last and held shortest
+        site_id = session.info.pop(_FLAG, None)
+        if site_id is not None:
+            bump(session, site_id)
+
+    def forget(session: Session, *_args: Any) -> None:
+        session.info.pop(_FLAG, None)
+
+    factory = db.write_sessions
+    event.listen(factory, "after_flush", after_flush)
+    event.listen(factory, "before_commit", before_commit)
+    event.listen(factory, "after_rollback", forget)
+
+
+def bump(session: Session, site_id: str) -> None:
+    from kiosk.queue import upsert_for
+
+    insert = upsert_for(session)
+    session.execute(insert(SiteChange).values(site_id=site_id, seq=1).on_conflict_do_update(
+        index_elements=[SiteChange.site_id], set_={"seq": SiteChange.seq + 1}))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_notify(:channel, :site)"),
+                        {"channel": CHANNEL, "site": site_id})
+
+
+def current(db: Database, site_id: str) -> int:
+    with db.read() as session:
+        return int(session.scalar(select(SiteChange.seq).where(
+            SiteChange.site_id == site_id)) or 0)
+
+
+class ChangeWatcher:
+    """Calls ``on_change()`` from its own thread soon after a lobby change is committed
+    anywhere; at most once per change, possibly once for several."""
+
+    def __init__(self, db: Database, site_id: str, on_change: Callable[[], None], *,
+                 poll_seconds: float = 0.05, safety_seconds: float = 30.0) -> None:
+        self.db = db
+        self.site_id = site_id
+        self.on_change = on_change
+        self.poll_seconds = poll_seconds
+        self.safety_seconds = safety_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._seen = -1
+
+    def start(self) -> ChangeWatcher:
+        self._seen = self._read_seq()
+        target = self._listen if self.db.url.get_backend_name() == "postgresql" \
+            else self._watch_files
+        self._thread = threading.Thread(target=target, name="lobby-changes", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    # -- both --------------------------------------------------------------------------------
+
+    def _read_seq(self) -> int:
+        try:
+            return current(self.db, self.site_id)
+        except DatabaseUnavailable:
+            return self._seen  # logged by the database layer; tried again later
+
+    def _check(self) -> None:
+        seq = self._read_seq()
+        if seq != self._seen:
+            self._seen = seq
+            self._notify()
+
+    def _notify(self) -> None:
+        try:
+            self.on_change()
+        except Exception:  # a broken callback must not end the watching
+            log.exception("lobby changes: the change callback failed")
+
+    # -- SQLite ----------------------------------------------------------------------------
+
+    def _signature(self, path: str) -> tuple[int, ...]:
+        parts: list[int] = []
+        for name in (path, path + "-wal"):
+            try:
+                info = os.stat(name)
+            except OSError:
+                parts += [0, 0, 0]
+            else:
+                parts += [info.st_mtime_ns, info.st_size, info.st_ino]
+        return tuple(parts)
+
+    def _watch_files(self) -> None:
+        path = self.db.url.database or ""
+        last = self._signature(path)
+        since_check = 0.0
+        while not self._stop.wait(self.poll_seconds):
+            since_check += self.poll_seconds
+            signature = self._signature(path)
+            if signature != last or since_check >= self.safety_seconds:
+                last = signature
+                since_check = 0.0
+                self._check()
+
+    # -- PostgreSQL ------------------------------------------------------------------------
+
+    def _listen(self) -> None:
+        import psycopg
+
+        url = self.db.url.set(drivername="postgresql")
+        dsn = url.render_as_string(hide_password=False)
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as connection:
+                    connection.execute(f"LISTEN {CHANNEL}")
+                    self._check()  # whatever happened while not listening
+                    idle = 0.0
+                    while not self._stop.is_set():
+                        ours = False
+                        for note in connection.notifies(timeout=1.0, stop_after=1):
+                            ours = ours or note.payload == self.site_id
+                        if ours:
+                            self._notify()  # no query needed: the notification is the news
+                            continue
+                        idle += 1.0
+                        if idle >= self.safety_seconds:
+                            idle = 0.0
+                            self._check()
+            except psycopg.Error as error:
+                log.warning("lobby changes: lost the PostgreSQL listener (%s); reconnecting",
+                            type(error).__name__)
+                self._stop.wait(2.0)
