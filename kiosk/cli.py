@@ -118,6 +118,34 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--status", action="store_true", help="print the sync status and exit")
     sync.set_defaults(handler=cmd_sync)
 
+    reception = commands.add_parser("reception", help="open reception's window (staff sign in)")
+    reception.set_defaults(handler=cmd_window, window="reception")
+    board = commands.add_parser("board", help="open the lobby display board (full screen)")
+    board.add_argument("--windowed", action="store_true", help="not full screen (to try it)")
+    board.set_defaults(handler=cmd_window, window="board")
+
+    staff = commands.add_parser("staff", help="staff who sign in to reception")
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True, metavar="COMMAND")
+    staff_add = staff_commands.add_parser(
+        "add", help="add a member or give one a new PIN (asked twice, or one line on stdin)")
+    staff_add.add_argument("name")
+    staff_add.add_argument("--admin", action="store_true",
+                           help="may also change the site-wide settings")
+    staff_add.set_defaults(handler=cmd_staff_add)
+    staff_commands.add_parser("list", help="list the members").set_defaults(
+        handler=cmd_staff_list)
+    staff_remove = staff_commands.add_parser("remove", help="remove a member")
+    staff_remove.add_argument("name")
+    staff_remove.set_defaults(handler=cmd_staff_remove)
+
+    report = commands.add_parser("report", help="the day's report: waits, patients seen, "
+                                 "no-shows, check-ins, feedback, estimate accuracy")
+    report.add_argument("--date", type=_date_arg, metavar="YYYY-MM-DD",
+                        help="the day (default: today)")
+    report.add_argument("--csv", type=Path, metavar="FILE", help="also write it as CSV")
+    report.add_argument("--json", action="store_true")
+    report.set_defaults(handler=cmd_report)
+
     qr = commands.add_parser("qr", help="QR codes for appointment confirmations")
     qr_commands = qr.add_subparsers(dest="qr_command", required=True, metavar="COMMAND")
     make = qr_commands.add_parser("make", help="issue the code of one appointment")
@@ -141,15 +169,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-ShowKiosk = Callable[[SiteContext], int]
+# Opens a window ("kiosk", "reception", "board", or "demo" for all three) and runs it until
+# it is closed; the Qt layer provides it (the core never imports Qt).
+ShowWindow = Callable[[SiteContext, str], int]
 
 
 class Runtime:
-    """What a command works with, built from the global options. ``show_kiosk`` opens the
-    patient window; the Qt layer provides it (the core never imports Qt)."""
+    """What a command works with, built from the global options, and ``show_window``."""
 
-    def __init__(self, args: argparse.Namespace, show_kiosk: ShowKiosk | None = None) -> None:
-        self.show_kiosk = show_kiosk
+    def __init__(self, args: argparse.Namespace, show_window: ShowWindow | None = None) -> None:
+        self.show_window = show_window
         overrides = {"database_url": args.db} if args.db else {}
         self.settings: Settings = load_settings(args.config, overrides=overrides)
         tz = ZoneInfo(self.settings.timezone)
@@ -192,11 +221,96 @@ def cmd_demo(rt: Runtime, args: argparse.Namespace) -> int:
     print(f"Database: {describe_url(ctx.db.url)}\n")
     codes = Path(args.codes) if args.codes else default_codes_folder()
     print(try_sheet(ctx, codes))
-    if args.headless or rt.show_kiosk is None:
+    pin = demo_staff(ctx)
+    if pin:
+        print(f"\nReception sign-in: staff member \"Reception\", PIN {pin} (demo only).")
+    if args.headless or rt.show_window is None:
         print("\nHeadless: no window (the Qt screens are not installed, or --headless).")
         return EXIT_OK
-    print("\nOpening the kiosk window. Scanners type into it; close the window to stop.")
-    return rt.show_kiosk(ctx)
+    print("\nOpening the kiosk, reception and lobby board windows. Check in at the kiosk, "
+          "watch it appear at reception, call it, see it on the board. Close the kiosk "
+          "window to stop.")
+    return rt.show_window(ctx, "demo")
+
+
+DEMO_PIN = "2468"
+
+
+def demo_staff(ctx: SiteContext) -> str | None:
+    """A reception sign-in for the demo, unless the site has staff already."""
+    from kiosk.staff import add_staff, staff_names
+
+    if staff_names(ctx):
+        return None
+    add_staff(ctx, "Reception", DEMO_PIN, admin=True, actor="demo")
+    return DEMO_PIN
+
+
+def cmd_window(rt: Runtime, args: argparse.Namespace) -> int:
+    if rt.show_window is None:
+        print("kiosk: the Qt screens are not installed (pip install 'lobby-kiosk[gui]')",
+              file=sys.stderr)
+        return EXIT_FAILED
+    which = "board-windowed" if getattr(args, "windowed", False) else args.window
+    return rt.show_window(rt.ctx, which)
+
+
+def _read_pin() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().strip()
+    import getpass
+
+    pin = getpass.getpass("PIN (4 to 8 digits): ")
+    if getpass.getpass("The same PIN again: ") != pin:
+        raise UsageError("the two PINs differ")
+    return pin
+
+
+def cmd_staff_add(rt: Runtime, args: argparse.Namespace) -> int:
+    from kiosk.staff import StaffError, add_staff
+
+    try:
+        add_staff(rt.ctx, args.name, _read_pin(), admin=args.admin)
+    except StaffError as problem:
+        raise UsageError(str(problem)) from None
+    print(f"{args.name}: PIN set" + (" (admin)" if args.admin else ""))
+    return EXIT_OK
+
+
+def cmd_staff_list(rt: Runtime, args: argparse.Namespace) -> int:
+    from kiosk.staff import staff_names
+
+    for name, role in staff_names(rt.ctx):
+        print(f"{name}\t{role.value}")
+    return EXIT_OK
+
+
+def cmd_staff_remove(rt: Runtime, args: argparse.Namespace) -> int:
+    from kiosk.staff import StaffError, remove_staff
+
+    try:
+        remove_staff(rt.ctx, args.name)
+    except StaffError as problem:
+        print(f"kiosk: {problem}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{args.name}: removed")
+    return EXIT_OK
+
+
+def cmd_report(rt: Runtime, args: argparse.Namespace) -> int:
+    from kiosk.report import day_report
+
+    ctx = rt.ctx
+    report = day_report(ctx, args.date or ctx.today())
+    if args.csv:
+        report.write_csv(args.csv)
+    if args.json:
+        _print_json(report.as_json())
+    else:
+        print(report.as_text())
+    if args.csv:
+        print(f"CSV written to {args.csv}", file=sys.stderr)
+    return EXIT_OK
 
 
 def default_codes_folder() -> Path:
@@ -447,7 +561,7 @@ def configure_logging(level: str) -> None:
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
 
 
-def main(argv: Sequence[str] | None = None, *, show_kiosk: ShowKiosk | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, show_window: ShowWindow | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -455,7 +569,7 @@ def main(argv: Sequence[str] | None = None, *, show_kiosk: ShowKiosk | None = No
         return int(stop.code or 0)
     handler: Callable[[Runtime, argparse.Namespace], int] = args.handler
     try:
-        runtime = Runtime(args, show_kiosk)
+        runtime = Runtime(args, show_window)
         configure_logging(runtime.settings.log_level)
         return handler(runtime, args)
     except (SettingsError, UsageError) as problem:

@@ -77,3 +77,13 @@ PROBLEMS = {
     InputProblem.DATE_FUTURE: N_("That date is in the future. Please check it."),
     InputProblem.DATE_TOO_OLD: N_("Please check the year of your birth."),
 }
+
+# The lobby board (a public screen; headings rotate through the lobby's languages).
+BOARD_NOW_CALLING = N_("Now calling")
+BOARD_RECENT = N_("Called before")
+BOARD_WAITING = N_("Waiting: place in line and expected wait")
+BOARD_ROOM = N_("Please go to: {room}")
+BOARD_PLACE = N_("Place {place}")
+BOARD_MINUTES = N_("about {low} min (at most {high})")
+BOARD_WAITING_EMPTY = N_("No one is waiting.")
+BOARD_SPOKEN_CALL = N_("Ticket {ticket}. Please go to: {room}.")

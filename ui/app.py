@@ -1,4 +1,4 @@
-"""Qt applications behind the CLI: the patient kiosk (for now; reception and board follow)."""
+"""Qt applications behind the CLI: the patient kiosk, reception's window and the lobby board."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
 
 from kiosk.checkin import CheckinService
 from kiosk.flow import KioskFlow, Step, Timing, answer
@@ -93,15 +93,71 @@ def attach_camera(window: KioskWindow, flow: KioskFlow) -> None:
                                                current.step == Step.WELCOME))
 
 
-def run_kiosk(ctx: SiteContext, *, full_screen: bool = False) -> int:
+def start_heartbeat(ctx: SiteContext, window: QWidget, worker: Worker) -> QTimer:
+    """The kiosk tells reception it is alive, now and every HEARTBEAT_SECONDS, off the GUI
+    thread; a failure (database gone) is logged by the database layer and tried again."""
+    from kiosk import __version__
+    from kiosk.lobby import HEARTBEAT_SECONDS, heartbeat
+
+    started = ctx.now()
+    kiosk_id = ctx.settings.kiosk_id
+
+    def beat() -> None:
+        worker.run(lambda: heartbeat(ctx, kiosk_id, started, __version__),
+                   lambda _: None, lambda _: None)
+    timer = QTimer(window)
+    timer.setInterval(HEARTBEAT_SECONDS * 1000)
+    timer.timeout.connect(beat)
+    timer.start()
+    beat()
+    return timer
+
+
+def build_reception(ctx: SiteContext) -> QWidget:
+    from ui.reception.window import ReceptionWindow
+
+    application()
+    return ReceptionWindow(ctx)
+
+
+def build_board(ctx: SiteContext) -> QWidget:
+    from ui.board.window import BoardWindow
+
+    application()
+    speaker = guide(None) if ctx.settings.board_announce else None
+    return BoardWindow(ctx, speaker=speaker)
+
+
+def run_windows(ctx: SiteContext, which: str) -> int:
+    """Open ``which`` ("kiosk", "reception", "board", "board-windowed", or "demo": all three
+    side by side) and run until the main one is closed."""
     app = application()
-    window = build_kiosk(ctx)
-    if full_screen:
-        window.showFullScreen()
+    windows: list[QWidget] = []
+    stop_sync: Callable[[], None] = lambda: None  # noqa: E731
+    if which in ("kiosk", "demo"):
+        kiosk = build_kiosk(ctx)
+        kiosk.resize(1280, 800) if which == "kiosk" else kiosk.resize(1024, 700)
+        start_heartbeat(ctx, kiosk, Worker(kiosk))
+        stop_sync = start_background_sync(ctx)
+        windows.append(kiosk)
+    if which in ("reception", "demo"):
+        reception = build_reception(ctx)
+        reception.resize(1280, 720)
+        windows.append(reception)
+    if which in ("board", "board-windowed", "demo"):
+        board = build_board(ctx)
+        board.resize(1280, 720)
+        windows.append(board)
+    if which == "board":
+        windows[0].showFullScreen()
     else:
-        window.resize(1280, 800)
-        window.show()
-    stop_sync = start_background_sync(ctx)
+        for offset, window in enumerate(windows):
+            window.move(40 * offset, 40 * offset)
+            window.show()
+    # Closing the first window (the kiosk in the demo) ends the program.
+    app.setQuitOnLastWindowClosed(False)
+    windows[0].destroyed.connect(app.quit)
+    windows[0].setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
     try:
         return app.exec()
     finally:

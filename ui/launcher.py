@@ -12,18 +12,18 @@ from kiosk.cli import main as cli_main
 from kiosk.site import SiteContext
 
 
-def show_kiosk(ctx: SiteContext) -> int:
-    from ui.app import has_display, run_kiosk
+def show_window(ctx: SiteContext, which: str) -> int:
+    from ui.app import has_display, run_windows
 
     if not has_display():
-        print("No display found (DISPLAY or WAYLAND_DISPLAY): the kiosk window cannot open.",
+        print("No display found (DISPLAY or WAYLAND_DISPLAY): the window cannot open.",
               file=sys.stderr)
         return 0
-    return run_kiosk(ctx)
+    return run_windows(ctx, which)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli_main(argv, show_kiosk=show_kiosk)
+    return cli_main(argv, show_window=show_window)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,108 @@
+"""Renders the README's screenshots of reception's window and the lobby board, offscreen, on
+a throw-away demo lobby (a morning with check-ins, calls, one help request):
+``.venv/bin/python docs/make_lobby_screenshots.py [OUT_DIR]``."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from kiosk.checkin import CheckinService
+from kiosk.clock import FixedClock, local_day_bounds
+from kiosk.db import Database
+from kiosk.demo import generate_day, seed_history
+from kiosk.lobby import heartbeat, request_help
+from kiosk.models import Appointment
+from kiosk.queue import QueueService
+from kiosk.settings import load_settings
+from kiosk.site import SiteContext
+from kiosk.staff import add_staff
+from ui.app import application
+from ui.board.window import BoardWindow
+from ui.reception.window import ReceptionWindow
+
+DAY = date(2026, 3, 2)
+TZ = ZoneInfo("Europe/Berlin")
+LANGUAGES = ["en", "ar", "zh_Hans", "es", "en", "ar", "vi", "en", "zh_Hans", "en", "ru", "en"]
+
+
+def lobby(ctx: SiteContext, clock: FixedClock) -> None:
+    """A morning: twelve patients check in over 40 minutes, four are called."""
+    generate_day(ctx, DAY, 40)
+    seed_history(ctx, DAY)
+    with ctx.db.read() as session:
+        start, _ = local_day_bounds(DAY, TZ)
+        ids = session.scalars(select(Appointment.external_id).where(Appointment.start >= start)
+                              .order_by(Appointment.start).limit(len(LANGUAGES))).all()
+    checkin = CheckinService(ctx)
+    for external_id, language in zip(ids, LANGUAGES, strict=True):
+        checkin.by_staff(external_id, actor="demo", language=language)
+        clock.advance(minutes=3)
+    queue = QueueService(ctx)
+    rows = queue.rows()
+    for row, room in zip(rows[:4], ["Room 1", "Room 2", "Room 3", "Room 4"], strict=False):
+        queue.act(row.ticket, "call", actor="Reception", room=room)
+        clock.advance(minutes=1)
+    queue.act(rows[0].ticket, "start", actor="Reception")
+    heartbeat(ctx, "kiosk-1", clock.now(), "0.1.0")
+    heartbeat(ctx, "kiosk-2", clock.now(), "0.1.0")
+    clock.advance(minutes=2)
+    heartbeat(ctx, "kiosk-1", clock.now(), "0.1.0")
+    request_help(ctx, "kiosk-1", "date_of_birth")
+
+
+def main() -> None:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{tempfile.mkdtemp()}/demo.sqlite3"
+    settings = load_settings(environ={}, overrides={"database_url": url,
+                                                    "timezone": "Europe/Berlin"})
+    database = Database(url)
+    database.upgrade()
+    clock = FixedClock(datetime(2026, 3, 2, 8, 0, tzinfo=TZ))
+    ctx = SiteContext(settings, database, clock)
+    lobby(ctx, clock)
+    add_staff(ctx, "Reception", "2468")
+    app = application()
+
+    def snap(widget, name: str) -> None:  # type: ignore[no-untyped-def]
+        for _ in range(3):
+            app.processEvents()
+        widget.grab().save(str(out / f"{name}.png"))
+
+    reception = ReceptionWindow(ctx)
+    reception.resize(1400, 800)
+    reception.show()
+    snap(reception, "reception-sign-in")
+    reception.sign_in_page.pin.setText("2468")
+    reception.sign_in_page.submit()
+    reception.select_ticket(reception.model.rows[-1].ticket)
+    snap(reception, "reception-queue")
+    reception.tabs.setCurrentIndex(2)
+    snap(reception, "reception-kiosks")
+    reception.tabs.setCurrentIndex(3)
+    snap(reception, "reception-report")
+    reception.close()
+
+    board = BoardWindow(ctx)
+    board.resize(1600, 900)
+    board.show()
+    for language in ("en", "ar", "zh_Hans"):
+        board.language_index = board.state.languages.index(language) if board.state else 0
+        board._render()
+        snap(board, f"{language}-board")
+    board.close()
+    print(f"screenshots in {out}")
+
+
+if __name__ == "__main__":
+    main()

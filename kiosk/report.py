@@ -1,0 +1,493 @@
+"""The practice's day report: who was seen, how long they waited to be called, who did not
+come, how patients checked in, what they thought of it, and how honest the wait estimates
+shown to them were. Per provider and for the whole site (the ``total`` row).
+
+:func:`day_report` reads one local calendar day of one site; the :class:`DayReport` it
+returns prints as text (:meth:`DayReport.as_text`), writes one CSV
+(:meth:`DayReport.write_csv`) and turns into plain JSON (:meth:`DayReport.as_json`).
+It carries ticket codes and provider names only: never a patient's name, birth date or the
+name reception typed for a walk-in (the queries do not even read them).
+
+Definitions
+-----------
+* checked in: the day's visits (``Visit.service_date``), counted by their status as of the
+  report: seen (done), in room, called (not yet in the room), waiting, and left (left
+  without being seen).
+* wait: from check-in to call (``Visit.checked_in_at`` to ``Visit.called_at``) in minutes,
+  for the visits that were called; one taken straight into the room counts that as its
+  call. Median and 90th percentile (P90) are ``numpy.percentile(..., method="linear")``:
+  linear interpolation between closest ranks, the same as
+  ``statistics.quantiles(method="inclusive")`` and spreadsheets' PERCENTILE.INC.
+* within target: waits of at most ``target_wait_minutes``, as a share of the waits measured.
+* no-show: an appointment starting within the local day, at any location of the site, still
+  booked (or marked no-show) and never checked in, whose start has passed: an appointment
+  later than the report's moment is not a no-show yet.
+* estimates: the waits shown at check-in with a number (``WaitEstimateRecord.known``), for
+  the day's visits, by the provider whose queue they were shown for; error and share within
+  the bound count those whose patient has been called (``actual`` known). The summary comes
+  from :func:`kiosk.waits.accuracy`, as ``kiosk eta-report``'s does.
+* feedback: site-wide only, since answers are anonymous and linked to no visit or provider.
+  The feedback table has no site column: it is every kiosk's answer on this database.
+
+Rounding: minutes to 0.1, shares (fractions of 1, not percent) to 0.001, the feedback mean
+to 0.01. ``None`` (empty in the CSV) means there was nothing to measure.
+
+CSV format
+----------
+UTF-8, comma-separated, a header row ``section,provider,metric,value`` and then one figure
+per row (tidy long format). ``provider`` is the provider's display name, ``total`` for the
+whole site, or empty for the report's own details:
+
+============  ==================  ==========================================================
+section       provider            metric (value)
+============  ==================  ==========================================================
+report        (empty)             site_id, site_name, day, as_of (ISO 8601, local time),
+                                  timezone, target_wait_minutes, percentile_method
+visits        name, total         checked_in, seen, in_room, called, waiting, left, no_shows
+waits         name, total         count, median_minutes, p90_minutes, within_target,
+                                  share_within_target
+method        name, total         qr, name_dob, staff (check-ins; every method, even at 0)
+language      name, total         a language code such as en or zh_Hans (check-ins)
+estimates     name, total         shown, with_actual, mean_absolute_error_minutes,
+                                  within_upper, share_within_upper
+longest_wait  the ticket's        the ticket code (minutes waited); up to five rows,
+              provider            longest first
+feedback      total               count, mean, score_1 ... score_5 (answers with that score)
+============  ==================  ==========================================================
+
+Providers come in order of display name, each section's ``total`` after them.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+
+from kiosk.clock import local_day_bounds
+from kiosk.models import (
+    Appointment,
+    AppointmentStatus,
+    CheckinMethod,
+    Feedback,
+    Provider,
+    Site,
+    Visit,
+    VisitStatus,
+    WaitEstimateRecord,
+)
+from kiosk.site import SiteContext
+from kiosk.waits import accuracy
+
+TOTAL = "total"
+LONGEST_WAITS = 5
+PERCENTILE_METHOD = "linear"  # numpy's name; "inclusive" in the statistics module
+CSV_HEADER = ("section", "provider", "metric", "value")
+# Appointments that would have become a visit had the patient come (not cancelled, not
+# checked in upstream, not already seen).
+NO_SHOW_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.NOSHOW)
+SCORES = (1, 2, 3, 4, 5)
+METHOD_LABELS = {CheckinMethod.QR: "QR code", CheckinMethod.NAME_DOB: "name and birth date",
+                 CheckinMethod.STAFF: "reception"}
+
+
+# -- the report's parts ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WaitFigures:
+    """Waits from check-in to call, in minutes, of the visits that were called."""
+
+    count: int
+    median_minutes: float | None
+    p90_minutes: float | None
+    within_target: int
+
+    @property
+    def share_within_target(self) -> float | None:
+        return _share(self.within_target, self.count)
+
+
+@dataclass(frozen=True)
+class EstimateFigures:
+    """How close the waits shown at check-in came to the waits that followed."""
+
+    shown: int          # estimates shown with a number
+    with_actual: int    # of which the patient has been called
+    mean_absolute_error_minutes: float | None   # |median shown - actual|
+    within_upper: int   # actual wait at most the upper bound shown
+
+    @property
+    def share_within_upper(self) -> float | None:
+        return _share(self.within_upper, self.with_actual)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One provider's day, or the whole site's (``provider == TOTAL``)."""
+
+    provider: str
+    checked_in: int
+    seen: int
+    in_room: int
+    called: int        # called, not yet in the room
+    waiting: int
+    left: int          # left without being seen
+    no_shows: int
+    waits: WaitFigures
+    by_method: tuple[tuple[str, int], ...]    # (CheckinMethod value, check-ins), every method
+    by_language: tuple[tuple[str, int], ...]  # (language code, check-ins), most first
+    estimates: EstimateFigures
+
+
+@dataclass(frozen=True)
+class LongWait:
+    ticket: str
+    provider: str
+    minutes: float
+
+
+@dataclass(frozen=True)
+class FeedbackFigures:
+    count: int
+    mean: float | None
+    distribution: tuple[tuple[int, int], ...]  # (score, answers) for every score 1 to 5
+
+
+@dataclass(frozen=True)
+class DayReport:
+    site_id: str
+    site_name: str
+    day: date
+    as_of: datetime      # the report's moment, in the practice's time zone
+    timezone: str
+    target_wait_minutes: int
+    providers: tuple[Figures, ...]   # in order of display name
+    total: Figures
+    longest_waits: tuple[LongWait, ...]
+    feedback: FeedbackFigures
+
+    # -- JSON --------------------------------------------------------------------------------
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "site_id": self.site_id,
+            "site_name": self.site_name,
+            "day": self.day.isoformat(),
+            "as_of": self.as_of.isoformat(),
+            "timezone": self.timezone,
+            "target_wait_minutes": self.target_wait_minutes,
+            "percentile_method": PERCENTILE_METHOD,
+            "providers": [_figures_json(figures) for figures in self.providers],
+            "total": _figures_json(self.total),
+            "longest_waits": [{"ticket": wait.ticket, "provider": wait.provider,
+                               "minutes": wait.minutes} for wait in self.longest_waits],
+            "feedback": {"count": self.feedback.count, "mean": self.feedback.mean,
+                         # JSON keys are strings.
+                         "distribution": {str(score): answers
+                                          for score, answers in self.feedback.distribution}},
+        }
+
+    # -- CSV ---------------------------------------------------------------------------------
+
+    def rows(self) -> Iterator[tuple[str, str, str, Any]]:
+        """(section, provider, metric, value): the CSV's rows, as the module describes."""
+        for metric, value in (("site_id", self.site_id), ("site_name", self.site_name),
+                              ("day", self.day.isoformat()),
+                              ("as_of", self.as_of.isoformat()), ("timezone", self.timezone),
+                              ("target_wait_minutes", self.target_wait_minutes),
+                              ("percentile_method", PERCENTILE_METHOD)):
+            yield "report", "", metric, value
+        everyone = (*self.providers, self.total)
+        for figures in everyone:
+            for metric, value in (("checked_in", figures.checked_in), ("seen", figures.seen),
+                                  ("in_room", figures.in_room), ("called", figures.called),
+                                  ("waiting", figures.waiting), ("left", figures.left),
+                                  ("no_shows", figures.no_shows)):
+                yield "visits", figures.provider, metric, value
+        for figures in everyone:
+            waits = figures.waits
+            for metric, value in (("count", waits.count),
+                                  ("median_minutes", waits.median_minutes),
+                                  ("p90_minutes", waits.p90_minutes),
+                                  ("within_target", waits.within_target),
+                                  ("share_within_target", waits.share_within_target)):
+                yield "waits", figures.provider, metric, value
+        for figures in everyone:
+            for method, count in figures.by_method:
+                yield "method", figures.provider, method, count
+        for figures in everyone:
+            for language, count in figures.by_language:
+                yield "language", figures.provider, language, count
+        for figures in everyone:
+            estimates = figures.estimates
+            for metric, value in (("shown", estimates.shown),
+                                  ("with_actual", estimates.with_actual),
+                                  ("mean_absolute_error_minutes",
+                                   estimates.mean_absolute_error_minutes),
+                                  ("within_upper", estimates.within_upper),
+                                  ("share_within_upper", estimates.share_within_upper)):
+                yield "estimates", figures.provider, metric, value
+        for wait in self.longest_waits:
+            yield "longest_wait", wait.provider, wait.ticket, wait.minutes
+        yield "feedback", TOTAL, "count", self.feedback.count
+        yield "feedback", TOTAL, "mean", self.feedback.mean
+        for score, answers in self.feedback.distribution:
+            yield "feedback", TOTAL, f"score_{score}", answers
+
+    def write_csv(self, path: Path) -> None:
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(CSV_HEADER)
+            for section, provider, metric, value in self.rows():
+                writer.writerow((section, provider, metric, "" if value is None else value))
+
+    # -- text --------------------------------------------------------------------------------
+
+    def as_text(self) -> str:
+        everyone = (*self.providers, self.total)
+        width = max(len(_label(figures)) for figures in everyone) + 2
+        target = self.target_wait_minutes
+        lines = [
+            f"Day report for {self.day.isoformat()} ({_WEEKDAYS[self.day.weekday()]}), "
+            f"{self.site_name} (site {self.site_id})",
+            f"As of {self.as_of:%Y-%m-%d %H:%M} ({self.timezone}). "
+            f"Target wait: {target} min.",
+            "",
+            "Patients".ljust(width) + f"{'checked in':>11}{'seen':>6}{'in room':>9}"
+            f"{'called':>8}{'waiting':>9}{'left*':>7}{'no-shows':>10}",
+        ]
+        for figures in everyone:
+            lines.append(
+                _label(figures).ljust(width) + f"{figures.checked_in:>11}{figures.seen:>6}"
+                f"{figures.in_room:>9}{figures.called:>8}{figures.waiting:>9}"
+                f"{figures.left:>7}{figures.no_shows:>10}")
+        lines += ["* left without being seen", "",
+                  "Wait from check-in to call, minutes (patients called)",
+                  "".ljust(width) + f"{'called':>8}{'median':>8}{'P90':>8}"
+                  f"{f'within {target} min':>17}"]
+        for figures in everyone:
+            waits = figures.waits
+            lines.append(
+                _label(figures).ljust(width) + f"{waits.count:>8}"
+                f"{_number(waits.median_minutes):>8}{_number(waits.p90_minutes):>8}"
+                f"{_part(waits.within_target, waits.share_within_target):>17}")
+        lines += ["Median and P90 interpolate linearly between ranks (numpy 'linear', "
+                  "as PERCENTILE.INC).", "", "Longest waits (ticket, minutes, provider)"]
+        if not self.longest_waits:
+            lines.append("  none: nobody was called")
+        for wait in self.longest_waits:
+            lines.append(f"  {wait.ticket:<8}{wait.minutes:>6.1f}  {wait.provider}")
+        methods = [method for method, _ in self.total.by_method]
+        lines += ["", "Check-ins by method".ljust(width) + "".join(
+            f"{METHOD_LABELS[CheckinMethod(method)]:>21}" for method in methods)]
+        for figures in everyone:
+            counts = dict(figures.by_method)
+            lines.append(_label(figures).ljust(width) + "".join(
+                f"{counts[method]:>21}" for method in methods))
+        lines += ["", "Check-ins by language"]
+        for figures in everyone:
+            spoken = ", ".join(f"{language} {count}" for language, count in figures.by_language)
+            lines.append(_label(figures).ljust(width) + (spoken or "-"))
+        feedback = self.feedback
+        lines += ["", "Feedback (anonymous, whole site): "
+                  + (f"{feedback.count} answers, mean {feedback.mean:.2f} of 5"
+                     if feedback.mean is not None else "no answers"),
+                  "  " + "  ".join(f"score {score}: {answers}"
+                                   for score, answers in feedback.distribution),
+                  "", "Wait estimates shown with a number, against the wait that followed",
+                  "".ljust(width) + f"{'shown':>7}{'called':>8}{'mean error':>12}"
+                  f"{'within bound':>15}"]
+        for figures in everyone:
+            estimates = figures.estimates
+            lines.append(
+                _label(figures).ljust(width) + f"{estimates.shown:>7}{estimates.with_actual:>8}"
+                f"{_number(estimates.mean_absolute_error_minutes, ' min'):>12}"
+                f"{_part(estimates.within_upper, estimates.share_within_upper):>15}")
+        return "\n".join(lines) + "\n"
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _label(figures: Figures) -> str:
+    return "Total" if figures.provider == TOTAL else figures.provider
+
+
+def _number(value: float | None, unit: str = "") -> str:
+    return "-" if value is None else f"{value:.1f}{unit}"
+
+
+def _part(count: int, share: float | None) -> str:
+    return "-" if share is None else f"{count} ({share:.0%})"
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+def _figures_json(figures: Figures) -> dict[str, Any]:
+    waits, estimates = figures.waits, figures.estimates
+    return {
+        "provider": figures.provider,
+        "visits": {"checked_in": figures.checked_in, "seen": figures.seen,
+                   "in_room": figures.in_room, "called": figures.called,
+                   "waiting": figures.waiting, "left": figures.left,
+                   "no_shows": figures.no_shows},
+        "waits": {"count": waits.count, "median_minutes": waits.median_minutes,
+                  "p90_minutes": waits.p90_minutes, "within_target": waits.within_target,
+                  "share_within_target": waits.share_within_target},
+        "by_method": dict(figures.by_method),
+        "by_language": dict(figures.by_language),
+        "estimates": {"shown": estimates.shown, "with_actual": estimates.with_actual,
+                      "mean_absolute_error_minutes": estimates.mean_absolute_error_minutes,
+                      "within_upper": estimates.within_upper,
+                      "share_within_upper": estimates.share_within_upper},
+    }
+
+
+# -- building it -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _VisitFacts:
+    provider_id: int
+    ticket: str
+    ticket_number: int
+    method: CheckinMethod
+    language: str
+    status: VisitStatus
+    wait_minutes: float | None   # check-in to call; None if never called
+
+
+@dataclass(frozen=True)
+class _Estimate:
+    provider_id: int
+    median: float
+    upper: float
+    actual: float | None
+
+
+def day_report(ctx: SiteContext, day: date) -> DayReport:
+    """The report of the local calendar ``day`` of ``ctx``'s site, as of ``ctx.now()``."""
+    site_id = ctx.settings.site_id
+    day_start, day_end = local_day_bounds(day, ctx.tz)
+    now = ctx.now()
+    with ctx.db.read() as session:
+        # Only codes, times and ids are read: no patient or walk-in names.
+        visits = [
+            _VisitFacts(row.provider_id, row.ticket_code, row.ticket_number, row.method,
+                        row.language, row.status,
+                        None if row.called_at is None else _minutes(row.checked_in_at,
+                                                                    row.called_at))
+            for row in session.execute(
+                select(Visit.provider_id, Visit.ticket_code, Visit.ticket_number, Visit.method,
+                       Visit.language, Visit.status, Visit.checked_in_at, Visit.called_at)
+                .where(Visit.site_id == site_id, Visit.service_date == day))]
+        appointments = session.execute(
+            select(Appointment.provider_id, Appointment.start, Appointment.status,
+                   Visit.id.label("visit_id"))
+            .outerjoin(Visit, Visit.appointment_id == Appointment.id)
+            .where(Appointment.site_id == site_id, Appointment.start >= day_start,
+                   Appointment.start < day_end)).all()
+        estimates = [
+            _Estimate(row.provider_id, float(row.median), float(row.upper),
+                      None if row.actual is None else float(row.actual))
+            for row in session.execute(
+                select(WaitEstimateRecord.provider_id, WaitEstimateRecord.median,
+                       WaitEstimateRecord.upper, WaitEstimateRecord.actual)
+                .join(Visit, Visit.id == WaitEstimateRecord.visit_id)
+                .where(Visit.site_id == site_id, Visit.service_date == day,
+                       WaitEstimateRecord.known.is_(True)))]
+        # Feedback keeps only the start of its local day (kiosk.lobby.record_feedback).
+        scores = list(session.scalars(select(Feedback.score).where(
+            Feedback.at >= day_start, Feedback.at < day_end)))
+        no_shows = Counter(
+            row.provider_id for row in appointments
+            if row.visit_id is None and row.status in NO_SHOW_STATUSES and row.start < now)
+        provider_ids = ({visit.provider_id for visit in visits}
+                        | {estimate.provider_id for estimate in estimates}
+                        | {row.provider_id for row in appointments
+                           if row.status != AppointmentStatus.CANCELLED})
+        names: dict[int, str] = dict(session.execute(
+            select(Provider.id, Provider.display_name)
+            .where(Provider.id.in_(provider_ids))).tuples().all())
+        site = session.get(Site, site_id)
+        site_name = site.name if site is not None else ctx.settings.site_name
+
+    target = ctx.settings.target_wait_minutes
+    ordered = sorted(provider_ids, key=lambda provider_id: (names[provider_id], provider_id))
+    providers = tuple(
+        _figures(names[provider_id], target,
+                 [visit for visit in visits if visit.provider_id == provider_id],
+                 no_shows[provider_id],
+                 [estimate for estimate in estimates if estimate.provider_id == provider_id])
+        for provider_id in ordered)
+    total = _figures(TOTAL, target, visits, sum(no_shows.values()), estimates)
+    called = [visit for visit in visits if visit.wait_minutes is not None]
+    # Longest first; equal waits in ticket order, so the list is the same on every run.
+    called.sort(key=lambda visit: (-(visit.wait_minutes or 0.0), visit.ticket_number))
+    longest = tuple(LongWait(visit.ticket, names[visit.provider_id],
+                             round(visit.wait_minutes or 0.0, 1))
+                    for visit in called[:LONGEST_WAITS])
+    return DayReport(site_id=site_id, site_name=site_name, day=day, as_of=ctx.local(now),
+                     timezone=ctx.settings.timezone, target_wait_minutes=target,
+                     providers=providers, total=total, longest_waits=longest,
+                     feedback=_feedback(scores))
+
+
+def _minutes(start: datetime, end: datetime) -> float:
+    return max(0.0, (end - start).total_seconds() / 60)
+
+
+def _figures(provider: str, target_minutes: int, visits: Sequence[_VisitFacts], no_shows: int,
+             estimates: Sequence[_Estimate]) -> Figures:
+    statuses = Counter(visit.status for visit in visits)
+    methods = Counter(visit.method for visit in visits)
+    languages = Counter(visit.language for visit in visits)
+    return Figures(
+        provider=provider,
+        checked_in=len(visits),
+        seen=statuses[VisitStatus.DONE],
+        in_room=statuses[VisitStatus.IN_ROOM],
+        called=statuses[VisitStatus.CALLED],
+        waiting=statuses[VisitStatus.WAITING],
+        left=statuses[VisitStatus.LEFT],
+        no_shows=no_shows,
+        waits=_waits([visit.wait_minutes for visit in visits if visit.wait_minutes is not None],
+                     target_minutes),
+        by_method=tuple((method.value, methods[method]) for method in CheckinMethod),
+        by_language=tuple(sorted(languages.items(), key=lambda item: (-item[1], item[0]))),
+        estimates=_estimates(estimates),
+    )
+
+
+def _waits(minutes: Sequence[float], target_minutes: int) -> WaitFigures:
+    if not minutes:
+        return WaitFigures(0, None, None, 0)
+    median, p90 = np.percentile(minutes, [50, 90], method=PERCENTILE_METHOD)
+    return WaitFigures(count=len(minutes), median_minutes=round(float(median), 1),
+                       p90_minutes=round(float(p90), 1),
+                       within_target=sum(wait <= target_minutes for wait in minutes))
+
+
+def _estimates(estimates: Sequence[_Estimate]) -> EstimateFigures:
+    triples = [(estimate.median, estimate.upper, estimate.actual) for estimate in estimates
+               if estimate.actual is not None]
+    summary = accuracy(triples)  # eta-report's summary (its error is rounded to 0.1 min)
+    return EstimateFigures(
+        shown=len(estimates),
+        with_actual=len(triples),
+        mean_absolute_error_minutes=summary.mean_absolute_error if summary else None,
+        within_upper=sum(actual <= upper for _, upper, actual in triples))
+
+
+def _feedback(scores: Sequence[int]) -> FeedbackFigures:
+    counts = Counter(scores)
+    mean = round(sum(scores) / len(scores), 2) if scores else None
+    return FeedbackFigures(len(scores), mean, tuple((score, counts[score]) for score in SCORES))

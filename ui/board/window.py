@@ -1,0 +1,217 @@
+"""The lobby display: "Now calling K-27, Room 3" large, the last few calls, and every waiting
+ticket with its place and estimated wait, live. A public screen: tickets only (or the given
+name and family initial where the site chose so), never anything clinical. Headings rotate
+through the languages of the patients in the lobby; each call chimes and, optionally, is
+spoken in the patient's language."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.board import BoardCall, BoardState, board_state
+from kiosk.db import DatabaseUnavailable
+from kiosk.i18n import is_right_to_left, translate
+from kiosk.queue import QueueService
+from kiosk.site import SiteContext
+from kiosk.texts import (
+    BOARD_MINUTES,
+    BOARD_NOW_CALLING,
+    BOARD_PLACE,
+    BOARD_RECENT,
+    BOARD_ROOM,
+    BOARD_SPOKEN_CALL,
+    BOARD_WAITING,
+    BOARD_WAITING_EMPTY,
+)
+from ui.live import LiveUpdates
+from ui.sound import Chime
+
+log = logging.getLogger(__name__)
+
+ROTATE_MS = 8000
+WAITING_SHOWN = 12
+STYLE = """
+QWidget#board { background: #0B2E36; }
+QWidget#board QLabel { color: #FFFFFF; font-size: 30px; }
+QWidget#board QLabel[role="heading"] { font-size: 34px; font-weight: 600; color: #9FD6E0; }
+QWidget#board QLabel[role="calling"] { font-size: 140px; font-weight: 800; color: #FFE27A; }
+QWidget#board QLabel[role="room"] { font-size: 60px; font-weight: 700; }
+QWidget#board QLabel[role="recent"] { font-size: 38px; font-weight: 600; }
+QWidget#board QLabel[role="ticket"] { font-size: 36px; font-weight: 700; }
+QWidget#board QLabel[role="quiet"] { color: #C9E2E7; }
+QWidget#board QFrame[role="panel"] { background: #12414C; border-radius: 24px; }
+"""
+
+
+class BoardWindow(QWidget):
+    def __init__(self, ctx: SiteContext, chime: Chime | None = None,
+                 speaker: Any = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.queue = QueueService(ctx)
+        self.chime = chime or Chime(self)
+        self.speaker = speaker  # ui.speech.Guide where announcements are on and a voice exists
+        self.state: BoardState | None = None
+        self.language_index = 0
+        self.last_call: tuple[str, str] | None = None
+        self._primed = False
+        self.setObjectName("board")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setStyleSheet(STYLE)
+        self.setWindowTitle(f"{ctx.settings.site_name}: lobby")
+        self._build()
+        self.rotate = QTimer(self)
+        self.rotate.setInterval(ROTATE_MS)
+        self.rotate.timeout.connect(self.next_language)
+        self.rotate.start()
+        self.refresh()
+        self.live = LiveUpdates(ctx, self.refresh, self)
+
+    def _build(self) -> None:
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(40, 32, 40, 32)
+        layout.setSpacing(32)
+        calling = QFrame()
+        calling.setProperty("role", "panel")
+        left = QVBoxLayout(calling)
+        left.setContentsMargins(36, 28, 36, 28)
+        self.calling_heading = QLabel()
+        self.calling_heading.setProperty("role", "heading")
+        self.calling_ticket = QLabel("")
+        self.calling_ticket.setProperty("role", "calling")
+        self.calling_ticket.setAccessibleName("Ticket now called")
+        self.calling_room = QLabel("")
+        self.calling_room.setProperty("role", "room")
+        self.calling_label = QLabel("")
+        self.recent_heading = QLabel()
+        self.recent_heading.setProperty("role", "heading")
+        self.recent = QLabel("")
+        self.recent.setProperty("role", "recent")
+        for widget in (self.calling_ticket, self.calling_room, self.calling_label):
+            widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        for widget in (self.calling_heading, self.calling_room):
+            widget.setWordWrap(True)
+        left.addWidget(self.calling_heading)
+        left.addStretch(1)
+        for widget in (self.calling_ticket, self.calling_room, self.calling_label):
+            left.addWidget(widget)
+        left.addStretch(1)
+        left.addWidget(self.recent_heading)
+        left.addWidget(self.recent)
+        layout.addWidget(calling, 3)
+
+        waiting = QFrame()
+        waiting.setProperty("role", "panel")
+        right = QVBoxLayout(waiting)
+        right.setContentsMargins(36, 28, 36, 28)
+        self.waiting_heading = QLabel()
+        self.waiting_heading.setProperty("role", "heading")
+        self.waiting_heading.setWordWrap(True)
+        right.addWidget(self.waiting_heading)
+        self.grid = QGridLayout()
+        self.grid.setHorizontalSpacing(28)
+        self.grid.setVerticalSpacing(10)
+        # A fixed set of lines, filled in on each change: nothing is created or destroyed
+        # while the board runs for weeks.
+        self.lines: list[tuple[QLabel, QLabel, QLabel]] = []
+        for line in range(WAITING_SHOWN):
+            cells = (QLabel(), QLabel(), QLabel())
+            cells[0].setProperty("role", "ticket")
+            cells[1].setProperty("role", "quiet")
+            for column, cell in enumerate(cells):
+                self.grid.addWidget(cell, line, column)
+            self.lines.append(cells)
+        self.grid.setColumnStretch(2, 1)
+        self.empty = QLabel()
+        self.empty.setProperty("role", "quiet")
+        right.addWidget(self.empty)
+        right.addLayout(self.grid)
+        right.addStretch(1)
+        layout.addWidget(waiting, 4)
+
+    # -- data ------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        try:
+            rows = self.queue.rows()
+        except DatabaseUnavailable:
+            return  # keep showing the last state; the database layer logged why
+        settings = self.ctx.settings
+        self.state = board_state(rows, names=settings.board_names,
+                                 default_language=settings.default_language)
+        self._announce(self.state.now_calling)
+        self._render()
+
+    def _announce(self, call: BoardCall | None) -> None:
+        key = (call.ticket, call.called_at.isoformat()) if call else None
+        primed, self._primed = self._primed, True
+        if key == self.last_call:
+            return
+        self.last_call = key
+        if call is None or not primed:
+            return  # a board switched on mid-call does not chime old news
+        self.chime.play()
+        if self.speaker is not None and self.ctx.settings.board_announce:
+            self.speaker.say(translate(BOARD_SPOKEN_CALL, call.language, ticket=call.ticket,
+                                       room=call.room or ""), call.language)
+
+    def next_language(self) -> None:
+        self.language_index += 1
+        self._render()
+
+    @property
+    def language(self) -> str:
+        languages = self.state.languages if self.state else [self.ctx.settings.default_language]
+        return languages[self.language_index % len(languages)]
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def _render(self) -> None:
+        state = self.state
+        if state is None:
+            return
+        language = self.language
+        self.setLayoutDirection(Qt.LayoutDirection.RightToLeft if is_right_to_left(language)
+                                else Qt.LayoutDirection.LeftToRight)
+
+        def say(message: str, **values: object) -> str:
+            return translate(message, language, **values)
+
+        self.calling_heading.setText(say(BOARD_NOW_CALLING))
+        self.recent_heading.setText(say(BOARD_RECENT))
+        self.waiting_heading.setText(say(BOARD_WAITING))
+        call = state.now_calling
+        self.calling_ticket.setText(call.ticket if call else "–")
+        self.calling_room.setText(say(BOARD_ROOM, room=call.room) if call and call.room else "")
+        self.calling_label.setText(call.label if call else "")
+        earlier = [c for c in state.recent if call is None or c.ticket != call.ticket]
+        self.recent.setText("\n".join(
+            c.ticket + (f"  ›  {c.room}" if c.room else "") for c in earlier[:3]))
+        self.empty.setText("" if state.waiting else say(BOARD_WAITING_EMPTY))
+        self.empty.setVisible(not state.waiting)
+        shown = state.waiting[:WAITING_SHOWN]
+        for (ticket, place, wait), entry in zip(self.lines, shown + [None] * (
+                WAITING_SHOWN - len(shown)), strict=True):
+            if entry is None:
+                for cell in (ticket, place, wait):
+                    cell.clear()
+                continue
+            ticket.setText(entry.ticket + (f"  {entry.label}" if entry.label else ""))
+            place.setText(say(BOARD_PLACE, place=entry.position))
+            wait.setText(say(BOARD_MINUTES, low=entry.wait.median, high=entry.wait.upper)
+                         if entry.wait and entry.wait.known else "")
+
+    def closeEvent(self, event: Any) -> None:
+        self.live.stop()
+        super().closeEvent(event)

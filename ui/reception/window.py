@@ -1,0 +1,789 @@
+"""Reception's window: sign in with a PIN, the live queue, one-touch actions, help alerts,
+the kiosks' health and the day's report. A normal desktop window for staff, not locked down;
+it locks itself after ``reception_lock_minutes`` without a key or a click.
+
+Every action is a core call (``kiosk.queue``, ``kiosk.lobby``, ``kiosk.checkin``) made with
+the signed-in member's name, which the audit keeps."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+)
+from PySide6.QtGui import QBrush, QColor, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QPlainTextEdit,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.checkin import CheckinService
+from kiosk.db import DatabaseUnavailable
+from kiosk.i18n import format_time
+from kiosk.lobby import acknowledge_help, open_help_requests, site_health
+from kiosk.models import VisitStatus
+from kiosk.queue import (
+    InvalidTransition,
+    QueueRow,
+    QueueService,
+    appointments_to_check_in,
+    providers,
+    ticket_card,
+)
+from kiosk.site import SiteContext
+from kiosk.staff import SignedIn, StaffError, sign_in, staff_names
+from ui.live import LiveUpdates
+from ui.sound import Chime
+
+log = logging.getLogger(__name__)
+
+HEALTH_EVERY_MS = 10_000
+HELP_REPEAT_MS = 15_000
+COLUMNS = ("Ticket", "Patient", "Provider", "Appointment", "Checked in", "Waiting", "Status",
+           "Estimate", "Flags")
+STATUS_TEXT = {VisitStatus.WAITING: "waiting", VisitStatus.CALLED: "called",
+               VisitStatus.IN_ROOM: "in room"}
+PAST_TARGET = QColor("#FBE3C0")
+STYLE = """
+QMainWindow, QWidget { font-size: 15px; }
+QLabel[role="title"] { font-size: 22px; font-weight: 600; }
+QLabel[role="counts"] { font-size: 17px; }
+QLabel[role="problem"] { color: #9B1C1C; font-weight: 600; }
+QFrame[role="alert"] { background: #9B1C1C; border-radius: 8px; }
+QFrame[role="alert"] QLabel { color: white; font-size: 17px; font-weight: 600; }
+QPushButton { min-height: 34px; padding: 2px 14px; }
+QPushButton[role="primary"] { background: #0F5E6E; color: white; font-weight: 600; }
+QTableView { font-size: 15px; }
+"""
+
+
+def minutes(value: float) -> str:
+    return f"{int(value)} min"
+
+
+class QueueModel(QAbstractTableModel):
+    """Today's active visits; ``tick(now)`` moves the waiting times on without a query."""
+
+    def __init__(self, target_minutes: int, tz: Any, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[QueueRow] = []
+        self.now = datetime.now().astimezone()
+        self.target = target_minutes
+        self.tz = tz
+
+    def set_rows(self, rows: list[QueueRow], now: datetime) -> None:
+        self.beginResetModel()
+        self.rows, self.now = rows, now
+        self.endResetModel()
+
+    def tick(self, now: datetime) -> None:
+        self.now = now
+        if self.rows:
+            self.dataChanged.emit(self.index(0, 5), self.index(len(self.rows) - 1, 8))
+
+    def past_target(self, row: QueueRow) -> bool:
+        return row.status == VisitStatus.WAITING and \
+            row.waiting_minutes(self.now) >= self.target
+
+    def flags_of(self, row: QueueRow) -> list[str]:
+        flags = []
+        if self.past_target(row):
+            flags.append("past target")
+        if row.arrived_late:
+            flags.append("arrived late")
+        if row.cancelled_upstream:
+            flags.append("cancelled upstream")
+        return flags
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        row = self.rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(row, column)
+        if role == Qt.ItemDataRole.UserRole:  # what sorting compares
+            return self._key(row, column)
+        if role == Qt.ItemDataRole.BackgroundRole and self.past_target(row):
+            return QBrush(PAST_TARGET)
+        if role == Qt.ItemDataRole.AccessibleDescriptionRole and self.past_target(row):
+            return "waiting past the target"
+        return None
+
+    def _text(self, row: QueueRow, column: int) -> str:
+        local = (lambda value: format_time(value.astimezone(self.tz), "en"))  # noqa: E731
+        if column == 0:
+            return row.ticket
+        if column == 1:
+            return row.patient_name or "(walk-in)"
+        if column == 2:
+            return row.provider
+        if column == 3:
+            return local(row.appointment_start) if row.appointment_start else "walk-in"
+        if column == 4:
+            return local(row.checked_in_at)
+        if column == 5:
+            return minutes(row.waiting_minutes(self.now))
+        if column == 6:
+            text = STATUS_TEXT.get(row.status, row.status.value)
+            if row.status == VisitStatus.WAITING and row.position:
+                text += f" (#{row.position})"
+            if row.room and row.status != VisitStatus.WAITING:
+                text += f", {row.room}"
+            return text
+        if column == 7:
+            if row.wait is None or row.status != VisitStatus.WAITING:
+                return ""
+            return f"~{row.wait.median} (≤{row.wait.upper}) min" if row.wait.known else "?"
+        return ", ".join(self.flags_of(row))
+
+    def _key(self, row: QueueRow, column: int) -> Any:
+        if column == 0:
+            return int(row.ticket.rsplit("-", 1)[-1]) if row.ticket[-1:].isdigit() else 0
+        if column == 3:
+            return row.appointment_start.timestamp() if row.appointment_start else 0.0
+        if column == 4:
+            return row.checked_in_at.timestamp()
+        if column == 5:
+            return row.waiting_minutes(self.now)
+        if column == 7:
+            return row.wait.median if row.wait else -1
+        return self._text(row, column)
+
+
+class ProviderFilter(QSortFilterProxyModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.provider_id: int | None = None
+        self.setSortRole(Qt.ItemDataRole.UserRole)
+
+    def choose(self, provider_id: int | None) -> None:
+        self.provider_id = provider_id
+        self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, source_row: int,
+                         source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        if self.provider_id is None:
+            return True
+        model = self.sourceModel()
+        assert isinstance(model, QueueModel)
+        return model.rows[source_row].provider_id == self.provider_id
+
+
+class SignInPage(QWidget):
+    def __init__(self, ctx: SiteContext, on_signed_in: Callable[[SignedIn], None]) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.on_signed_in = on_signed_in
+        title = QLabel(f"{ctx.settings.site_name}: reception")
+        title.setProperty("role", "title")
+        self.who = QComboBox()
+        self.who.setAccessibleName("Staff member")
+        self.pin = QLineEdit()
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setPlaceholderText("PIN")
+        self.pin.setAccessibleName("PIN")
+        self.pin.setMaxLength(8)
+        self.pin.returnPressed.connect(self.submit)
+        self.button = QPushButton("Sign in")
+        self.button.setProperty("role", "primary")
+        self.button.clicked.connect(self.submit)
+        self.problem = QLabel("")
+        self.problem.setProperty("role", "problem")
+        form = QVBoxLayout()
+        form.addWidget(title)
+        form.addWidget(QLabel("Who is signing in?"))
+        form.addWidget(self.who)
+        form.addWidget(self.pin)
+        form.addWidget(self.button)
+        form.addWidget(self.problem)
+        box = QWidget()
+        box.setLayout(form)
+        box.setMaximumWidth(420)
+        outer = QHBoxLayout(self)
+        outer.addStretch(1)
+        outer.addWidget(box)
+        outer.addStretch(1)
+        self.reload()
+
+    def reload(self) -> None:
+        self.who.clear()
+        try:
+            names = staff_names(self.ctx)
+        except DatabaseUnavailable:
+            names = []
+            self.problem.setText("The database cannot be reached; see the log.")
+        for name, _role in names:
+            self.who.addItem(name)
+        if not names and not self.problem.text():
+            self.problem.setText("No staff yet: add one with `kiosk staff add NAME`.")
+        self.pin.clear()
+        self.pin.setFocus()
+
+    def submit(self) -> None:
+        pin, name = self.pin.text(), self.who.currentText()
+        self.pin.clear()
+        try:
+            member = sign_in(self.ctx, name, pin, where="reception")
+        except StaffError as error:
+            self.problem.setText(str(error).capitalize() + ".")
+            return
+        except DatabaseUnavailable:
+            self.problem.setText("The database cannot be reached; see the log.")
+            return
+        self.problem.setText("")
+        self.on_signed_in(member)
+
+
+class TicketDialog(QDialog):
+    """A patient's ticket and their appointment's QR code, shown again."""
+
+    def __init__(self, parent: QWidget, ticket: str, provider: str, token: str | None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Ticket {ticket}")
+        layout = QVBoxLayout(self)
+        big = QLabel(ticket)
+        big.setStyleSheet("font-size: 56px; font-weight: 700; color: #0F5E6E;")
+        big.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(big)
+        layout.addWidget(QLabel(provider), alignment=Qt.AlignmentFlag.AlignCenter)
+        self.qr = QLabel()
+        if token is not None:
+            from kiosk.tokens import _qr
+
+            image = _qr(token).make_image().convert("RGB")
+            data = image.tobytes("raw", "RGB")
+            qimage = QImage(data, image.size[0], image.size[1], image.size[0] * 3,
+                            QImage.Format.Format_RGB888).copy()
+            self.qr.setPixmap(QPixmap.fromImage(qimage).scaledToWidth(260))
+            layout.addWidget(self.qr, alignment=Qt.AlignmentFlag.AlignCenter)
+            layout.addWidget(QLabel("Scan at the kiosk to see your place and wait."),
+                             alignment=Qt.AlignmentFlag.AlignCenter)
+        close = QPushButton("Close")
+        close.clicked.connect(self.accept)
+        layout.addWidget(close)
+
+
+class ReceptionWindow(QMainWindow):
+    def __init__(self, ctx: SiteContext, chime: Chime | None = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.queue = QueueService(ctx)
+        self.chime = chime or Chime(self)
+        self.member: SignedIn | None = None
+        self.setWindowTitle(f"Reception: {ctx.settings.site_name}")
+        self.setStyleSheet(STYLE)
+        self.rooms: dict[int, str] = {}
+        self.provider_list: list[tuple[int, str, str]] = []
+        self.help_ids: set[int] = set()
+
+        self.stack = QStackedWidget()
+        self.sign_in_page = SignInPage(ctx, self.signed_in)
+        self.main_page = self._build_main()
+        self.stack.addWidget(self.sign_in_page)
+        self.stack.addWidget(self.main_page)
+        self.setCentralWidget(self.stack)
+
+        self.idle = QTimer(self)
+        self.idle.setSingleShot(True)
+        self.idle.setInterval(ctx.settings.reception_lock_minutes * 60_000)
+        self.idle.timeout.connect(self.lock)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+        self.ticker = QTimer(self)
+        self.ticker.setInterval(1000)
+        self.ticker.timeout.connect(lambda: self.model.tick(self.ctx.now()))
+        self.ticker.start()
+        self.health_timer = QTimer(self)
+        self.health_timer.setInterval(HEALTH_EVERY_MS)
+        self.health_timer.timeout.connect(self.refresh_health)
+        self.help_timer = QTimer(self)  # the chime repeats until someone acknowledges
+        self.help_timer.setInterval(HELP_REPEAT_MS)
+        self.help_timer.timeout.connect(self.chime.play)
+        self.live = LiveUpdates(ctx, self.refresh, self)
+
+    # -- building ----------------------------------------------------------------------------
+
+    def _build_main(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        top = QHBoxLayout()
+        title = QLabel("Lobby")
+        title.setProperty("role", "title")
+        self.counts = QLabel("")
+        self.counts.setProperty("role", "counts")
+        self.provider_filter = QComboBox()
+        self.provider_filter.setAccessibleName("Show provider")
+        self.provider_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.provider_filter.currentIndexChanged.connect(self._filter_changed)
+        self.who = QLabel("")
+        lock = QPushButton("Lock")
+        lock.clicked.connect(self.lock)
+        top.addWidget(title)
+        top.addSpacing(16)
+        top.addWidget(self.counts, 1)
+        top.addWidget(QLabel("Provider:"))
+        top.addWidget(self.provider_filter)
+        top.addSpacing(16)
+        top.addWidget(self.who)
+        top.addWidget(lock)
+        layout.addLayout(top)
+
+        self.alert = QFrame()
+        self.alert.setProperty("role", "alert")
+        alert_row = QHBoxLayout(self.alert)
+        self.alert_text = QLabel("")
+        self.alert_button = QPushButton("Acknowledge")
+        self.alert_button.clicked.connect(self.acknowledge_all)
+        alert_row.addWidget(self.alert_text, 1)
+        alert_row.addWidget(self.alert_button)
+        self.alert.hide()
+        layout.addWidget(self.alert)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._build_queue_tab(), "Queue")
+        self.tabs.addTab(self._build_desk_tab(), "Check in")
+        self.tabs.addTab(self._build_kiosks_tab(), "Kiosks")
+        self.tabs.addTab(self._build_report_tab(), "Day report")
+        self.tabs.currentChanged.connect(self._tab_changed)
+        layout.addWidget(self.tabs, 1)
+        self.status = QLabel("")
+        self.status.setAccessibleName("Last action")
+        layout.addWidget(self.status)
+        return page
+
+    def _build_queue_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        self.model = QueueModel(self.ctx.settings.target_wait_minutes, self.ctx.tz, self)
+        self.proxy = ProviderFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(4, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.setAccessibleName("Lobby queue")
+        layout.addWidget(self.table, 1)
+
+        actions = QHBoxLayout()
+        self.room = QLineEdit()
+        self.room.setPlaceholderText("Room")
+        self.room.setAccessibleName("Room")
+        self.room.setMaximumWidth(110)
+        self.buttons: dict[str, QPushButton] = {}
+        for key, label in (("call", "Call"), ("start", "In room"), ("finish", "Finish"),
+                           ("left", "Left without being seen"), ("undo", "Undo"),
+                           ("ticket", "Show ticket and QR")):
+            button = QPushButton(label)
+            if key == "call":
+                button.setProperty("role", "primary")
+            button.clicked.connect(lambda _=False, k=key: self.do(k))
+            self.buttons[key] = button
+        actions.addWidget(self.room)
+        actions.addWidget(self.buttons["call"])
+        for key in ("start", "finish", "left"):
+            actions.addWidget(self.buttons[key])
+        self.move_to = QComboBox()
+        self.move_to.setAccessibleName("Move to provider")
+        self.move_to.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        move = QPushButton("Move to")
+        move.clicked.connect(lambda: self.do("move"))
+        self.buttons["move"] = move
+        actions.addWidget(move)
+        actions.addWidget(self.move_to)
+        actions.addStretch(1)
+        actions.addWidget(self.buttons["ticket"])
+        actions.addWidget(self.buttons["undo"])
+        layout.addLayout(actions)
+        return tab
+
+    def _build_desk_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.addWidget(QLabel("Appointments today not checked in yet (a patient the kiosk "
+                                "sent to reception):"))
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter by name or time")
+        self.search.textChanged.connect(self._filter_desk)
+        layout.addWidget(self.search)
+        self.desk = QListWidget()
+        self.desk.setAccessibleName("Appointments to check in")
+        layout.addWidget(self.desk, 1)
+        check_in = QPushButton("Check in the selected appointment")
+        check_in.setProperty("role", "primary")
+        check_in.clicked.connect(self.check_in_selected)
+        layout.addWidget(check_in)
+        walk = QHBoxLayout()
+        walk.addWidget(QLabel("Walk-in:"))
+        self.walk_name = QLineEdit()
+        self.walk_name.setPlaceholderText("Name (optional)")
+        self.walk_name.setMaxLength(200)
+        self.walk_provider = QComboBox()
+        self.walk_provider.setAccessibleName("Walk-in provider")
+        self.walk_provider.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        add = QPushButton("Add walk-in")
+        add.clicked.connect(self.add_walk_in)
+        walk.addWidget(self.walk_name, 1)
+        walk.addWidget(self.walk_provider)
+        walk.addWidget(add)
+        layout.addLayout(walk)
+        return tab
+
+    def _build_kiosks_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        self.health = QListWidget()
+        self.health.setAccessibleName("Kiosks")
+        self.sync_line = QLabel("")
+        self.sync_line.setWordWrap(True)
+        layout.addWidget(self.health, 1)
+        layout.addWidget(self.sync_line)
+        return tab
+
+    def _build_report_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        self.report = QPlainTextEdit()
+        self.report.setReadOnly(True)
+        self.report.setStyleSheet("font-family: monospace;")
+        layout.addWidget(self.report, 1)
+        return tab
+
+    # -- signing in and locking --------------------------------------------------------------
+
+    def signed_in(self, member: SignedIn) -> None:
+        self.member = member
+        self.who.setText(f"Signed in: {member.name}")
+        self.stack.setCurrentWidget(self.main_page)
+        self.idle.start()
+        self.health_timer.start()
+        self.refresh()
+        self.refresh_health()
+
+    def lock(self) -> None:
+        """Back to the PIN: nothing of the queue stays on the screen."""
+        self.member = None
+        self.idle.stop()
+        self.health_timer.stop()
+        self.model.set_rows([], self.ctx.now())
+        self.desk.clear()
+        self.report.clear()
+        self.status.setText("")
+        self.stack.setCurrentWidget(self.sign_in_page)
+        self.sign_in_page.reload()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if self.member is not None and event.type() in (
+                QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.Wheel):
+            self.idle.start()
+        return False
+
+    # -- showing ---------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-read the queue and the open help requests (on every lobby change)."""
+        if self.member is None:
+            self._refresh_help_only()
+            return
+        try:
+            rows = self.queue.rows()
+            help_requests = open_help_requests(self.ctx)
+        except DatabaseUnavailable:
+            self.counts.setText("The database cannot be reached: the list may be out of "
+                                "date.")
+            return
+        selected = self.selected_ticket()
+        self.model.set_rows(rows, self.ctx.now())
+        self._reselect(selected)
+        self._show_counts()
+        self._show_help(help_requests)
+        if not self.provider_list:
+            self._load_providers()
+        if self.tabs.currentIndex() == 1:
+            self._load_desk()
+
+    def _refresh_help_only(self) -> None:
+        # Locked: a help request still chimes (the banner shows after signing in).
+        try:
+            requests = open_help_requests(self.ctx)
+        except DatabaseUnavailable:
+            return
+        self._chime_for(requests)
+
+    def _show_counts(self) -> None:
+        rows = self.model.rows
+        waiting = [r for r in rows if r.status == VisitStatus.WAITING]
+        past = [r for r in waiting if self.model.past_target(r)]
+        text = f"{len(waiting)} waiting, {len(rows) - len(waiting)} called or in a room"
+        if past:
+            text += f"  ·  {len(past)} past the {self.ctx.settings.target_wait_minutes}-" \
+                    "minute target"
+        self.counts.setText(text)
+
+    def _chime_for(self, requests: list[Any]) -> None:
+        ids = {request.id for request in requests}
+        if ids - self.help_ids:
+            self.chime.play()
+        self.help_ids = ids
+        if ids:
+            self.help_timer.start()
+        else:
+            self.help_timer.stop()
+
+    def _show_help(self, requests: list[Any]) -> None:
+        self._chime_for(requests)
+        if not requests:
+            self.alert.hide()
+            return
+        now = self.ctx.now()
+        parts = [f"{r.kiosk_id}, on the {r.step.replace('_', ' ')} screen, "
+                 f"{max(0, int((now - r.at).total_seconds() // 60))} min ago"
+                 for r in requests]
+        self.alert_text.setText("A patient needs help: " + "; ".join(parts))
+        self.alert.show()
+
+    def refresh_health(self) -> None:
+        try:
+            health = site_health(self.ctx)
+        except DatabaseUnavailable:
+            self.sync_line.setText("The database cannot be reached.")
+            return
+        self.health.clear()
+        now = self.ctx.now()
+        for kiosk in health.kiosks:
+            ago = int((now - kiosk.last_seen).total_seconds())
+            state = "online" if kiosk.online else "OFFLINE"
+            item = QListWidgetItem(f"{kiosk.kiosk_id}: {state} (last seen {ago} s ago, "
+                                   f"version {kiosk.version})")
+            if not kiosk.online:
+                item.setForeground(QBrush(QColor("#9B1C1C")))
+            self.health.addItem(item)
+        if not health.kiosks:
+            self.health.addItem("No kiosk has reported yet.")
+        if not self.ctx.settings.fhir_base_url:
+            sync = "Schedule sync: not configured."
+        elif health.last_sync is None:
+            sync = "Schedule sync: no successful sync yet."
+        else:
+            sync = f"Schedule sync: last success at " \
+                   f"{format_time(self.ctx.local(health.last_sync), 'en')}."
+        if health.sync_error:
+            sync += f" Last error: {health.sync_error}"
+        sync += f" Check-ins waiting to be sent: {health.outbox_pending}; refused (need a " \
+                f"look): {health.outbox_parked}."
+        self.sync_line.setText(sync)
+        offline = [k.kiosk_id for k in health.kiosks if not k.online]
+        self.tabs.setTabText(2, f"Kiosks ({len(offline)} offline)" if offline else "Kiosks")
+
+    def show_report(self) -> None:
+        from kiosk.report import day_report
+
+        try:
+            self.report.setPlainText(day_report(self.ctx, self.ctx.today()).as_text())
+        except DatabaseUnavailable:
+            self.report.setPlainText("The database cannot be reached.")
+
+    def _tab_changed(self, index: int) -> None:
+        if self.member is None:
+            return
+        if index == 1:
+            self._load_desk()
+        elif index == 2:
+            self.refresh_health()
+        elif index == 3:
+            self.show_report()
+
+    def _load_providers(self) -> None:
+        self.provider_list = providers(self.ctx)
+        for combo in (self.provider_filter, self.move_to, self.walk_provider):
+            combo.blockSignals(True)
+            combo.clear()
+        self.provider_filter.addItem("All", None)
+        for provider_id, _external, name in self.provider_list:
+            self.provider_filter.addItem(name, provider_id)
+            self.move_to.addItem(name, provider_id)
+            self.walk_provider.addItem(name, provider_id)
+        for combo in (self.provider_filter, self.move_to, self.walk_provider):
+            combo.blockSignals(False)
+
+    def _filter_changed(self) -> None:
+        self.proxy.choose(self.provider_filter.currentData())
+
+    def _load_desk(self) -> None:
+        self.desk.clear()
+        for appointment in appointments_to_check_in(self.ctx):
+            when = format_time(self.ctx.local(appointment.start), "en")
+            item = QListWidgetItem(f"{when}  {appointment.patient_name}  ·  "
+                                   f"{appointment.provider}  ({appointment.status})")
+            item.setData(Qt.ItemDataRole.UserRole, appointment.external_id)
+            self.desk.addItem(item)
+        self._filter_desk(self.search.text())
+
+    def _filter_desk(self, text: str) -> None:
+        wanted = text.strip().casefold()
+        for index in range(self.desk.count()):
+            item = self.desk.item(index)
+            item.setHidden(bool(wanted) and wanted not in item.text().casefold())
+
+    # -- acting ----------------------------------------------------------------------------
+
+    def selected_row(self) -> QueueRow | None:
+        chosen = self.table.selectionModel().selectedRows()
+        if not chosen:
+            return None
+        return self.model.rows[self.proxy.mapToSource(chosen[0]).row()]
+
+    def selected_ticket(self) -> str | None:
+        row = self.selected_row()
+        return row.ticket if row else None
+
+    def select_ticket(self, ticket: str) -> bool:
+        return self._reselect(ticket)
+
+    def _reselect(self, ticket: str | None) -> bool:
+        if ticket is None:
+            return False
+        for index, row in enumerate(self.model.rows):
+            if row.ticket == ticket:
+                proxy_index = self.proxy.mapFromSource(self.model.index(index, 0))
+                if proxy_index.isValid():
+                    self.table.selectRow(proxy_index.row())
+                    return True
+        return False
+
+    def do(self, action: str) -> None:
+        """One touch: the action on the selected patient, audited with the member's name."""
+        if self.member is None:
+            return
+        actor = self.member.name
+        if action == "undo":
+            self._try(lambda: f"Undone: {self.queue.undo_last(actor=actor)}.")
+            return
+        row = self.selected_row()
+        if row is None:
+            self.status.setText("Select a patient in the list first.")
+            return
+        if action == "ticket":
+            card = ticket_card(self.ctx, row.visit_id)
+            self.ticket_dialog = TicketDialog(self, card.ticket, card.provider, card.qr_token)
+            self.ticket_dialog.show()
+            return
+        if action == "move":
+            provider_id = self.move_to.currentData()
+            self._try(lambda: (self.queue.move(row.ticket, provider_id, actor=actor),
+                               f"{row.ticket} moved to {self.move_to.currentText()}.")[1])
+            return
+        room = None
+        if action == "call":
+            room = self.room.text().strip()[:32] or self.rooms.get(row.provider_id)
+            if room:
+                self.rooms[row.provider_id] = room
+        done = {"call": f"{row.ticket} called" + (f" to {room}" if room else "") + ".",
+                "start": f"{row.ticket} is in the room.", "finish": f"{row.ticket} finished.",
+                "left": f"{row.ticket} left without being seen."}[action]
+        self._try(lambda: (self.queue.act(row.ticket, action, actor=actor, room=room),
+                           done + " (Undo for a minute.)")[1])
+
+    def _try(self, call: Callable[[], str]) -> None:
+        try:
+            message = call()
+        except (LookupError, InvalidTransition) as error:
+            self.status.setText(str(error).capitalize() + ".")
+            return
+        except DatabaseUnavailable:
+            self.status.setText("The database cannot be reached: nothing was changed.")
+            return
+        self.status.setText(message)
+        self.refresh()
+
+    def check_in_selected(self) -> None:
+        item = self.desk.currentItem()
+        if self.member is None or item is None:
+            self.status.setText("Select an appointment first.")
+            return
+        external_id = item.data(Qt.ItemDataRole.UserRole)
+        actor = self.member.name
+
+        def check_in() -> str:
+            result = CheckinService(self.ctx).by_staff(external_id, actor=actor)
+            if result.ticket is None:
+                raise LookupError("that appointment cannot be checked in")
+            return f"Checked in: ticket {result.ticket}."
+        self._try(check_in)
+        self._load_desk()
+
+    def add_walk_in(self) -> None:
+        if self.member is None:
+            return
+        provider_id = self.walk_provider.currentData()
+        external = next((e for p, e, _n in self.provider_list if p == provider_id), None)
+        if external is None:
+            self.status.setText("Choose a provider for the walk-in.")
+            return
+        name = " ".join(self.walk_name.text().split())[:200] or None
+        actor = self.member.name
+        self._try(lambda: "Walk-in added: ticket "
+                  f"{self.queue.walk_in(external, actor=actor, name=name)}.")
+        self.walk_name.clear()
+
+    def acknowledge_all(self) -> None:
+        if self.member is None:
+            return
+        for request_id in sorted(self.help_ids):
+            acknowledge_help(self.ctx, request_id, actor=self.member.name)
+        self.status.setText("Help request acknowledged: please go to the kiosk.")
+        self.refresh()
+
+    def closeEvent(self, event: Any) -> None:
+        self.live.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+        super().closeEvent(event)
