@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from kiosk import tokens
+from kiosk.changes import mark_changed
 from kiosk.clock import local_day_bounds
 from kiosk.i18n import N_, format_day, format_time, translate
 from kiosk.models import (
@@ -334,6 +335,7 @@ class CheckinService:
             log.info("kiosk %s: lost a check-in race; the other kiosk's ticket stands", kiosk_id)
             return self._placed(session, result, Outcome.ALREADY_CHECKED_IN, None, winner)
         savepoint.commit()
+        mark_changed(session, settings.site_id)  # an INSERT the ORM does not track
 
         if appointment.status == AppointmentStatus.BOOKED:
             appointment.status = AppointmentStatus.ARRIVED

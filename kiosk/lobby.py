@@ -12,7 +12,7 @@ from sqlalchemy import select
 from kiosk.clock import local_day_bounds
 from kiosk.models import Feedback, HelpRequest, KioskHeartbeat, SyncStatus
 from kiosk.queue import audit, upsert_for
-from kiosk.site import SiteContext
+from kiosk.site import SiteContext, ensure_site
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ OFFLINE_AFTER = timedelta(seconds=3 * HEARTBEAT_SECONDS)
 def request_help(ctx: SiteContext, kiosk_id: str, step: str) -> None:
     """A patient pressed "I need help": reception hears it until someone acknowledges."""
     with ctx.db.write() as session:
+        ensure_site(session, ctx.settings, ctx.now())
         session.add(HelpRequest(site_id=ctx.settings.site_id, kiosk_id=kiosk_id, step=step,
                                 at=ctx.now()))
         audit(session, ctx, kiosk_id, "help_requested", step=step)
@@ -60,6 +61,7 @@ def acknowledge_help(ctx: SiteContext, request_id: int, *, actor: str) -> None:
 def heartbeat(ctx: SiteContext, kiosk_id: str, started_at: datetime, version: str) -> None:
     """Record that ``kiosk_id`` is alive (every :data:`HEARTBEAT_SECONDS`)."""
     with ctx.db.write() as session:
+        ensure_site(session, ctx.settings, ctx.now())
         insert = upsert_for(session)
         values = {"site_id": ctx.settings.site_id, "kiosk_id": kiosk_id,
                   "last_seen": ctx.now(), "started_at": started_at, "version": version}

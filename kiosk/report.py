@@ -66,7 +66,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 from sqlalchemy import select
@@ -88,7 +88,7 @@ from kiosk.waits import accuracy
 
 TOTAL = "total"
 LONGEST_WAITS = 5
-PERCENTILE_METHOD = "linear"  # numpy's name; "inclusive" in the statistics module
+PERCENTILE_METHOD: Final = "linear"  # numpy's name; "inclusive" in the statistics module
 CSV_HEADER = ("section", "provider", "metric", "value")
 # Appointments that would have become a visit had the patient come (not cancelled, not
 # checked in upstream, not already seen).
@@ -173,17 +173,18 @@ class DayReport:
     longest_waits: tuple[LongWait, ...]
     feedback: FeedbackFigures
 
+    def _details(self) -> list[tuple[str, str | int]]:
+        """What the report covers and how it counts (the CSV's ``report`` rows)."""
+        return [("site_id", self.site_id), ("site_name", self.site_name),
+                ("day", self.day.isoformat()), ("as_of", self.as_of.isoformat()),
+                ("timezone", self.timezone), ("target_wait_minutes", self.target_wait_minutes),
+                ("percentile_method", PERCENTILE_METHOD)]
+
     # -- JSON --------------------------------------------------------------------------------
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "site_id": self.site_id,
-            "site_name": self.site_name,
-            "day": self.day.isoformat(),
-            "as_of": self.as_of.isoformat(),
-            "timezone": self.timezone,
-            "target_wait_minutes": self.target_wait_minutes,
-            "percentile_method": PERCENTILE_METHOD,
+            **dict(self._details()),
             "providers": [_figures_json(figures) for figures in self.providers],
             "total": _figures_json(self.total),
             "longest_waits": [{"ticket": wait.ticket, "provider": wait.provider,
@@ -198,26 +199,14 @@ class DayReport:
 
     def rows(self) -> Iterator[tuple[str, str, str, Any]]:
         """(section, provider, metric, value): the CSV's rows, as the module describes."""
-        for metric, value in (("site_id", self.site_id), ("site_name", self.site_name),
-                              ("day", self.day.isoformat()),
-                              ("as_of", self.as_of.isoformat()), ("timezone", self.timezone),
-                              ("target_wait_minutes", self.target_wait_minutes),
-                              ("percentile_method", PERCENTILE_METHOD)):
-            yield "report", "", metric, value
+        for metric, detail in self._details():
+            yield "report", "", metric, detail
         everyone = (*self.providers, self.total)
         for figures in everyone:
-            for metric, value in (("checked_in", figures.checked_in), ("seen", figures.seen),
-                                  ("in_room", figures.in_room), ("called", figures.called),
-                                  ("waiting", figures.waiting), ("left", figures.left),
-                                  ("no_shows", figures.no_shows)):
+            for metric, value in _visit_metrics(figures):
                 yield "visits", figures.provider, metric, value
         for figures in everyone:
-            waits = figures.waits
-            for metric, value in (("count", waits.count),
-                                  ("median_minutes", waits.median_minutes),
-                                  ("p90_minutes", waits.p90_minutes),
-                                  ("within_target", waits.within_target),
-                                  ("share_within_target", waits.share_within_target)):
+            for metric, value in _wait_metrics(figures.waits):
                 yield "waits", figures.provider, metric, value
         for figures in everyone:
             for method, count in figures.by_method:
@@ -226,13 +215,7 @@ class DayReport:
             for language, count in figures.by_language:
                 yield "language", figures.provider, language, count
         for figures in everyone:
-            estimates = figures.estimates
-            for metric, value in (("shown", estimates.shown),
-                                  ("with_actual", estimates.with_actual),
-                                  ("mean_absolute_error_minutes",
-                                   estimates.mean_absolute_error_minutes),
-                                  ("within_upper", estimates.within_upper),
-                                  ("share_within_upper", estimates.share_within_upper)):
+            for metric, value in _estimate_metrics(figures.estimates):
                 yield "estimates", figures.provider, metric, value
         for wait in self.longest_waits:
             yield "longest_wait", wait.provider, wait.ticket, wait.minutes
@@ -310,7 +293,7 @@ class DayReport:
                 _label(figures).ljust(width) + f"{estimates.shown:>7}{estimates.with_actual:>8}"
                 f"{_number(estimates.mean_absolute_error_minutes, ' min'):>12}"
                 f"{_part(estimates.within_upper, estimates.share_within_upper):>15}")
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines)  # no final newline: callers print() it
 
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -332,23 +315,37 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole else None
 
 
+# The metric names below are shared by the CSV and the JSON, so the two always agree.
+_Metric = tuple[str, float | None]  # counts are ints, None: nothing to measure
+
+def _visit_metrics(figures: Figures) -> list[_Metric]:
+    return [("checked_in", figures.checked_in), ("seen", figures.seen),
+            ("in_room", figures.in_room), ("called", figures.called),
+            ("waiting", figures.waiting), ("left", figures.left),
+            ("no_shows", figures.no_shows)]
+
+
+def _wait_metrics(waits: WaitFigures) -> list[_Metric]:
+    return [("count", waits.count), ("median_minutes", waits.median_minutes),
+            ("p90_minutes", waits.p90_minutes), ("within_target", waits.within_target),
+            ("share_within_target", waits.share_within_target)]
+
+
+def _estimate_metrics(estimates: EstimateFigures) -> list[_Metric]:
+    return [("shown", estimates.shown), ("with_actual", estimates.with_actual),
+            ("mean_absolute_error_minutes", estimates.mean_absolute_error_minutes),
+            ("within_upper", estimates.within_upper),
+            ("share_within_upper", estimates.share_within_upper)]
+
+
 def _figures_json(figures: Figures) -> dict[str, Any]:
-    waits, estimates = figures.waits, figures.estimates
     return {
         "provider": figures.provider,
-        "visits": {"checked_in": figures.checked_in, "seen": figures.seen,
-                   "in_room": figures.in_room, "called": figures.called,
-                   "waiting": figures.waiting, "left": figures.left,
-                   "no_shows": figures.no_shows},
-        "waits": {"count": waits.count, "median_minutes": waits.median_minutes,
-                  "p90_minutes": waits.p90_minutes, "within_target": waits.within_target,
-                  "share_within_target": waits.share_within_target},
+        "visits": dict(_visit_metrics(figures)),
+        "waits": dict(_wait_metrics(figures.waits)),
         "by_method": dict(figures.by_method),
         "by_language": dict(figures.by_language),
-        "estimates": {"shown": estimates.shown, "with_actual": estimates.with_actual,
-                      "mean_absolute_error_minutes": estimates.mean_absolute_error_minutes,
-                      "within_upper": estimates.within_upper,
-                      "share_within_upper": estimates.share_within_upper},
+        "estimates": dict(_estimate_metrics(figures.estimates)),
     }
 
 
@@ -414,9 +411,10 @@ def day_report(ctx: SiteContext, day: date) -> DayReport:
                         | {estimate.provider_id for estimate in estimates}
                         | {row.provider_id for row in appointments
                            if row.status != AppointmentStatus.CANCELLED})
-        names: dict[int, str] = dict(session.execute(
-            select(Provider.id, Provider.display_name)
-            .where(Provider.id.in_(provider_ids))).tuples().all())
+        names: dict[int, str] = {
+            provider_id: name for provider_id, name in session.execute(
+                select(Provider.id, Provider.display_name)
+                .where(Provider.id.in_(provider_ids)))}
         site = session.get(Site, site_id)
         site_name = site.name if site is not None else ctx.settings.site_name
 

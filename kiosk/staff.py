@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from kiosk.models import StaffMember, StaffRole
 from kiosk.queue import audit
-from kiosk.site import SiteContext
+from kiosk.site import SiteContext, ensure_site
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,7 @@ def add_staff(ctx: SiteContext, name: str, pin: str, *, admin: bool = False,
     pin_hash = hash_pin(check_pin(pin))
     role = StaffRole.ADMIN if admin else StaffRole.STAFF
     with ctx.db.write() as session:
+        ensure_site(session, ctx.settings, ctx.now())
         member = session.scalar(select(StaffMember).where(
             StaffMember.site_id == ctx.settings.site_id, StaffMember.name == name))
         if member is None:

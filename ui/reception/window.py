@@ -85,6 +85,11 @@ QTableView { font-size: 15px; }
 """
 
 
+def sentence(text: str) -> str:
+    """A core message as a sentence (its first letter up, nothing else touched)."""
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
 def minutes(value: float) -> str:
     return f"{int(value)} min"
 
@@ -265,7 +270,7 @@ class SignInPage(QWidget):
         try:
             member = sign_in(self.ctx, name, pin, where="reception")
         except StaffError as error:
-            self.problem.setText(str(error).capitalize() + ".")
+            self.problem.setText(sentence(str(error)))
             return
         except DatabaseUnavailable:
             self.problem.setText("The database cannot be reached; see the log.")
@@ -735,7 +740,7 @@ class ReceptionWindow(QMainWindow):
         try:
             message = call()
         except (LookupError, InvalidTransition) as error:
-            self.status.setText(str(error).capitalize() + ".")
+            self.status.setText(sentence(str(error)))
             return
         except DatabaseUnavailable:
             self.status.setText("The database cannot be reached: nothing was changed.")

@@ -1,0 +1,335 @@
+"""Reception's window and the lobby board, offscreen, on real databases: staff PINs, every
+action, help alerts, the board's privacy and languages, and changes made by another process
+arriving live (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QLabel
+from sqlalchemy import select
+
+from kiosk.checkin import CheckinService
+from kiosk.lobby import heartbeat, open_help_requests, request_help
+from kiosk.models import AuditEvent, HelpRequest, StaffMember, Visit, VisitStatus
+from kiosk.queue import QueueService
+from kiosk.site import SiteContext
+from kiosk.staff import MAX_FAILURES, StaffError, add_staff, sign_in
+from tests.conftest import PEOPLE
+
+pytestmark = pytest.mark.gui
+PIN = "2468"
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+class Chime:
+    """Stands in for the sound card: counts what would have been played."""
+
+    def __init__(self) -> None:
+        self.played = 0
+
+    def play(self) -> None:
+        self.played += 1
+
+
+@pytest.fixture
+def staffed(ctx: SiteContext, day) -> SiteContext:
+    add_staff(ctx, "Rosa", PIN)
+    return ctx
+
+
+@pytest.fixture
+def reception(qtbot, staffed: SiteContext) -> Iterator:
+    from ui.reception.window import ReceptionWindow
+
+    window = ReceptionWindow(staffed, chime=Chime())
+    qtbot.addWidget(window)
+    window.resize(1400, 800)
+    window.show()
+    yield window
+    window.close()
+
+
+def sign_in_window(window, pin: str = PIN) -> None:
+    window.sign_in_page.who.setCurrentText("Rosa")
+    window.sign_in_page.pin.setText(pin)
+    window.sign_in_page.submit()
+
+
+def check_in(ctx: SiteContext, who: str, language: str = "en") -> str:
+    result = CheckinService(ctx).by_staff(f"a-{who}", actor="test", language=language)
+    assert result.ticket is not None
+    return result.ticket
+
+
+def tickets(window) -> list[str]:
+    return [row.ticket for row in window.model.rows]
+
+
+def visit(ctx: SiteContext, ticket: str) -> Visit:
+    with ctx.db.read() as session:
+        return session.scalars(select(Visit).where(Visit.ticket_code == ticket)).one()
+
+
+# -- staff -----------------------------------------------------------------------------------
+
+def test_pins_are_kept_as_slow_hashes_and_guessing_locks(ctx: SiteContext, clock):
+    add_staff(ctx, "Rosa", PIN)
+    with ctx.db.read() as session:
+        stored = session.scalars(select(StaffMember.pin_hash)).one()
+    assert stored.startswith("scrypt$16384$8$1$") and PIN not in stored
+    assert sign_in(ctx, "Rosa", PIN, where="test").name == "Rosa"
+    with pytest.raises(StaffError, match="wrong name or PIN"):
+        sign_in(ctx, "Nobody", PIN, where="test")
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(StaffError, match="wrong name or PIN"):
+            sign_in(ctx, "Rosa", "9999", where="test")
+    with pytest.raises(StaffError, match="too many wrong PINs"):
+        sign_in(ctx, "Rosa", PIN, where="test")  # even the right PIN, for a while
+    clock.advance(minutes=6)
+    assert sign_in(ctx, "Rosa", PIN, where="test").name == "Rosa"
+    with pytest.raises(StaffError, match="4 to 8 digits"):
+        add_staff(ctx, "Sam", "12")
+    with pytest.raises(StaffError, match="not all one digit"):
+        add_staff(ctx, "Sam", "1234")
+
+
+def test_staff_command_reads_the_pin_from_stdin(ctx: SiteContext):
+    done = subprocess.run(
+        [sys.executable, "-m", "ui.launcher", "--db", ctx.settings.database_url,
+         "staff", "add", "Lee", "--admin"], input="7391\n", capture_output=True, text=True,
+        cwd=REPOSITORY, env={**os.environ, "KIOSK_TIMEZONE": "Europe/Berlin"}, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "7391" not in done.stdout + done.stderr
+    assert sign_in(ctx, "Lee", "7391", where="test").is_admin
+
+
+# -- the reception window --------------------------------------------------------------------
+
+def test_sign_in_wrong_pin_then_right_then_the_idle_lock(qtbot, reception, staffed):
+    check_in(staffed, "muller")
+    sign_in_window(reception, "1357")
+    assert reception.stack.currentWidget() is reception.sign_in_page
+    assert reception.sign_in_page.problem.text() == "Wrong name or PIN."
+    assert reception.model.rows == []  # nothing of the lobby before signing in
+    sign_in_window(reception)
+    assert reception.stack.currentWidget() is reception.main_page
+    assert tickets(reception) == ["K-1"]
+    assert reception.model.rows[0].patient_name == "Jürgen Müller"
+    reception.idle.setInterval(100)  # the setting is minutes; the timer is the same
+    reception.idle.start()
+    qtbot.waitUntil(lambda: reception.stack.currentWidget() is reception.sign_in_page,
+                    timeout=3000)
+    assert reception.model.rows == [] and reception.member is None
+
+
+def test_every_action_is_one_touch_and_audited_with_the_staff_member(
+        qtbot, reception, staffed, clock):
+    first, second, third = (check_in(staffed, who) for who in ("muller", "garcia", "ivanova"))
+    sign_in_window(reception)
+    assert reception.select_ticket(first)
+    reception.room.setText("Room 3")
+    qtbot.mouseClick(reception.buttons["call"], Qt.MouseButton.LeftButton)
+    assert visit(staffed, first).status == VisitStatus.CALLED
+    assert visit(staffed, first).room == "Room 3"
+    assert "called to Room 3" in reception.status.text()
+    reception.do("undo")
+    assert visit(staffed, first).status == VisitStatus.WAITING
+    assert visit(staffed, first).called_at is None
+    reception.select_ticket(first)
+    reception.do("call")  # the room is remembered per provider
+    assert visit(staffed, first).room == "Room 3"
+    reception.select_ticket(first)
+    reception.do("start")
+    reception.select_ticket(first)
+    reception.do("finish")
+    assert visit(staffed, first).status == VisitStatus.DONE
+    assert first not in tickets(reception)
+    reception.select_ticket(second)
+    reception.do("left")
+    assert visit(staffed, second).status == VisitStatus.LEFT
+    clock.advance(seconds=61)
+    reception.do("undo")
+    assert "nothing to undo" in reception.status.text().lower()
+    reception.select_ticket(third)
+    reception.move_to.setCurrentText("Dr. Wei Chen")
+    reception.do("move")
+    moved = next(row for row in reception.model.rows if row.ticket == third)
+    assert moved.provider == "Dr. Wei Chen"
+    with staffed.db.read() as session:
+        actors = {(e.actor, e.action) for e in session.scalars(select(AuditEvent))}
+    for action in ("call", "undo", "start", "finish", "left", "move"):
+        assert ("Rosa", action) in actors
+    # An action that does not fit says so and changes nothing.
+    reception.select_ticket(third)
+    reception.do("finish")
+    assert reception.status.text() == "Cannot finish K-3: it is waiting."
+
+
+def test_desk_check_in_walk_in_and_the_ticket_again(qtbot, reception, staffed):
+    sign_in_window(reception)
+    reception.tabs.setCurrentIndex(1)
+    shown = [reception.desk.item(i).text() for i in range(reception.desk.count())]
+    assert any("Lena Spät" in line for line in shown)  # late: the kiosk sent her here
+    assert not any("Tom Morrow" in line for line in shown)  # tomorrow's
+    reception.search.setText("spät")
+    visible = [reception.desk.item(i) for i in range(reception.desk.count())
+               if not reception.desk.item(i).isHidden()]
+    assert len(visible) == 1
+    reception.desk.setCurrentItem(visible[0])
+    reception.check_in_selected()
+    assert "Checked in: ticket K-1" in reception.status.text()
+    reception.walk_name.setText("Ana Walker")
+    reception.walk_provider.setCurrentText("Dr. Sarah Goldberg")
+    reception.add_walk_in()
+    assert "Walk-in added: ticket K-2" in reception.status.text()
+    reception.tabs.setCurrentIndex(0)
+    names = {row.ticket: row.patient_name for row in reception.model.rows}
+    assert names == {"K-1": "Lena Spät", "K-2": "Ana Walker"}
+    reception.select_ticket("K-1")
+    reception.do("ticket")
+    dialog = reception.ticket_dialog
+    assert dialog.isVisible() and not dialog.qr.pixmap().isNull()
+    dialog.close()
+
+
+def test_waiting_past_the_target_stands_out_and_is_counted(qtbot, reception, staffed, clock):
+    check_in(staffed, "muller")
+    clock.advance(minutes=5)
+    check_in(staffed, "garcia")
+    sign_in_window(reception)
+    assert "past" not in reception.counts.text()
+    clock.advance(minutes=11)  # the first has waited 16 minutes, the second 11
+    reception.model.tick(clock.now())
+    reception._show_counts()
+    first, second = reception.model.rows
+    assert reception.model.past_target(first) and not reception.model.past_target(second)
+    assert "1 past the 15-minute target" in reception.counts.text()
+    index = reception.model.index(0, 8)
+    assert reception.model.data(index) == "past target, arrived late" or \
+        reception.model.data(index).startswith("past target")
+    assert reception.model.data(index, 8) is not None  # BackgroundRole: highlighted
+
+
+def test_a_help_request_chimes_until_acknowledged(qtbot, reception, staffed):
+    sign_in_window(reception)
+    played = reception.chime.played
+    request_help(staffed, "kiosk-2", "date_of_birth")  # any kiosk, through the database
+    qtbot.waitUntil(lambda: reception.alert.isVisible(), timeout=5000)
+    assert "kiosk-2" in reception.alert_text.text()
+    assert reception.chime.played == played + 1
+    assert reception.help_timer.isActive()  # it chimes again until someone goes
+    reception.acknowledge_all()
+    assert not reception.alert.isVisible() and not reception.help_timer.isActive()
+    assert open_help_requests(staffed) == []
+    with staffed.db.read() as session:
+        assert session.scalars(select(HelpRequest.acknowledged_by)).one() == "Rosa"
+
+
+def test_kiosk_health_shows_online_offline_and_the_outbox(qtbot, reception, staffed, clock):
+    heartbeat(staffed, "kiosk-1", clock.now(), "0.1.0")
+    heartbeat(staffed, "kiosk-2", clock.now(), "0.1.0")
+    clock.advance(minutes=2)
+    heartbeat(staffed, "kiosk-1", clock.now(), "0.1.0")
+    sign_in_window(reception)
+    reception.tabs.setCurrentIndex(2)
+    lines = [reception.health.item(i).text() for i in range(reception.health.count())]
+    assert lines[0].startswith("kiosk-1: online")
+    assert lines[1].startswith("kiosk-2: OFFLINE")
+    assert reception.tabs.tabText(2) == "Kiosks (1 offline)"
+    assert "Check-ins waiting to be sent: 0" in reception.sync_line.text()
+
+
+def test_a_check_in_by_another_process_appears_live(qtbot, reception, staffed):
+    """The CLI in a separate process checks a patient in; the open window shows it without
+    being asked (SQLite file watch, PostgreSQL LISTEN/NOTIFY)."""
+    sign_in_window(reception)
+    refreshes = reception.live.refreshes
+    muller = next(p for p in PEOPLE if p[0] == "muller")
+    done = subprocess.run(
+        [sys.executable, "-m", "ui.launcher", "--db", staffed.settings.database_url,
+         "--now", "2026-11-23T08:50", "checkin", "--family", muller[2],
+         "--dob", muller[3].isoformat()],
+        capture_output=True, text=True, cwd=REPOSITORY,
+        env={**os.environ, "KIOSK_TIMEZONE": "Europe/Berlin"}, check=False)
+    assert done.returncode == 0, done.stderr
+    qtbot.waitUntil(lambda: tickets(reception) == ["K-1"], timeout=5000)
+    assert reception.live.refreshes > refreshes
+
+
+# -- the lobby board -------------------------------------------------------------------------
+
+@pytest.fixture
+def board(qtbot, staffed: SiteContext) -> Iterator:
+    from ui.board.window import BoardWindow
+
+    window = BoardWindow(staffed, chime=Chime())
+    qtbot.addWidget(window)
+    window.resize(1600, 900)
+    window.show()
+    yield window
+    window.close()
+
+
+def board_text(window) -> str:
+    return "\n".join(label.text() for label in window.findChildren(QLabel))
+
+
+def test_the_board_shows_calls_and_places_without_names(qtbot, board, staffed):
+    first, second = check_in(staffed, "muller", "ar"), check_in(staffed, "garcia")
+    qtbot.waitUntil(lambda: board.state is not None and len(board.state.waiting) == 2,
+                    timeout=5000)
+    assert "Place 1" in board_text(board) and "Place 2" in board_text(board)
+    QueueService(staffed).act(first, "call", actor="Rosa", room="Room 2")
+    qtbot.waitUntil(lambda: board.calling_ticket.text() == first, timeout=5000)
+    assert board.chime.played == 1
+    assert board.calling_room.text() == "Please go to: Room 2"
+    text = board_text(board)
+    assert second in text
+    for _, given, family, *_ in PEOPLE:  # no one's name on a public screen
+        assert given not in text and family not in text
+    # Headings rotate through the lobby's languages (English, then Arabic here).
+    assert board.state is not None and board.state.languages == ["en", "ar"]
+    board.next_language()
+    assert board.calling_heading.text() == "يُنادى الآن"
+    assert board.layoutDirection().name == "RightToLeft"
+
+
+def test_the_board_can_show_given_name_and_initial(qtbot, staffed):
+    from ui.board.window import BoardWindow
+
+    staffed.settings = staffed.settings.replace(board_names="initials")
+    check_in(staffed, "muller")
+    window = BoardWindow(staffed, chime=Chime())
+    qtbot.addWidget(window)
+    assert "K-1  Jürgen M." in board_text(window)
+    assert "Müller" not in board_text(window)
+    window.close()
+
+
+def test_a_second_scan_shows_the_current_place(staffed, day):
+    from kiosk import tokens
+
+    person = day["garcia"]
+    check_in(staffed, "muller")
+    token = tokens.issue(staffed.qr_secret, staffed.settings.site_id, person.appointment,
+                         person.start.date())
+    service = CheckinService(staffed)
+    assert service.by_qr(token, kiosk_id="k1").position == 2
+    QueueService(staffed).act("K-1", "call", actor="Rosa")
+    again = service.by_qr(token, kiosk_id="k1")
+    assert again.outcome.value == "already_checked_in" and again.position == 1
+    assert again.wait is not None
+
+
+def test_windows_release_the_application(qtbot, reception):
+    reception.close()
+    assert reception not in QApplication.instance().topLevelWidgets() or \
+        not reception.isVisible()
+
