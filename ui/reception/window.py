@@ -243,11 +243,15 @@ class SignInPage(QWidget):
         form.addWidget(self.problem)
         box = QWidget()
         box.setLayout(form)
-        box.setMaximumWidth(420)
-        outer = QHBoxLayout(self)
+        box.setFixedWidth(420)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(box)
+        row.addStretch(1)
+        outer = QVBoxLayout(self)  # the form stays together in the middle of the window
         outer.addStretch(1)
-        outer.addWidget(box)
-        outer.addStretch(1)
+        outer.addLayout(row)
+        outer.addStretch(2)
         self.reload()
 
     def reload(self) -> None:

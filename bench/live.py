@@ -1,0 +1,193 @@
+"""How fast a check-in reaches reception, and what an idle reception costs the database.
+
+20 kiosk processes check patients in (each every 1-3 s) while 5 reception processes watch,
+each doing what the reception window does on every change signal (``ChangeWatcher``, then
+``QueueService.rows()`` and the open help requests). Reported: from a check-in's commit to
+its row in each reception's list (p50, p95, max), then the statements each reception runs a
+second while nothing happens.
+
+Targets (issue): p95 <= 500 ms on SQLite (one machine) and on PostgreSQL; an idle reception
+window or board <= 2 queries a second. Run from the repository root:
+
+    .venv/bin/python bench/live.py [--database sqlite|postgresql|both] [--seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import platform
+import random
+import shlex
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+if str(REPOSITORY) not in sys.path:
+    sys.path.insert(0, str(REPOSITORY))
+
+from sqlalchemy import event, select  # noqa: E402
+
+from kiosk.changes import ChangeWatcher  # noqa: E402
+from kiosk.checkin import CheckinService  # noqa: E402
+from kiosk.clock import SystemClock, local_day_bounds  # noqa: E402
+from kiosk.db import Database  # noqa: E402
+from kiosk.demo import generate_day  # noqa: E402
+from kiosk.lobby import open_help_requests  # noqa: E402
+from kiosk.models import Appointment  # noqa: E402
+from kiosk.queue import QueueService  # noqa: E402
+from kiosk.settings import load_settings  # noqa: E402
+from kiosk.site import SiteContext  # noqa: E402
+
+KIOSKS, RECEPTIONS = 20, 5
+
+
+def context(url: str) -> SiteContext:
+    settings = load_settings(environ={}, overrides={"database_url": url,
+                                                    "timezone": "Europe/Berlin"})
+    return SiteContext(settings, Database(url), SystemClock())
+
+
+def kiosk(url: str, index: int, appointments: list[str], seconds: float,
+          commits: mp.Queue) -> None:  # type: ignore[type-arg]
+    ctx = context(url)
+    service = CheckinService(ctx)
+    rng = random.Random(index)
+    deadline = time.time() + seconds
+    time.sleep(rng.uniform(0, 2))
+    for external_id in appointments:
+        if time.time() > deadline:
+            break
+        result = service.by_staff(external_id, actor=f"kiosk-{index}")
+        if result.ticket is not None:  # a cancelled appointment gives no ticket
+            commits.put((result.ticket, time.time()))
+        time.sleep(rng.uniform(1.0, 3.0))
+    ctx.db.dispose()
+
+
+def reception(url: str, index: int, ready: mp.Event, stop: mp.Event, idle_from: mp.Event,  # type: ignore[type-arg]
+              seen: mp.Queue, idle: mp.Queue) -> None:  # type: ignore[type-arg]
+    ctx = context(url)
+    statements = [0]
+    event.listen(ctx.db.engine, "before_cursor_execute",
+                 lambda *args: statements.__setitem__(0, statements[0] + 1))
+    queue = QueueService(ctx)
+    known: set[str] = set()
+    lock = threading.Lock()
+
+    def refresh() -> None:
+        with lock:
+            rows = queue.rows()
+            open_help_requests(ctx)
+            now = time.time()
+            for row in rows:
+                if row.ticket not in known:
+                    known.add(row.ticket)
+                    seen.put((index, row.ticket, now))
+
+    watcher = ChangeWatcher(ctx.db, ctx.settings.site_id, refresh).start()
+    refresh()
+    ready.set()
+    idle_from.wait()
+    time.sleep(1.0)
+    before, started = statements[0], time.time()
+    stop.wait()
+    idle.put((index, statements[0] - before, time.time() - started))
+    watcher.stop()
+    ctx.db.dispose()
+
+
+def run(url: str, seconds: float, idle_seconds: float) -> None:
+    ctx = context(url)
+    ctx.db.upgrade()
+    day = ctx.today()
+    generate_day(ctx, day, 800, seed=3)
+    start, end = local_day_bounds(day, ctx.tz)
+    with ctx.db.read() as session:
+        ids = list(session.scalars(select(Appointment.external_id).where(
+            Appointment.start >= start, Appointment.start < end)))
+    ctx.db.dispose()
+    spawn = mp.get_context("spawn")
+    commits, seen, idle = spawn.Queue(), spawn.Queue(), spawn.Queue()
+    stop, idle_from = spawn.Event(), spawn.Event()
+    readies = [spawn.Event() for _ in range(RECEPTIONS)]
+    receptions = [spawn.Process(target=reception, args=(url, n, readies[n], stop, idle_from,
+                                                        seen, idle))
+                  for n in range(RECEPTIONS)]
+    for process in receptions:
+        process.start()
+    for ready in readies:
+        ready.wait(60)
+    kiosks = [spawn.Process(target=kiosk, args=(url, n, ids[n::KIOSKS], seconds, commits))
+              for n in range(KIOSKS)]
+    for process in kiosks:
+        process.start()
+    for process in kiosks:
+        process.join()
+    time.sleep(2)  # the last check-ins reach every reception
+    idle_from.set()
+    time.sleep(idle_seconds + 1.0)
+    stop.set()
+    committed: dict[str, float] = {}
+    while not commits.empty():
+        ticket, at = commits.get()
+        committed[ticket] = at
+    delays = []
+    while not seen.empty():
+        _index, ticket, at = seen.get()
+        if ticket in committed:
+            delays.append((at - committed[ticket]) * 1000)
+    idles = [idle.get(timeout=30) for _ in range(RECEPTIONS)]
+    for process in receptions:
+        process.join(30)
+    delays.sort()
+    expected = len(committed) * RECEPTIONS
+
+    def pct(q: float) -> float:
+        return delays[min(len(delays) - 1, int(q * len(delays)))] if delays else float("nan")
+
+    backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+    p95 = pct(0.95)
+    met = p95 <= 500 and len(delays) == expected
+    print(f"{backend}: {len(committed)} check-ins by {KIOSKS} kiosks in {seconds:g} s, seen "
+          f"{len(delays)}/{expected} times by {RECEPTIONS} receptions; commit to row: "
+          f"p50 {pct(0.5):.0f} ms, p95 {p95:.0f} ms, max {delays[-1] if delays else 0:.0f} ms "
+          f"(target p95 <= 500 ms, seen by all: {'met' if met else 'MISSED'})")
+    rates = [count / elapsed for _n, count, elapsed in idles]
+    print(f"{backend}: idle reception, statements a second: "
+          + ", ".join(f"{rate:.2f}" for rate in rates)
+          + f" (target <= 2: {'met' if max(rates) <= 2 else 'MISSED'})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--idle-seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    print(f"command: {shlex.join(sys.orig_argv)}")
+    print(f"machine: {os.cpu_count()} CPUs, {platform.platform()}, "
+          f"Python {platform.python_version()}")
+    if args.database in ("sqlite", "both"):
+        run(f"sqlite:///{tempfile.mkdtemp(prefix='kiosk-live-')}/kiosk.sqlite3", args.seconds,
+            args.idle_seconds)
+    if args.database in ("postgresql", "both"):
+        import uuid
+
+        from tests.pg_server import create_database, server_url
+
+        admin, server = server_url()
+        try:
+            run(create_database(admin, f"live_{uuid.uuid4().hex[:8]}"), args.seconds,
+                args.idle_seconds)
+        finally:
+            if server is not None:
+                server.stop()
+
+
+if __name__ == "__main__":
+    main()
