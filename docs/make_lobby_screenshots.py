@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,14 +15,13 @@ from sqlalchemy import select
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from docs.make_screenshots import throwaway_site
 from kiosk.checkin import CheckinService
 from kiosk.clock import FixedClock, local_day_bounds
-from kiosk.db import Database
 from kiosk.demo import generate_day, seed_history
 from kiosk.lobby import heartbeat, request_help
 from kiosk.models import Appointment
 from kiosk.queue import QueueService
-from kiosk.settings import load_settings
 from kiosk.site import SiteContext
 from kiosk.staff import add_staff
 from ui.app import application
@@ -60,21 +58,25 @@ def lobby(ctx: SiteContext, clock: FixedClock) -> None:
     request_help(ctx, "kiosk-1", "date_of_birth")
 
 
+def settle(app, widget) -> None:  # type: ignore[no-untyped-def]
+    """Until the window's background read has been shown."""
+    live = getattr(widget, "live", None)
+    while live is not None and not live.settled:
+        live.worker.wait()
+        app.processEvents()
+
+
 def main() -> None:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{tempfile.mkdtemp()}/demo.sqlite3"
-    settings = load_settings(environ={}, overrides={"database_url": url,
-                                                    "timezone": "Europe/Berlin"})
-    database = Database(url)
-    database.upgrade()
-    clock = FixedClock(datetime(2026, 3, 2, 8, 0, tzinfo=TZ))
-    ctx = SiteContext(settings, database, clock)
+    ctx, clock = throwaway_site(datetime(2026, 3, 2, 8, 0, tzinfo=TZ))
     lobby(ctx, clock)
     add_staff(ctx, "Reception", "2468")
     app = application()
 
     def snap(widget, name: str) -> None:  # type: ignore[no-untyped-def]
+        app.processEvents()
+        settle(app, widget)
         for _ in range(3):
             app.processEvents()
         widget.grab().save(str(out / f"{name}.png"))
@@ -85,6 +87,7 @@ def main() -> None:
     snap(reception, "reception-sign-in")
     reception.sign_in_page.pin.setText("2468")
     reception.sign_in_page.submit()
+    settle(app, reception)
     reception.select_ticket(reception.model.rows[-1].ticket)
     snap(reception, "reception-queue")
     reception.tabs.setCurrentIndex(2)

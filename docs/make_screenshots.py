@@ -27,16 +27,22 @@ DAY = date(2026, 3, 2)
 TZ = ZoneInfo("Europe/Berlin")
 
 
-def main() -> None:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "screenshots"
-    out.mkdir(parents=True, exist_ok=True)
+def throwaway_site(start: datetime) -> tuple[SiteContext, FixedClock]:
+    """A site on a new SQLite file in a temporary folder, its clock fixed at ``start``."""
     url = f"sqlite:///{tempfile.mkdtemp()}/demo.sqlite3"
     settings = load_settings(environ={}, overrides={"database_url": url,
                                                     "timezone": "Europe/Berlin"})
     database = Database(url)
     database.upgrade()
-    clock = FixedClock(datetime(2026, 3, 2, 8, 5, tzinfo=TZ))
-    ctx = SiteContext(settings, database, clock)
+    clock = FixedClock(start)
+    return SiteContext(settings, database, clock), clock
+
+
+def main() -> None:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    ctx, clock = throwaway_site(datetime(2026, 3, 2, 8, 5, tzinfo=TZ))
+    database = ctx.db
     generate_day(ctx, DAY, 40)
     seed_history(ctx, DAY)
     app = application()

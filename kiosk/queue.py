@@ -328,11 +328,7 @@ class QueueService:
         allowed, target = TRANSITIONS[action]
         ctx = self.ctx
         with ctx.db.write() as session:
-            visit = session.scalar(select(Visit).where(
-                Visit.site_id == ctx.settings.site_id, Visit.service_date == ctx.today(),
-                func.upper(Visit.ticket_code) == ticket.strip().upper()))
-            if visit is None:
-                raise LookupError(f"no visit with ticket {ticket!r} today")
+            visit = self._visit(session, ticket)
             if visit.status not in allowed:
                 raise InvalidTransition(
                     f"cannot {action} {visit.ticket_code}: it is {visit.status.value}")

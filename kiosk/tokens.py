@@ -96,7 +96,8 @@ def verify(token: str, secret: bytes, site_id: str) -> TokenClaims:
     return TokenClaims(day=EPOCH + timedelta(days=offset), tag=signed[3:])
 
 
-def _qr(token: str):  # type: ignore[no-untyped-def]
+def qr_code(token: str):  # type: ignore[no-untyped-def]
+    """The QR code of a token (qrcode), for files and for screens that show it."""
     import qrcode  # imported here: only issuing codes needs it, not the check-in path
     from qrcode.constants import ERROR_CORRECT_M
 
@@ -108,16 +109,16 @@ def _qr(token: str):  # type: ignore[no-untyped-def]
 
 def qr_version(token: str) -> int:
     """The QR symbol version (size) the token needs; 2 means 25 x 25 modules."""
-    return int(_qr(token).version)
+    return int(qr_code(token).version)
 
 
 def write_png(token: str, path: Path) -> None:
-    _qr(token).make_image().save(str(path))
+    qr_code(token).make_image().save(str(path))
 
 
 def write_svg(token: str, path: Path) -> None:
     from qrcode.image.svg import SvgPathImage
 
     buffer = io.BytesIO()
-    _qr(token).make_image(image_factory=SvgPathImage).save(buffer)
+    qr_code(token).make_image(image_factory=SvgPathImage).save(buffer)
     path.write_bytes(buffer.getvalue())

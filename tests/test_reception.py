@@ -56,10 +56,16 @@ def reception(qtbot, staffed: SiteContext) -> Iterator:
     window.close()
 
 
-def sign_in_window(window, pin: str = PIN) -> None:
+def settle(qtbot, window) -> None:
+    """Until the window's background read (after a change or an action) has been shown."""
+    qtbot.waitUntil(lambda: window.live.settled, timeout=5000)
+
+
+def sign_in_window(qtbot, window, pin: str = PIN) -> None:
     window.sign_in_page.who.setCurrentText("Rosa")
     window.sign_in_page.pin.setText(pin)
     window.sign_in_page.submit()
+    settle(qtbot, window)
 
 
 def check_in(ctx: SiteContext, who: str, language: str = "en") -> str:
@@ -114,11 +120,11 @@ def test_staff_command_reads_the_pin_from_stdin(ctx: SiteContext):
 
 def test_sign_in_wrong_pin_then_right_then_the_idle_lock(qtbot, reception, staffed):
     check_in(staffed, "muller")
-    sign_in_window(reception, "1357")
+    sign_in_window(qtbot, reception, "1357")
     assert reception.stack.currentWidget() is reception.sign_in_page
     assert reception.sign_in_page.problem.text() == "Wrong name or PIN."
     assert reception.model.rows == []  # nothing of the lobby before signing in
-    sign_in_window(reception)
+    sign_in_window(qtbot, reception)
     assert reception.stack.currentWidget() is reception.main_page
     assert tickets(reception) == ["K-1"]
     assert reception.model.rows[0].patient_name == "Jürgen Müller"
@@ -132,7 +138,7 @@ def test_sign_in_wrong_pin_then_right_then_the_idle_lock(qtbot, reception, staff
 def test_every_action_is_one_touch_and_audited_with_the_staff_member(
         qtbot, reception, staffed, clock):
     first, second, third = (check_in(staffed, who) for who in ("muller", "garcia", "ivanova"))
-    sign_in_window(reception)
+    sign_in_window(qtbot, reception)
     assert reception.select_ticket(first)
     reception.room.setText("Room 3")
     qtbot.mouseClick(reception.buttons["call"], Qt.MouseButton.LeftButton)
@@ -150,6 +156,7 @@ def test_every_action_is_one_touch_and_audited_with_the_staff_member(
     reception.select_ticket(first)
     reception.do("finish")
     assert visit(staffed, first).status == VisitStatus.DONE
+    settle(qtbot, reception)
     assert first not in tickets(reception)
     reception.select_ticket(second)
     reception.do("left")
@@ -160,6 +167,7 @@ def test_every_action_is_one_touch_and_audited_with_the_staff_member(
     reception.select_ticket(third)
     reception.move_to.setCurrentText("Dr. Wei Chen")
     reception.do("move")
+    settle(qtbot, reception)
     moved = next(row for row in reception.model.rows if row.ticket == third)
     assert moved.provider == "Dr. Wei Chen"
     with staffed.db.read() as session:
@@ -173,7 +181,7 @@ def test_every_action_is_one_touch_and_audited_with_the_staff_member(
 
 
 def test_desk_check_in_walk_in_and_the_ticket_again(qtbot, reception, staffed):
-    sign_in_window(reception)
+    sign_in_window(qtbot, reception)
     reception.tabs.setCurrentIndex(1)
     shown = [reception.desk.item(i).text() for i in range(reception.desk.count())]
     assert any("Lena Spät" in line for line in shown)  # late: the kiosk sent her here
@@ -190,6 +198,7 @@ def test_desk_check_in_walk_in_and_the_ticket_again(qtbot, reception, staffed):
     reception.add_walk_in()
     assert "Walk-in added: ticket K-2" in reception.status.text()
     reception.tabs.setCurrentIndex(0)
+    settle(qtbot, reception)
     names = {row.ticket: row.patient_name for row in reception.model.rows}
     assert names == {"K-1": "Lena Spät", "K-2": "Ana Walker"}
     reception.select_ticket("K-1")
@@ -203,7 +212,7 @@ def test_waiting_past_the_target_stands_out_and_is_counted(qtbot, reception, sta
     check_in(staffed, "muller")
     clock.advance(minutes=5)
     check_in(staffed, "garcia")
-    sign_in_window(reception)
+    sign_in_window(qtbot, reception)
     assert "past" not in reception.counts.text()
     clock.advance(minutes=11)  # the first has waited 16 minutes, the second 11
     reception.model.tick(clock.now())
@@ -218,7 +227,7 @@ def test_waiting_past_the_target_stands_out_and_is_counted(qtbot, reception, sta
 
 
 def test_a_help_request_chimes_until_acknowledged(qtbot, reception, staffed):
-    sign_in_window(reception)
+    sign_in_window(qtbot, reception)
     played = reception.chime.played
     request_help(staffed, "kiosk-2", "date_of_birth")  # any kiosk, through the database
     qtbot.waitUntil(lambda: reception.alert.isVisible(), timeout=5000)
@@ -226,6 +235,7 @@ def test_a_help_request_chimes_until_acknowledged(qtbot, reception, staffed):
     assert reception.chime.played == played + 1
     assert reception.help_timer.isActive()  # it chimes again until someone goes
     reception.acknowledge_all()
+    settle(qtbot, reception)
     assert not reception.alert.isVisible() and not reception.help_timer.isActive()
     assert open_help_requests(staffed) == []
     with staffed.db.read() as session:
@@ -237,7 +247,7 @@ def test_kiosk_health_shows_online_offline_and_the_outbox(qtbot, reception, staf
     heartbeat(staffed, "kiosk-2", clock.now(), "0.1.0")
     clock.advance(minutes=2)
     heartbeat(staffed, "kiosk-1", clock.now(), "0.1.0")
-    sign_in_window(reception)
+    sign_in_window(qtbot, reception)
     reception.tabs.setCurrentIndex(2)
     lines = [reception.health.item(i).text() for i in range(reception.health.count())]
     assert lines[0].startswith("kiosk-1: online")
@@ -249,7 +259,7 @@ def test_kiosk_health_shows_online_offline_and_the_outbox(qtbot, reception, staf
 def test_a_check_in_by_another_process_appears_live(qtbot, reception, staffed):
     """The CLI in a separate process checks a patient in; the open window shows it without
     being asked (SQLite file watch, PostgreSQL LISTEN/NOTIFY)."""
-    sign_in_window(reception)
+    sign_in_window(qtbot, reception)
     refreshes = reception.live.refreshes
     muller = next(p for p in PEOPLE if p[0] == "muller")
     done = subprocess.run(
@@ -308,6 +318,7 @@ def test_the_board_can_show_given_name_and_initial(qtbot, staffed):
     check_in(staffed, "muller")
     window = BoardWindow(staffed, chime=Chime())
     qtbot.addWidget(window)
+    settle(qtbot, window)
     assert "K-1  Jürgen M." in board_text(window)
     assert "Müller" not in board_text(window)
     window.close()

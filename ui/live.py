@@ -1,29 +1,39 @@
-"""Bring the core's change watcher to a Qt window: its thread's callback becomes a queued
-signal, and a burst of changes becomes one refresh."""
+"""Bring the core's change watcher to a Qt window: a burst of changes becomes one refresh,
+whose database reading runs on a worker thread (the window keeps painting and ticking), and
+whose result is shown on the GUI thread."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from kiosk.changes import ChangeWatcher
 from kiosk.site import SiteContext
+from ui.worker import Worker
+
+log = logging.getLogger(__name__)
 
 COALESCE_MS = 30
 
 
 class LiveUpdates(QObject):
-    """Calls ``refresh`` on the GUI thread soon after any lobby change anywhere; ``stop()``
-    ends the watching (the owning window calls it when it closes)."""
+    """``read()`` (worker thread) then ``show(result)`` (GUI thread) soon after any lobby
+    change anywhere, and whenever the window asks with :meth:`refresh`. One read at a time;
+    a change during a read brings one more. ``stop()`` ends the watching."""
 
     _changed = Signal()
 
-    def __init__(self, ctx: SiteContext, refresh: Callable[[], None],
-                 parent: QObject | None = None) -> None:
+    def __init__(self, ctx: SiteContext, read: Callable[[], Any], show: Callable[[Any], None],
+                 parent: QObject | None = None,
+                 failed: Callable[[Exception], None] | None = None) -> None:
         super().__init__(parent)
         self.refreshes = 0
-        self._refresh = refresh
+        self._read, self._show, self._on_failed = read, show, failed
+        self._reading = self._again = False
+        self.worker = Worker(self, threads=1)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(COALESCE_MS)
@@ -31,9 +41,40 @@ class LiveUpdates(QObject):
         self._changed.connect(self._timer.start)  # queued: emitted from the watcher thread
         self.watcher = ChangeWatcher(ctx.db, ctx.settings.site_id, self._changed.emit).start()
 
+    def refresh(self) -> None:
+        self._timer.start()
+
+    @property
+    def settled(self) -> bool:
+        """Nothing asked for and not yet shown (for tests and screenshots)."""
+        return not (self._reading or self._again or self._timer.isActive())
+
     def _run(self) -> None:
+        if self._reading:
+            self._again = True
+            return
+        self._reading = True
+        self.worker.run(self._read, self._shown, self._failed)
+
+    def _shown(self, result: Any) -> None:
+        self._reading = False
         self.refreshes += 1
-        self._refresh()
+        self._show(result)
+        self._next()
+
+    def _failed(self, error: Exception) -> None:
+        # DatabaseUnavailable was logged by the database layer; the window keeps what it
+        # shows, and the next change (or the watcher's safety read) tries again.
+        self._reading = False
+        if self._on_failed is not None:
+            self._on_failed(error)
+        self._next()
+
+    def _next(self) -> None:
+        if self._again:
+            self._again = False
+            self._run()
 
     def stop(self) -> None:
         self.watcher.stop()
+        self.worker.wait()

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.board import BoardCall, BoardState, board_state
-from kiosk.db import DatabaseUnavailable
 from kiosk.i18n import is_right_to_left, translate
 from kiosk.queue import QueueService
 from kiosk.site import SiteContext
@@ -45,10 +44,10 @@ STYLE = """
 QWidget#board { background: #0B2E36; }
 QWidget#board QLabel { color: #FFFFFF; font-size: 30px; }
 QWidget#board QLabel[role="heading"] { font-size: 34px; font-weight: 600; color: #9FD6E0; }
-QWidget#board QLabel[role="calling"] { font-size: 140px; font-weight: 800; color: #FFE27A; }
-QWidget#board QLabel[role="room"] { font-size: 60px; font-weight: 700; }
+QWidget#board QLabel[role="calling"] { font-size: 128px; font-weight: 800; color: #FFE27A; }
+QWidget#board QLabel[role="room"] { font-size: 54px; font-weight: 700; }
 QWidget#board QLabel[role="recent"] { font-size: 38px; font-weight: 600; }
-QWidget#board QLabel[role="ticket"] { font-size: 36px; font-weight: 700; }
+QWidget#board QLabel[role="ticket"] { font-size: 34px; font-weight: 700; }
 QWidget#board QLabel[role="quiet"] { color: #C9E2E7; }
 QWidget#board QFrame[role="panel"] { background: #12414C; border-radius: 24px; }
 """
@@ -75,29 +74,36 @@ class BoardWindow(QWidget):
         self.rotate.setInterval(ROTATE_MS)
         self.rotate.timeout.connect(self.next_language)
         self.rotate.start()
-        self.refresh()
-        self.live = LiveUpdates(ctx, self.refresh, self)
+        self.live = LiveUpdates(ctx, self._read, self._show, self)
+        self.live.refresh()
+
+    @staticmethod
+    def _label(role: str | None = None) -> QLabel:
+        label = QLabel()
+        if role:
+            label.setProperty("role", role)
+        return label
+
+    @staticmethod
+    def _panel() -> tuple[QFrame, QVBoxLayout]:
+        panel = QFrame()
+        panel.setProperty("role", "panel")
+        inside = QVBoxLayout(panel)
+        inside.setContentsMargins(36, 28, 36, 28)
+        return panel, inside
 
     def _build(self) -> None:
         layout = QHBoxLayout(self)
         layout.setContentsMargins(40, 32, 40, 32)
         layout.setSpacing(32)
-        calling = QFrame()
-        calling.setProperty("role", "panel")
-        left = QVBoxLayout(calling)
-        left.setContentsMargins(36, 28, 36, 28)
-        self.calling_heading = QLabel()
-        self.calling_heading.setProperty("role", "heading")
-        self.calling_ticket = QLabel("")
-        self.calling_ticket.setProperty("role", "calling")
+        calling, left = self._panel()
+        self.calling_heading = self._label("heading")
+        self.calling_ticket = self._label("calling")
         self.calling_ticket.setAccessibleName("Ticket now called")
-        self.calling_room = QLabel("")
-        self.calling_room.setProperty("role", "room")
-        self.calling_label = QLabel("")
-        self.recent_heading = QLabel()
-        self.recent_heading.setProperty("role", "heading")
-        self.recent = QLabel("")
-        self.recent.setProperty("role", "recent")
+        self.calling_room = self._label("room")
+        self.calling_label = self._label()
+        self.recent_heading = self._label("heading")
+        self.recent = self._label("recent")
         for widget in (self.calling_ticket, self.calling_room, self.calling_label):
             widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
         for widget in (self.calling_heading, self.calling_room):
@@ -111,30 +117,23 @@ class BoardWindow(QWidget):
         left.addWidget(self.recent)
         layout.addWidget(calling, 3)
 
-        waiting = QFrame()
-        waiting.setProperty("role", "panel")
-        right = QVBoxLayout(waiting)
-        right.setContentsMargins(36, 28, 36, 28)
-        self.waiting_heading = QLabel()
-        self.waiting_heading.setProperty("role", "heading")
+        waiting, right = self._panel()
+        self.waiting_heading = self._label("heading")
         self.waiting_heading.setWordWrap(True)
         right.addWidget(self.waiting_heading)
         self.grid = QGridLayout()
         self.grid.setHorizontalSpacing(28)
-        self.grid.setVerticalSpacing(10)
+        self.grid.setVerticalSpacing(2)
         # A fixed set of lines, filled in on each change: nothing is created or destroyed
         # while the board runs for weeks.
         self.lines: list[tuple[QLabel, QLabel, QLabel]] = []
         for line in range(WAITING_SHOWN):
-            cells = (QLabel(), QLabel(), QLabel())
-            cells[0].setProperty("role", "ticket")
-            cells[1].setProperty("role", "quiet")
+            cells = (self._label("ticket"), self._label("quiet"), self._label())
             for column, cell in enumerate(cells):
                 self.grid.addWidget(cell, line, column)
             self.lines.append(cells)
         self.grid.setColumnStretch(2, 1)
-        self.empty = QLabel()
-        self.empty.setProperty("role", "quiet")
+        self.empty = self._label("quiet")
         right.addWidget(self.empty)
         right.addLayout(self.grid)
         right.addStretch(1)
@@ -142,15 +141,15 @@ class BoardWindow(QWidget):
 
     # -- data ------------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        try:
-            rows = self.queue.rows()
-        except DatabaseUnavailable:
-            return  # keep showing the last state; the database layer logged why
+    def _read(self) -> BoardState:
+        # On the worker thread; if the database is gone, the board keeps its last state.
         settings = self.ctx.settings
-        self.state = board_state(rows, names=settings.board_names,
-                                 default_language=settings.default_language)
-        self._announce(self.state.now_calling)
+        return board_state(self.queue.rows(), names=settings.board_names,
+                           default_language=settings.default_language)
+
+    def _show(self, state: BoardState) -> None:
+        self.state = state
+        self._announce(state.now_calling)
         self._render()
 
     def _announce(self, call: BoardCall | None) -> None:

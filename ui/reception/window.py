@@ -48,9 +48,10 @@ from PySide6.QtWidgets import (
 from kiosk.checkin import CheckinService
 from kiosk.db import DatabaseUnavailable
 from kiosk.i18n import format_time
-from kiosk.lobby import acknowledge_help, open_help_requests, site_health
+from kiosk.lobby import OpenHelp, acknowledge_help, open_help_requests, site_health
 from kiosk.models import VisitStatus
 from kiosk.queue import (
+    DeskAppointment,
     InvalidTransition,
     QueueRow,
     QueueService,
@@ -297,9 +298,9 @@ class TicketDialog(QDialog):
         layout.addWidget(QLabel(provider), alignment=Qt.AlignmentFlag.AlignCenter)
         self.qr = QLabel()
         if token is not None:
-            from kiosk.tokens import _qr
+            from kiosk.tokens import qr_code
 
-            image = _qr(token).make_image().convert("RGB")
+            image = qr_code(token).make_image().convert("RGB")
             data = image.tobytes("raw", "RGB")
             qimage = QImage(data, image.size[0], image.size[1], image.size[0] * 3,
                             QImage.Format.Format_RGB888).copy()
@@ -349,7 +350,9 @@ class ReceptionWindow(QMainWindow):
         self.help_timer = QTimer(self)  # the chime repeats until someone acknowledges
         self.help_timer.setInterval(HELP_REPEAT_MS)
         self.help_timer.timeout.connect(self.chime.play)
-        self.live = LiveUpdates(ctx, self.refresh, self)
+        self._desk_open = False  # read by the worker thread: no widget state there
+        self.live = LiveUpdates(ctx, self._read_lobby, self._show_lobby, self,
+                                failed=self._unreachable)
 
     # -- building ----------------------------------------------------------------------------
 
@@ -537,16 +540,23 @@ class ReceptionWindow(QMainWindow):
     # -- showing ---------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Re-read the queue and the open help requests (on every lobby change)."""
-        if self.member is None:
-            self._refresh_help_only()
-            return
-        try:
-            rows = self.queue.rows()
-            help_requests = open_help_requests(self.ctx)
-        except DatabaseUnavailable:
-            self.counts.setText("The database cannot be reached: the list may be out of "
-                                "date.")
+        """Read the queue and the open help requests again, off the GUI thread (this runs
+        on every lobby change, and after each action)."""
+        self.live.refresh()
+
+    def _read_lobby(self) -> tuple[list[QueueRow] | None, list[OpenHelp],
+                                   list[DeskAppointment] | None]:
+        # On the worker thread. Locked: only the help requests, which still chime.
+        signed_in = self.member is not None
+        rows = self.queue.rows() if signed_in else None
+        desk = appointments_to_check_in(self.ctx) if signed_in and self._desk_open else None
+        return rows, open_help_requests(self.ctx), desk
+
+    def _show_lobby(self, lobby: tuple[list[QueueRow] | None, list[OpenHelp],
+                                       list[DeskAppointment] | None]) -> None:
+        rows, help_requests, desk = lobby
+        if self.member is None or rows is None:  # locked meanwhile: show nothing
+            self._chime_for(help_requests)
             return
         selected = self.selected_ticket()
         self.model.set_rows(rows, self.ctx.now())
@@ -555,16 +565,13 @@ class ReceptionWindow(QMainWindow):
         self._show_help(help_requests)
         if not self.provider_list:
             self._load_providers()
-        if self.tabs.currentIndex() == 1:
-            self._load_desk()
+        if desk is not None:
+            self._show_desk(desk)
 
-    def _refresh_help_only(self) -> None:
-        # Locked: a help request still chimes (the banner shows after signing in).
-        try:
-            requests = open_help_requests(self.ctx)
-        except DatabaseUnavailable:
-            return
-        self._chime_for(requests)
+    def _unreachable(self, error: Exception) -> None:
+        if isinstance(error, DatabaseUnavailable) and self.member is not None:
+            self.counts.setText("The database cannot be reached: the list may be out of "
+                                "date.")
 
     def _show_counts(self) -> None:
         rows = self.model.rows
@@ -576,7 +583,7 @@ class ReceptionWindow(QMainWindow):
                     "minute target"
         self.counts.setText(text)
 
-    def _chime_for(self, requests: list[Any]) -> None:
+    def _chime_for(self, requests: list[OpenHelp]) -> None:
         ids = {request.id for request in requests}
         if ids - self.help_ids:
             self.chime.play()
@@ -586,7 +593,7 @@ class ReceptionWindow(QMainWindow):
         else:
             self.help_timer.stop()
 
-    def _show_help(self, requests: list[Any]) -> None:
+    def _show_help(self, requests: list[OpenHelp]) -> None:
         self._chime_for(requests)
         if not requests:
             self.alert.hide()
@@ -640,6 +647,7 @@ class ReceptionWindow(QMainWindow):
             self.report.setPlainText("The database cannot be reached.")
 
     def _tab_changed(self, index: int) -> None:
+        self._desk_open = index == 1
         if self.member is None:
             return
         if index == 1:
@@ -666,8 +674,11 @@ class ReceptionWindow(QMainWindow):
         self.proxy.choose(self.provider_filter.currentData())
 
     def _load_desk(self) -> None:
+        self._show_desk(appointments_to_check_in(self.ctx))
+
+    def _show_desk(self, appointments: list[DeskAppointment]) -> None:
         self.desk.clear()
-        for appointment in appointments_to_check_in(self.ctx):
+        for appointment in appointments:
             when = format_time(self.ctx.local(appointment.start), "en")
             item = QListWidgetItem(f"{when}  {appointment.patient_name}  ·  "
                                    f"{appointment.provider}  ({appointment.status})")
@@ -765,8 +776,7 @@ class ReceptionWindow(QMainWindow):
             if result.ticket is None:
                 raise LookupError("that appointment cannot be checked in")
             return f"Checked in: ticket {result.ticket}."
-        self._try(check_in)
-        self._load_desk()
+        self._try(check_in)  # its refresh re-reads the desk list too
 
     def add_walk_in(self) -> None:
         if self.member is None:
