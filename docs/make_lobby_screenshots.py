@@ -56,6 +56,7 @@ def lobby(ctx: SiteContext, clock: FixedClock) -> None:
     clock.advance(minutes=2)
     heartbeat(ctx, "kiosk-1", clock.now(), "0.1.0")
     request_help(ctx, "kiosk-1", "date_of_birth")
+    request_help(ctx, "kiosk-2", "result", visit_id=rows[-1].visit_id)  # after checking in
 
 
 def settle(app, widget) -> None:  # type: ignore[no-untyped-def]
@@ -81,20 +82,24 @@ def main() -> None:
             app.processEvents()
         widget.grab().save(str(out / f"{name}.png"))
 
-    reception = ReceptionWindow(ctx)
-    reception.resize(1400, 800)
-    reception.show()
-    snap(reception, "reception-sign-in")
-    reception.sign_in_page.pin.setText("2468")
-    reception.sign_in_page.submit()
-    settle(app, reception)
-    reception.select_ticket(reception.model.rows[-1].ticket)
-    snap(reception, "reception-queue")
-    reception.tabs.setCurrentIndex(2)
-    snap(reception, "reception-kiosks")
-    reception.tabs.setCurrentIndex(3)
-    snap(reception, "reception-report")
-    reception.close()
+    english = ctx.settings
+    for language in ("en", "ar", "zh_Hans"):
+        ctx.settings = english.replace(staff_language=language)
+        reception = ReceptionWindow(ctx)
+        reception.resize(1400, 800)
+        reception.show()
+        snap(reception, f"{language}-reception-sign-in")
+        reception.sign_in_page.pin.setText("2468")
+        reception.sign_in_page.submit()
+        settle(app, reception)
+        reception.select_ticket(reception.model.rows[-1].ticket)
+        snap(reception, f"{language}-reception-queue")
+        reception.tabs.setCurrentIndex(2)
+        snap(reception, f"{language}-reception-kiosks")
+        reception.tabs.setCurrentIndex(3)
+        snap(reception, f"{language}-reception-report")
+        reception.close()
+    ctx.settings = english
 
     board = BoardWindow(ctx)
     board.resize(1600, 900)

@@ -117,7 +117,7 @@ class KioskFlow:
         self.languages = languages
         self.timing = timing or Timing()
         self._listeners: list[Callable[[KioskFlow], None]] = []
-        self._help_listeners: list[Callable[[str], None]] = []
+        self._help_listeners: list[Callable[[str, int | None], None]] = []
         self._requests = 0
         self.generation = 0  # a new patient (or a fresh start) each time it grows
         self._clear()
@@ -150,8 +150,9 @@ class KioskFlow:
     def subscribe(self, listener: Callable[[KioskFlow], None]) -> None:
         self._listeners.append(listener)
 
-    def on_help(self, listener: Callable[[str], None]) -> None:
-        """Called with the current step's name when a patient asks for help."""
+    def on_help(self, listener: Callable[[str, int | None], None]) -> None:
+        """Called with the current step's name when a patient asks for help, and the visit
+        when they ask after checking in (reception then flags their row)."""
         self._help_listeners.append(listener)
 
     def _changed(self) -> None:
@@ -263,12 +264,13 @@ class KioskFlow:
         self.touch()
         first = not self.help_requested
         origin = self.step.value
+        visit_id = self.result.visit_id if self.step is Step.RESULT and self.result else None
         self.help_requested = True
         self._move(Step.HELP)
         self._changed()
         if first:
             for listener in list(self._help_listeners):
-                listener(origin)
+                listener(origin, visit_id)
 
     def more_time(self) -> None:
         self.touch()

@@ -73,3 +73,48 @@ def format_time(value: datetime, language: str) -> str:
 
 def format_day(value: date, language: str) -> str:
     return format_skeleton("yMMMMd", value, locale=Locale.parse(language))
+
+
+# -- Staff screens (reception, the day report) ---------------------------------------------
+# A second catalog: staff read far more words than patients, in one language per site, and
+# a staff sentence should not hold back a patient language that is still being reviewed.
+
+STAFF_DOMAIN = "reception"
+STAFF_LANGUAGES = ("en", "ar", "es", "zh_Hans")
+
+
+def S_(message: str) -> str:
+    """Mark a staff-facing message for the reception catalog; translated where shown."""
+    return message
+
+
+@functools.cache
+def staff_translations(language: str) -> gettext.NullTranslations:
+    found = Translations.load(str(locales_dir()), [language], STAFF_DOMAIN)
+    return found if isinstance(found, Translations) else NullTranslations()
+
+
+def staff_translate(message: str, language: str, **values: object) -> str:
+    text = staff_translations(language).gettext(message)
+    return text.format(**values) if values else text
+
+
+class StaffWord(str):
+    """A value inside an :class:`Explained` message that is itself translated (a status)."""
+
+    __slots__ = ()
+
+
+class Explained(Exception):
+    """An error reception can show in its own language: an ``S_``-marked template and the
+    values that fill it. ``str(error)`` is the English sentence, for logs and the CLI."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message.format(**values) if values else message)
+        self.message = message
+        self.values = values
+
+    def translated(self, language: str) -> str:
+        values = {key: staff_translate(value, language) if isinstance(value, StaffWord)
+                  else value for key, value in self.values.items()}
+        return staff_translate(self.message, language, **values)

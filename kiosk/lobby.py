@@ -21,13 +21,15 @@ HEARTBEAT_SECONDS = 20
 OFFLINE_AFTER = timedelta(seconds=3 * HEARTBEAT_SECONDS)
 
 
-def request_help(ctx: SiteContext, kiosk_id: str, step: str) -> None:
-    """A patient pressed "I need help": reception hears it until someone acknowledges."""
+def request_help(ctx: SiteContext, kiosk_id: str, step: str, *,
+                 visit_id: int | None = None) -> None:
+    """A patient pressed "I need help": reception hears it until someone acknowledges.
+    ``visit_id`` when they had checked in: reception's row for them is flagged too."""
     with ctx.db.write() as session:
         ensure_site(session, ctx.settings, ctx.now())
         session.add(HelpRequest(site_id=ctx.settings.site_id, kiosk_id=kiosk_id, step=step,
-                                at=ctx.now()))
-        audit(session, ctx, kiosk_id, "help_requested", step=step)
+                                visit_id=visit_id, at=ctx.now()))
+        audit(session, ctx, kiosk_id, "help_requested", step=step, visit_id=visit_id)
     log.warning("kiosk %s: a patient asked for help (on %s)", kiosk_id, step)
 
 
@@ -37,12 +39,14 @@ class OpenHelp:
     kiosk_id: str
     step: str
     at: datetime
+    visit_id: int | None
 
 
 def open_help_requests(ctx: SiteContext) -> list[OpenHelp]:
     with ctx.db.read() as session:
         return [OpenHelp(*row) for row in session.execute(
-            select(HelpRequest.id, HelpRequest.kiosk_id, HelpRequest.step, HelpRequest.at)
+            select(HelpRequest.id, HelpRequest.kiosk_id, HelpRequest.step, HelpRequest.at,
+                   HelpRequest.visit_id)
             .where(HelpRequest.site_id == ctx.settings.site_id,
                    HelpRequest.acknowledged_at.is_(None))
             .order_by(HelpRequest.at))]

@@ -382,7 +382,8 @@ class StaffMember(Base):
 
 class HelpRequest(Base):
     """A patient pressed "I need help" at a kiosk: reception hears a chime until someone
-    acknowledges it. Holds the kiosk and the screen, never who the patient is."""
+    acknowledges it. Holds the kiosk and the screen, and the visit once the patient has
+    checked in; never a name."""
 
     __tablename__ = "help_request"
     __table_args__ = (Index("ix_help_request_open", "site_id", "acknowledged_at"),)
@@ -394,6 +395,8 @@ class HelpRequest(Base):
     at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    # The visit, when the patient asked after checking in (their ticket was on screen).
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))
 
 
 class KioskHeartbeat(Base):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from kiosk import tokens
 from kiosk.clock import local_day_bounds
+from kiosk.i18n import S_, Explained, StaffWord
 from kiosk.models import (
     Appointment,
     AuditEvent,
@@ -213,8 +214,22 @@ class QueueRow:
         }
 
 
-class InvalidTransition(ValueError):
+class InvalidTransition(Explained, ValueError):
     """A reception action that does not fit the visit's state (say, finishing a waiting one)."""
+
+
+class NotFound(Explained, LookupError):
+    """No such ticket today, provider or action to undo."""
+
+
+# What reception calls each status (the reception catalog translates them).
+STATUS_NAMES = {VisitStatus.WAITING: S_("waiting"), VisitStatus.CALLED: S_("called"),
+                VisitStatus.IN_ROOM: S_("in the room"), VisitStatus.DONE: S_("finished"),
+                VisitStatus.LEFT: S_("gone (left without being seen)")}
+REFUSED = {"call": S_("{ticket} cannot be called: the patient is {status}."),
+           "start": S_("{ticket} cannot go into the room: the patient is {status}."),
+           "finish": S_("{ticket} cannot be finished: the patient is {status}."),
+           "left": S_("{ticket} cannot be marked as left: the patient is {status}.")}
 
 
 # Which statuses each reception action may start from, and where it leads.
@@ -304,7 +319,8 @@ class QueueService:
                 Provider.site_id == ctx.settings.site_id,
                 Provider.external_id == provider_external_id))
             if provider is None:
-                raise LookupError(f"no provider with id {provider_external_id!r}")
+                raise NotFound(S_("There is no provider with the id {provider}."),
+                               provider=provider_external_id)
             number = next_ticket_number(session, ctx.settings.site_id, day)
             # A walk-in takes its place at its arrival, like a late patient: ahead of those
             # who came early for a later appointment, behind everyone due before now.
@@ -331,7 +347,8 @@ class QueueService:
             visit = self._visit(session, ticket)
             if visit.status not in allowed:
                 raise InvalidTransition(
-                    f"cannot {action} {visit.ticket_code}: it is {visit.status.value}")
+                    REFUSED[action], ticket=visit.ticket_code,
+                    status=StaffWord(STATUS_NAMES[visit.status]))
             before = _undo_state(visit)
             visit.status = target
             setattr(visit, STAMPS[action], ctx.now())
@@ -355,10 +372,12 @@ class QueueService:
             visit = self._visit(session, ticket)
             provider = session.get(Provider, provider_id)
             if provider is None or provider.site_id != ctx.settings.site_id:
-                raise LookupError(f"no provider {provider_id}")
+                raise NotFound(S_("There is no provider with the id {provider}."),
+                               provider=provider_id)
             if visit.status not in (VisitStatus.WAITING, VisitStatus.CALLED):
                 raise InvalidTransition(
-                    f"cannot move {visit.ticket_code}: it is {visit.status.value}")
+                    S_("{ticket} cannot move to another provider: the patient is {status}."),
+                    ticket=visit.ticket_code, status=StaffWord(STATUS_NAMES[visit.status]))
             before = _undo_state(visit)
             visit.provider_id = provider.id
             visit.status, visit.called_at, visit.room = VisitStatus.WAITING, None, None
@@ -379,11 +398,12 @@ class QueueService:
                                          AuditEvent.action.in_(UNDOABLE), AuditEvent.at >= since)
                 .order_by(AuditEvent.id.desc()).limit(1))
             if event is None or event.visit_id is None or event.detail.get("undone"):
-                raise LookupError("nothing to undo from the last minute")
+                raise NotFound(S_("Nothing to undo from the last minute."))
             later = session.scalar(select(func.count()).select_from(AuditEvent).where(
                 AuditEvent.visit_id == event.visit_id, AuditEvent.id > event.id))
             if later:
-                raise InvalidTransition("the visit changed since: nothing undone")
+                raise InvalidTransition(
+                    S_("The patient's visit changed since: nothing was undone."))
             visit = session.get_one(Visit, event.visit_id)
             before = event.detail["before"]
             visit.status = VisitStatus(before["status"])
@@ -403,7 +423,7 @@ class QueueService:
             Visit.site_id == ctx.settings.site_id, Visit.service_date == ctx.today(),
             func.upper(Visit.ticket_code) == ticket.strip().upper()))
         if visit is None:
-            raise LookupError(f"no visit with ticket {ticket!r} today")
+            raise NotFound(S_("There is no ticket {ticket} today."), ticket=ticket.strip()[:16])
         return visit
 
 
@@ -467,7 +487,7 @@ def ticket_card(ctx: SiteContext, visit_id: int) -> TicketCard:
             .outerjoin(Appointment, Appointment.id == Visit.appointment_id)
             .where(Visit.id == visit_id, Visit.site_id == ctx.settings.site_id)).one_or_none()
     if row is None:
-        raise LookupError(f"no visit {visit_id}")
+        raise NotFound(S_("That visit no longer exists."))
     ticket, provider, external_id, start = row
     token = None if external_id is None else tokens.issue(
         ctx.qr_secret, ctx.settings.site_id, external_id, ctx.local(start).date())

@@ -61,17 +61,23 @@ Providers come in order of display name, each section's ``total`` after them.
 from __future__ import annotations
 
 import csv
+import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from html import escape
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
+from babel import Locale
+from babel.dates import format_date
 from sqlalchemy import select
 
 from kiosk.clock import local_day_bounds
+from kiosk.i18n import S_, is_right_to_left, staff_translate
 from kiosk.models import (
     Appointment,
     AppointmentStatus,
@@ -94,8 +100,8 @@ CSV_HEADER = ("section", "provider", "metric", "value")
 # checked in upstream, not already seen).
 NO_SHOW_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.NOSHOW)
 SCORES = (1, 2, 3, 4, 5)
-METHOD_LABELS = {CheckinMethod.QR: "QR code", CheckinMethod.NAME_DOB: "name and birth date",
-                 CheckinMethod.STAFF: "reception"}
+METHOD_LABELS = {CheckinMethod.QR: S_("QR code"), CheckinMethod.NAME_DOB: S_("name and birth date"),
+                 CheckinMethod.STAFF: S_("reception")}
 
 
 # -- the report's parts ----------------------------------------------------------------------
@@ -231,80 +237,134 @@ class DayReport:
             for section, provider, metric, value in self.rows():
                 writer.writerow((section, provider, metric, "" if value is None else value))
 
-    # -- text --------------------------------------------------------------------------------
+    # -- text and HTML ---------------------------------------------------------------------
 
-    def as_text(self) -> str:
+    def tables(self, language: str = "en") -> list[ReportTable]:
+        """The report as titled tables, in the staff ``language`` (the reception catalog)."""
+        def t(message: str, **values: object) -> str:
+            return staff_translate(message, language, **values)
+
         everyone = (*self.providers, self.total)
-        width = max(len(_label(figures)) for figures in everyone) + 2
         target = self.target_wait_minutes
-        lines = [
-            f"Day report for {self.day.isoformat()} ({_WEEKDAYS[self.day.weekday()]}), "
-            f"{self.site_name} (site {self.site_id})",
-            f"As of {self.as_of:%Y-%m-%d %H:%M} ({self.timezone}). "
-            f"Target wait: {target} min.",
-            "",
-            "Patients".ljust(width) + f"{'checked in':>11}{'seen':>6}{'in room':>9}"
-            f"{'called':>8}{'waiting':>9}{'left*':>7}{'no-shows':>10}",
-        ]
-        for figures in everyone:
-            lines.append(
-                _label(figures).ljust(width) + f"{figures.checked_in:>11}{figures.seen:>6}"
-                f"{figures.in_room:>9}{figures.called:>8}{figures.waiting:>9}"
-                f"{figures.left:>7}{figures.no_shows:>10}")
-        lines += ["* left without being seen", "",
-                  "Wait from check-in to call, minutes (patients called)",
-                  "".ljust(width) + f"{'called':>8}{'median':>8}{'P90':>8}"
-                  f"{f'within {target} min':>17}"]
-        for figures in everyone:
-            waits = figures.waits
-            lines.append(
-                _label(figures).ljust(width) + f"{waits.count:>8}"
-                f"{_number(waits.median_minutes):>8}{_number(waits.p90_minutes):>8}"
-                f"{_part(waits.within_target, waits.share_within_target):>17}")
-        lines += ["Median and P90 interpolate linearly between ranks (numpy 'linear', "
-                  "as PERCENTILE.INC).", "", "Longest waits (ticket, minutes, provider)"]
-        if not self.longest_waits:
-            lines.append("  none: nobody was called")
-        for wait in self.longest_waits:
-            lines.append(f"  {wait.ticket:<8}{wait.minutes:>6.1f}  {wait.provider}")
-        methods = [method for method, _ in self.total.by_method]
-        lines += ["", "Check-ins by method".ljust(width) + "".join(
-            f"{METHOD_LABELS[CheckinMethod(method)]:>21}" for method in methods)]
-        for figures in everyone:
-            counts = dict(figures.by_method)
-            lines.append(_label(figures).ljust(width) + "".join(
-                f"{counts[method]:>21}" for method in methods))
-        lines += ["", "Check-ins by language"]
-        for figures in everyone:
-            spoken = ", ".join(f"{language} {count}" for language, count in figures.by_language)
-            lines.append(_label(figures).ljust(width) + (spoken or "-"))
+
+        def label(figures: Figures) -> str:
+            return t(S_("Total")) if figures.provider == TOTAL else figures.provider
+
+        methods = [CheckinMethod(method) for method, _ in self.total.by_method]
         feedback = self.feedback
-        lines += ["", "Feedback (anonymous, whole site): "
-                  + (f"{feedback.count} answers, mean {feedback.mean:.2f} of 5"
-                     if feedback.mean is not None else "no answers"),
-                  "  " + "  ".join(f"score {score}: {answers}"
-                                   for score, answers in feedback.distribution),
-                  "", "Wait estimates shown with a number, against the wait that followed",
-                  "".ljust(width) + f"{'shown':>7}{'called':>8}{'mean error':>12}"
-                  f"{'within bound':>15}"]
-        for figures in everyone:
-            estimates = figures.estimates
-            lines.append(
-                _label(figures).ljust(width) + f"{estimates.shown:>7}{estimates.with_actual:>8}"
-                f"{_number(estimates.mean_absolute_error_minutes, ' min'):>12}"
-                f"{_part(estimates.within_upper, estimates.share_within_upper):>15}")
+        return [
+            ReportTable(t(S_("Patients")), (
+                "", t(S_("checked in")), t(S_("seen")), t(S_("in room")), t(S_("called")),
+                t(S_("waiting")), t(S_("left*")), t(S_("no-shows"))),
+                [(label(f), f.checked_in, f.seen, f.in_room, f.called, f.waiting, f.left,
+                  f.no_shows) for f in everyone],
+                [t(S_("* left without being seen"))]),
+            ReportTable(t(S_("Wait from check-in to call, minutes (patients called)")), (
+                "", t(S_("called")), t(S_("median")), t(S_("P90")),
+                t(S_("within {minutes} min"), minutes=target)),
+                [(label(f), f.waits.count, _number(f.waits.median_minutes),
+                  _number(f.waits.p90_minutes),
+                  _part(f.waits.within_target, f.waits.share_within_target))
+                 for f in everyone],
+                [t(S_("Median and P90 interpolate linearly between ranks (numpy 'linear', as "
+                      "PERCENTILE.INC)."))]),
+            ReportTable(t(S_("Longest waits")), (
+                t(S_("ticket")), t(S_("minutes")), t(S_("provider"))),
+                [(wait.ticket, f"{wait.minutes:.1f}", wait.provider)
+                 for wait in self.longest_waits],
+                [] if self.longest_waits else [t(S_("None: nobody was called."))]),
+            ReportTable(t(S_("Check-ins by method")), (
+                "", *(t(METHOD_LABELS[method]) for method in methods)),
+                [(label(f), *(dict(f.by_method)[method] for method in methods))
+                 for f in everyone], []),
+            ReportTable(t(S_("Check-ins by language")), ("", t(S_("languages"))),
+                        [(label(f), ", ".join(f"{code} {count}" for code, count
+                                              in f.by_language) or "-") for f in everyone],
+                        []),
+            ReportTable(t(S_("Feedback (anonymous, whole site)")), (
+                t(S_("answers")), t(S_("mean of 5")),
+                *(t(S_("score {score}"), score=score) for score in SCORES)),
+                [(feedback.count, _number(feedback.mean, digits=2),
+                  *(answers for _score, answers in feedback.distribution))], []),
+            ReportTable(t(S_("Wait estimates shown with a number, against the wait that "
+                             "followed")), (
+                "", t(S_("shown")), t(S_("called")), t(S_("mean error, min")),
+                t(S_("within bound"))),
+                [(label(f), f.estimates.shown, f.estimates.with_actual,
+                  _number(f.estimates.mean_absolute_error_minutes),
+                  _part(f.estimates.within_upper, f.estimates.share_within_upper))
+                 for f in everyone], []),
+        ]
+
+    def heading(self, language: str = "en") -> tuple[str, str]:
+        """The report's title and the line under it (what, when, against which target)."""
+        locale = Locale.parse(language)
+        title = staff_translate(S_("Day report for {day}, {site} (site {site_id})"), language,
+                                day=format_date(self.day, "full", locale=locale),
+                                site=self.site_name, site_id=self.site_id)
+        as_of = staff_translate(S_("As of {moment} ({timezone}). Target wait: {minutes} min."),
+                                language, moment=f"{self.as_of:%Y-%m-%d %H:%M}",
+                                timezone=self.timezone, minutes=self.target_wait_minutes)
+        return title, as_of
+
+    def as_text(self, language: str = "en") -> str:
+        """Plain text for a terminal: columns padded by display width (CJK counts two)."""
+        lines = [*self.heading(language)]
+        for table in self.tables(language):
+            lines += ["", table.title]
+            cells = [[str(cell) for cell in row] for row in [table.columns, *table.rows]]
+            columns = range(len(table.columns))
+            widths = [max(_width(row[i]) for row in cells) for i in columns]
+            # Figures line up on the right, words (names, tickets) on the left.
+            words = [not all(_FIGURE.fullmatch(row[i]) for row in cells[1:]) for i in columns]
+            for row in cells:
+                lines.append("  ".join(_pad(cell, widths[i], left=words[i])
+                                       for i, cell in enumerate(row)).rstrip())
+            lines += [f"  {note}" for note in table.notes]
         return "\n".join(lines)  # no final newline: callers print() it
 
+    def as_html(self, language: str = "en") -> str:
+        """The same tables for a rich-text view (reception's panel), right to left where the
+        language is."""
+        direction = "rtl" if is_right_to_left(language) else "ltr"
+        title, as_of = self.heading(language)
+        parts = [f'<div dir="{direction}"><h2>{escape(title)}</h2><p>{escape(as_of)}</p>']
+        for table in self.tables(language):
+            parts.append(f"<h3>{escape(table.title)}</h3>")
+            if table.rows:
+                parts.append('<table cellspacing="0" cellpadding="4" border="1">')
+                parts.append("<tr>" + "".join(f"<th>{escape(str(c))}</th>"
+                                              for c in table.columns) + "</tr>")
+                for row in table.rows:
+                    parts.append("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row)
+                                 + "</tr>")
+                parts.append("</table>")
+            parts += [f"<p><small>{escape(note)}</small></p>" for note in table.notes]
+        return "".join(parts) + "</div>"
 
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+@dataclass(frozen=True)
+class ReportTable:
+    title: str
+    columns: tuple[str, ...]
+    rows: list[tuple[object, ...]]
+    notes: list[str]
 
 
-def _label(figures: Figures) -> str:
-    return "Total" if figures.provider == TOTAL else figures.provider
+_FIGURE = re.compile(r"[-\d.,%() ]+")
 
 
-def _number(value: float | None, unit: str = "") -> str:
-    return "-" if value is None else f"{value:.1f}{unit}"
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _pad(text: str, width: int, *, left: bool) -> str:
+    room = " " * (width - _width(text))
+    return text + room if left else room + text
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def _part(count: int, share: float | None) -> str:

@@ -108,6 +108,12 @@ def _fhir_auth(value: str) -> str | None:
     return None if value in ("none", "bearer", "smart") else "'none', 'bearer' or 'smart'"
 
 
+def _staff_language(value: str) -> str | None:
+    from kiosk.i18n import STAFF_LANGUAGES
+
+    return None if value in STAFF_LANGUAGES else "one of " + ", ".join(STAFF_LANGUAGES)
+
+
 def _board_names(value: str) -> str | None:
     return None if value in ("none", "initials") else "'none' or 'initials'"
 
@@ -212,6 +218,9 @@ class Settings:
         "(JSON Patch).", check=_write_mode)
     fhir_create_encounter: bool = _setting(
         False, "Also create an Encounter (status arrived) for each check-in.")
+    staff_language: str = _setting(
+        "en", "Language of the reception window and the day report: 'en', 'ar', 'es' or "
+        "'zh_Hans'.", check=_staff_language)
     reception_lock_minutes: int = _setting(
         5, "Reception's window locks itself after this many idle minutes.", check=_positive)
     board_names: str = _setting(

@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from kiosk.i18n import S_, Explained
 from kiosk.models import StaffMember, StaffRole
 from kiosk.queue import audit
 from kiosk.site import SiteContext, ensure_site
@@ -32,7 +33,7 @@ PIN_PATTERN = re.compile(r"^[0-9]{4,8}$")
 NAME_PATTERN = re.compile(r"^\S(.{0,62}\S)?$")
 
 
-class StaffError(ValueError):
+class StaffError(Explained, ValueError):
     """A staff member cannot be added or sign in; the message is safe to show and log."""
 
 
@@ -71,9 +72,9 @@ def pin_matches(pin: str, stored: str) -> bool:
 
 def check_pin(pin: str) -> str:
     if not PIN_PATTERN.match(pin):
-        raise StaffError("a PIN is 4 to 8 digits")
+        raise StaffError(S_("A PIN is 4 to 8 digits."))
     if len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210":
-        raise StaffError("choose a PIN that is not all one digit or a run (1234)")
+        raise StaffError(S_("Choose a PIN that is not all one digit or a run (1234)."))
     return pin
 
 
@@ -82,7 +83,7 @@ def add_staff(ctx: SiteContext, name: str, pin: str, *, admin: bool = False,
     """Add a member, or give an existing one a new PIN (and role)."""
     name = " ".join(name.split())
     if not NAME_PATTERN.match(name):
-        raise StaffError("a staff name is 1 to 64 characters")
+        raise StaffError(S_("A staff name is 1 to 64 characters."))
     pin_hash = hash_pin(check_pin(pin))
     role = StaffRole.ADMIN if admin else StaffRole.STAFF
     with ctx.db.write() as session:
@@ -107,7 +108,7 @@ def remove_staff(ctx: SiteContext, name: str, *, actor: str = "cli") -> None:
             StaffMember.site_id == ctx.settings.site_id, StaffMember.name == name,
             StaffMember.active.is_(True)))
         if member is None:
-            raise StaffError(f"no staff member called {name!r}")
+            raise StaffError(S_("No staff member is called {name}."), name=name)
         member.active = False
         audit(session, ctx, actor, "staff_removed", staff_id=member.id)
 
@@ -123,7 +124,7 @@ def staff_names(ctx: SiteContext) -> list[tuple[str, StaffRole]]:
 def sign_in(ctx: SiteContext, name: str, pin: str, *, where: str) -> SignedIn:
     """The member, or :class:`StaffError` saying (without hinting which part was wrong)."""
     now = ctx.now()
-    problem = "wrong name or PIN"
+    problem, minutes = S_("Wrong name or PIN."), 0
     with ctx.db.write() as session:  # commits the failure count too, then raises below
         member = session.scalar(select(StaffMember).where(
             StaffMember.site_id == ctx.settings.site_id, StaffMember.name == name,
@@ -132,7 +133,7 @@ def sign_in(ctx: SiteContext, name: str, pin: str, *, where: str) -> SignedIn:
             pin_matches(pin, hash_pin("0000"))  # the same time as a real check
         elif member.locked_until is not None and member.locked_until > now:
             minutes = max(1, round((member.locked_until - now).total_seconds() / 60))
-            problem = f"too many wrong PINs: try again in {minutes} min"
+            problem = S_("Too many wrong PINs: try again in {minutes} min.")
         elif not pin_matches(pin, member.pin_hash):
             member.failed_attempts += 1
             if member.failed_attempts >= MAX_FAILURES:
@@ -147,4 +148,4 @@ def sign_in(ctx: SiteContext, name: str, pin: str, *, where: str) -> SignedIn:
             member.failed_attempts, member.locked_until = 0, None
             audit(session, ctx, member.name, "staff_signed_in", where=where)
             return SignedIn(member.id, member.name, member.role)
-    raise StaffError(problem)
+    raise StaffError(problem, minutes=minutes)

@@ -112,7 +112,7 @@ def test_unanswered_warning_resets_and_forgets_the_patient(flow, clock):
 
 def test_help_alerts_once_and_returns_to_welcome_by_itself(flow, clock):
     alerts = []
-    flow.on_help(alerts.append)
+    flow.on_help(lambda step, _visit: alerts.append(step))
     flow.start_name_entry()
     flow.request_help()
     flow.request_help()
@@ -120,6 +120,15 @@ def test_help_alerts_once_and_returns_to_welcome_by_itself(flow, clock):
     clock.advance(seconds=90)
     flow.tick()
     assert flow.step is Step.WELCOME
+
+
+def test_help_after_checking_in_names_the_visit_for_reception(flow):
+    alerts = []
+    flow.on_help(lambda step, visit_id: alerts.append((step, visit_id)))
+    flow.scanned("LK1ABC")
+    flow.finish(CheckinResult(Outcome.CHECKED_IN, ticket="K-3", visit_id=42))
+    flow.request_help()
+    assert alerts == [("result", 42)]
 
 
 def test_engine_failure_shows_error_then_welcome(flow, clock):

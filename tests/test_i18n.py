@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from kiosk.i18n import date_field_order, is_right_to_left, native_name, translate
+from kiosk.i18n import (
+    STAFF_LANGUAGES,
+    date_field_order,
+    is_right_to_left,
+    native_name,
+    translate,
+)
 from kiosk.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,20 +31,29 @@ def catalog(path: Path):
         return read_po(handle)
 
 
-def test_the_template_holds_every_message_the_code_marks(tmp_path):
-    fresh = tmp_path / "kiosk.pot"
+# (domain, the keywords that mark its messages, the languages it must be complete in)
+DOMAINS = {"kiosk": (["-k", "N_", "-k", "_"], TRANSLATED),
+           "reception": (["--no-default-keywords", "-k", "S_"],
+                         [code for code in STAFF_LANGUAGES if code != "en"])}
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_the_template_holds_every_message_the_code_marks(tmp_path, domain):
+    fresh = tmp_path / f"{domain}.pot"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F",
-                    str(ROOT / "babel.cfg"), "-k", "N_", "-k", "_", "--no-location", "-o",
+                    str(ROOT / "babel.cfg"), *DOMAINS[domain][0], "--no-location", "-o",
                     str(fresh), "kiosk", "ui"], cwd=ROOT, check=True, capture_output=True)
     in_code = {m.id for m in catalog(fresh) if m.id}
-    in_template = {m.id for m in catalog(LOCALES / "kiosk.pot") if m.id}
-    assert in_code == in_template, "run: pybabel extract (see README, Translations)"
+    in_template = {m.id for m in catalog(LOCALES / f"{domain}.pot") if m.id}
+    assert in_code and in_code == in_template, "run: pybabel extract (see README, Translations)"
 
 
-@pytest.mark.parametrize("language", TRANSLATED)
-def test_every_message_is_translated_with_its_placeholders(language):
-    template = {m.id for m in catalog(LOCALES / "kiosk.pot") if m.id}
-    translations = catalog(LOCALES / language / "LC_MESSAGES" / "kiosk.po")
+@pytest.mark.parametrize(("domain", "language"), [
+    (domain, language) for domain, (_keywords, languages) in DOMAINS.items()
+    for language in languages])
+def test_every_message_is_translated_with_its_placeholders(domain, language):
+    template = {m.id for m in catalog(LOCALES / f"{domain}.pot") if m.id}
+    translations = catalog(LOCALES / language / "LC_MESSAGES" / f"{domain}.po")
     problems = []
     for msgid in sorted(template):
         message = translations.get(msgid)
@@ -49,6 +64,19 @@ def test_every_message_is_translated_with_its_placeholders(language):
         elif set(PLACEHOLDER.findall(msgid)) != set(PLACEHOLDER.findall(message.string)):
             problems.append(f"placeholders differ: {msgid}")
     assert problems == []
+
+
+def test_staff_errors_read_in_the_staff_language():
+    from kiosk.i18n import StaffWord
+    from kiosk.models import VisitStatus
+    from kiosk.queue import REFUSED, STATUS_NAMES, InvalidTransition
+
+    error = InvalidTransition(REFUSED["finish"], ticket="K-3",
+                              status=StaffWord(STATUS_NAMES[VisitStatus.WAITING]))
+    assert str(error) == "K-3 cannot be finished: the patient is waiting."
+    for language in ("ar", "es", "zh_Hans"):
+        shown = error.translated(language)
+        assert "K-3" in shown and "waiting" not in shown and "finished" not in shown
 
 
 @pytest.mark.parametrize("language", TRANSLATED)

@@ -16,11 +16,13 @@ from PySide6.QtWidgets import QApplication, QLabel
 from sqlalchemy import select
 
 from kiosk.checkin import CheckinService
+from kiosk.i18n import staff_translate, translate
 from kiosk.lobby import heartbeat, open_help_requests, request_help
 from kiosk.models import AuditEvent, HelpRequest, StaffMember, Visit, VisitStatus
 from kiosk.queue import QueueService
 from kiosk.site import SiteContext
 from kiosk.staff import MAX_FAILURES, StaffError, add_staff, sign_in
+from kiosk.texts import BOARD_SPOKEN_CALL
 from tests.conftest import PEOPLE
 
 pytestmark = pytest.mark.gui
@@ -91,12 +93,12 @@ def test_pins_are_kept_as_slow_hashes_and_guessing_locks(ctx: SiteContext, clock
         stored = session.scalars(select(StaffMember.pin_hash)).one()
     assert stored.startswith("scrypt$16384$8$1$") and PIN not in stored
     assert sign_in(ctx, "Rosa", PIN, where="test").name == "Rosa"
-    with pytest.raises(StaffError, match="wrong name or PIN"):
+    with pytest.raises(StaffError, match="Wrong name or PIN"):
         sign_in(ctx, "Nobody", PIN, where="test")
     for _ in range(MAX_FAILURES):
-        with pytest.raises(StaffError, match="wrong name or PIN"):
+        with pytest.raises(StaffError, match="Wrong name or PIN"):
             sign_in(ctx, "Rosa", "9999", where="test")
-    with pytest.raises(StaffError, match="too many wrong PINs"):
+    with pytest.raises(StaffError, match="Too many wrong PINs"):
         sign_in(ctx, "Rosa", PIN, where="test")  # even the right PIN, for a while
     clock.advance(minutes=6)
     assert sign_in(ctx, "Rosa", PIN, where="test").name == "Rosa"
@@ -177,7 +179,7 @@ def test_every_action_is_one_touch_and_audited_with_the_staff_member(
     # An action that does not fit says so and changes nothing.
     reception.select_ticket(third)
     reception.do("finish")
-    assert reception.status.text() == "Cannot finish K-3: it is waiting."
+    assert reception.status.text() == "K-3 cannot be finished: the patient is waiting."
 
 
 def test_desk_check_in_walk_in_and_the_ticket_again(qtbot, reception, staffed):
@@ -219,7 +221,7 @@ def test_waiting_past_the_target_stands_out_and_is_counted(qtbot, reception, sta
     reception._show_counts()
     first, second = reception.model.rows
     assert reception.model.past_target(first) and not reception.model.past_target(second)
-    assert "1 past the 15-minute target" in reception.counts.text()
+    assert "Past the 15-minute target: 1." in reception.counts.text()
     index = reception.model.index(0, 8)
     assert reception.model.data(index) == "past target, arrived late" or \
         reception.model.data(index).startswith("past target")
@@ -240,6 +242,54 @@ def test_a_help_request_chimes_until_acknowledged(qtbot, reception, staffed):
     assert open_help_requests(staffed) == []
     with staffed.db.read() as session:
         assert session.scalars(select(HelpRequest.acknowledged_by)).one() == "Rosa"
+
+
+def test_help_asked_after_checking_in_flags_the_patients_row(qtbot, reception, staffed):
+    sign_in_window(qtbot, reception)
+    ticket = check_in(staffed, "muller")
+    qtbot.waitUntil(lambda: tickets(reception) == [ticket], timeout=5000)
+    row = next(r for r in reception.model.rows if r.ticket == ticket)
+    request_help(staffed, "kiosk-1", "result", visit_id=row.visit_id)
+    qtbot.waitUntil(lambda: reception.alert.isVisible(), timeout=5000)
+    assert f"kiosk-1, ticket {ticket}" in reception.alert_text.text()
+    flags = reception.model.index(0, 8)
+    assert "help requested" in reception.model.data(flags)
+    reception.acknowledge_all()
+    settle(qtbot, reception)
+    assert "help requested" not in reception.model.data(reception.model.index(0, 8))
+
+
+@pytest.mark.parametrize("language", ["ar", "zh_Hans"])
+def test_reception_reads_in_the_staff_language(qtbot, staffed, language):
+    from ui.reception.window import ReceptionWindow
+
+    staffed.settings = staffed.settings.replace(staff_language=language)
+    window = ReceptionWindow(staffed, chime=Chime())
+    qtbot.addWidget(window)
+    window.show()
+    page, t = window.sign_in_page, window.t
+    assert page.button.text() == t("Sign in") and "Sign in" not in t("Sign in")
+    page.who.setCurrentText("Rosa")
+    page.pin.setText("0000")
+    page.submit()
+    assert page.problem.text() == t("Wrong name or PIN.")
+    sign_in_window(qtbot, window)
+    ticket = check_in(staffed, "muller")
+    qtbot.waitUntil(lambda: tickets(window) == [ticket], timeout=5000)
+    model = window.model
+    assert model.headerData(0, Qt.Orientation.Horizontal) == t("Ticket")
+    assert model.data(model.index(0, 6)) == t("waiting (#{place})", place=1)
+    assert window.select_ticket(ticket) and window.selected_ticket() == ticket
+    window.do("finish")  # refused: the patient is waiting, said in the staff language
+    refused = window.status.text()
+    assert ticket in refused and staff_translate("waiting", language) in refused
+    assert not any(word in refused for word in ("cannot", "patient", "waiting"))
+    window.tabs.setCurrentIndex(3)
+    report = window.report.toHtml()
+    assert staff_translate("Longest waits", language) in report
+    rtl = language == "ar"
+    assert (window.layoutDirection() == Qt.LayoutDirection.RightToLeft) is rtl
+    window.close()
 
 
 def test_kiosk_health_shows_online_offline_and_the_outbox(qtbot, reception, staffed, clock):
@@ -309,6 +359,56 @@ def test_the_board_shows_calls_and_places_without_names(qtbot, board, staffed):
     board.next_language()
     assert board.calling_heading.text() == "يُنادى الآن"
     assert board.layoutDirection().name == "RightToLeft"
+
+
+@pytest.mark.parametrize("announce", [True, False])
+def test_the_board_speaks_each_call_in_the_patients_language(qtbot, staffed, announce):
+    """Qt's "mock" speech engine (no sound card here) runs the real QTextToSpeech path. It
+    has English voices only: the Arabic-speaking patient's call falls back to English."""
+    from ui.board.window import BoardWindow
+    from ui.speech import Guide
+
+    staffed.settings = staffed.settings.replace(board_announce=announce)
+    speaker = Guide("mock")
+    window = BoardWindow(staffed, chime=Chime(), speaker=speaker)
+    qtbot.addWidget(window)
+    settle(qtbot, window)
+    english, arabic = check_in(staffed, "garcia"), check_in(staffed, "muller", "ar")
+    queue = QueueService(staffed)
+    queue.act(english, "call", actor="Rosa", room="Room 2")
+    qtbot.waitUntil(lambda: window.calling_ticket.text() == english, timeout=5000)
+    queue.act(arabic, "call", actor="Rosa", room="Room 3")
+    qtbot.waitUntil(lambda: window.calling_ticket.text() == arabic, timeout=5000)
+    assert window.chime.played == 2  # the chime sounds either way
+    expected = [("en", f"Ticket {english}. Please go to: Room 2."),
+                ("en", f"Ticket {arabic}. Please go to: Room 3.")]
+    assert list(speaker.spoken) == (expected if announce else [])
+    window.close()
+
+
+def test_where_a_voice_speaks_the_patients_language_the_call_is_in_it(qtbot, staffed):
+    from ui.board.window import BoardWindow
+
+    class EveryVoice:  # a speech engine with every language (none such runs here)
+        def __init__(self) -> None:
+            self.spoken: list[tuple[str, str]] = []
+
+        def say(self, text: str, language: str) -> bool:
+            self.spoken.append((language, text))
+            return True
+
+    staffed.settings = staffed.settings.replace(board_announce=True)
+    speaker = EveryVoice()
+    window = BoardWindow(staffed, chime=Chime(), speaker=speaker)
+    qtbot.addWidget(window)
+    settle(qtbot, window)
+    ticket = check_in(staffed, "muller", "ar")
+    QueueService(staffed).act(ticket, "call", actor="Rosa", room="3")
+    qtbot.waitUntil(lambda: speaker.spoken != [], timeout=5000)
+    assert speaker.spoken == [("ar", translate(BOARD_SPOKEN_CALL, "ar", ticket=ticket,
+                                               room="3"))]
+    assert speaker.spoken[0][1] != f"Ticket {ticket}. Please go to: 3."
+    window.close()
 
 
 def test_the_board_can_show_given_name_and_initial(qtbot, staffed):

@@ -256,13 +256,14 @@ def test_no_patient_names_in_the_text_or_the_csv(report, tmp_path):
 
 def test_text_report_reads_well(report):
     text = report.as_text()
-    assert text.startswith("Day report for 2026-11-23 (Monday), Lobby Medical Practice")
+    assert text.startswith("Day report for Monday, November 23, 2026, Lobby Medical Practice")
     assert "As of 2026-11-23 10:30 (Europe/Berlin). Target wait: 15 min." in text
     lines = text.splitlines()
     total_patients = next(line for line in lines if line.startswith("Total"))
     assert total_patients.split()[1:] == ["9", "5", "1", "1", "1", "1", "4"]
-    assert "  K-7       38.0  Dr. Amara Okafor" in lines
-    assert "4 answers, mean 3.75 of 5" in text
+    assert "K-7        38.0  Dr. Amara Okafor" in lines
+    feedback = lines[lines.index("Feedback (anonymous, whole site)") + 2]
+    assert feedback.split() == ["4", "3.75", "0", "1", "0", "2", "1"]
 
 
 def test_a_day_with_nothing_in_it(ctx, clock):

@@ -70,8 +70,9 @@ def build_kiosk(ctx: SiteContext, timing: Timing | None = None,
                          reach_layout=settings.reach_layout,
                          guide=guide(speech_engine) if settings.speak_guidance else None)
     worker.setParent(window)
-    flow.on_help(lambda step: worker.run(lambda: request_help(ctx, kiosk_id, step),
-                                         lambda _: None, lambda _: None))
+    flow.on_help(lambda step, visit_id: worker.run(
+        lambda: request_help(ctx, kiosk_id, step, visit_id=visit_id),
+        lambda _: None, lambda _: None))
     # The camera (QtMultimedia, FFmpeg, the decoder) loads after the first frame is shown:
     # the welcome screen appears sooner, and scanners work meanwhile.
     QTimer.singleShot(CAMERA_AFTER_MS, window, lambda: attach_camera(window, flow))

@@ -162,8 +162,11 @@ class BoardWindow(QWidget):
             return  # a board switched on mid-call does not chime old news
         self.chime.play()
         if self.speaker is not None and self.ctx.settings.board_announce:
-            self.speaker.say(translate(BOARD_SPOKEN_CALL, call.language, ticket=call.ticket,
-                                       room=call.room or ""), call.language)
+            # In the patient's language; where no voice speaks it, in the site's default.
+            for language in dict.fromkeys((call.language, self.ctx.settings.default_language)):
+                if self.speaker.say(translate(BOARD_SPOKEN_CALL, language, ticket=call.ticket,
+                                              room=call.room or ""), language):
+                    break
 
     def next_language(self) -> None:
         self.language_index += 1

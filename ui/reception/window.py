@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QEvent,
+    QItemSelectionModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -36,23 +37,25 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
-    QPlainTextEdit,
     QPushButton,
     QStackedWidget,
     QTableView,
     QTabWidget,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
 from kiosk.checkin import CheckinService
 from kiosk.db import DatabaseUnavailable
-from kiosk.i18n import format_time
+from kiosk.i18n import S_, Explained, format_time, is_right_to_left, staff_translate
 from kiosk.lobby import OpenHelp, acknowledge_help, open_help_requests, site_health
 from kiosk.models import VisitStatus
 from kiosk.queue import (
+    STATUS_NAMES,
     DeskAppointment,
     InvalidTransition,
+    NotFound,
     QueueRow,
     QueueService,
     appointments_to_check_in,
@@ -68,11 +71,12 @@ log = logging.getLogger(__name__)
 
 HEALTH_EVERY_MS = 10_000
 HELP_REPEAT_MS = 15_000
-COLUMNS = ("Ticket", "Patient", "Provider", "Appointment", "Checked in", "Waiting", "Status",
-           "Estimate", "Flags")
-STATUS_TEXT = {VisitStatus.WAITING: "waiting", VisitStatus.CALLED: "called",
-               VisitStatus.IN_ROOM: "in room"}
+COLUMNS = (S_("Ticket"), S_("Patient"), S_("Provider"), S_("Appointment"), S_("Checked in"),
+           S_("Waiting"), S_("Status"), S_("Estimate"), S_("Flags"))
 PAST_TARGET = QColor("#FBE3C0")
+HELP_ROW = QColor("#F6C9C9")
+UNREACHABLE = S_("The database cannot be reached; see the log.")
+KIOSKS = S_("Kiosks")
 STYLE = """
 QMainWindow, QWidget { font-size: 15px; }
 QLabel[role="title"] { font-size: 22px; font-weight: 600; }
@@ -86,28 +90,49 @@ QTableView { font-size: 15px; }
 """
 
 
-def sentence(text: str) -> str:
-    """A core message as a sentence (its first letter up, nothing else touched)."""
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+class StaffText:
+    """Reception's words in the site's ``staff_language`` (the reception catalog)."""
 
+    def __init__(self, language: str) -> None:
+        self.language = language
+        # A right-to-left sentence that starts with a Latin name ("Lobby Practice: ...")
+        # would otherwise be laid out left to right: the mark makes its direction explicit.
+        self.mark = "\u200f" if is_right_to_left(language) else ""
 
-def minutes(value: float) -> str:
-    return f"{int(value)} min"
+    def __call__(self, message: str, **values: object) -> str:
+        return self.mark + staff_translate(message, self.language, **values)
+
+    def error(self, error: Exception) -> str:
+        """A core error as reception reads it (the English text if it has no template)."""
+        if isinstance(error, Explained):
+            return self.mark + error.translated(self.language)
+        return str(error)
+
+    def time(self, value: datetime) -> str:
+        return format_time(value, self.language)
+
+    def minutes(self, value: float) -> str:
+        return self(S_("{minutes} min"), minutes=int(value))
 
 
 class QueueModel(QAbstractTableModel):
     """Today's active visits; ``tick(now)`` moves the waiting times on without a query."""
 
-    def __init__(self, target_minutes: int, tz: Any, parent: QObject | None = None) -> None:
+    def __init__(self, target_minutes: int, tz: Any, t: StaffText,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.t = t
         self.rows: list[QueueRow] = []
+        self.help_visits: set[int] = set()  # visits whose patient asked for help
         self.now = datetime.now().astimezone()
         self.target = target_minutes
         self.tz = tz
 
-    def set_rows(self, rows: list[QueueRow], now: datetime) -> None:
+    def set_rows(self, rows: list[QueueRow], now: datetime,
+                 help_visits: set[int] | None = None) -> None:
         self.beginResetModel()
         self.rows, self.now = rows, now
+        self.help_visits = help_visits or set()
         self.endResetModel()
 
     def tick(self, now: datetime) -> None:
@@ -120,13 +145,15 @@ class QueueModel(QAbstractTableModel):
             row.waiting_minutes(self.now) >= self.target
 
     def flags_of(self, row: QueueRow) -> list[str]:
-        flags = []
+        t, flags = self.t, []
+        if row.visit_id in self.help_visits:
+            flags.append(t(S_("help requested")))
         if self.past_target(row):
-            flags.append("past target")
+            flags.append(t(S_("past target")))
         if row.arrived_late:
-            flags.append("arrived late")
+            flags.append(t(S_("arrived late")))
         if row.cancelled_upstream:
-            flags.append("cancelled upstream")
+            flags.append(t(S_("cancelled upstream")))
         return flags
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -138,7 +165,7 @@ class QueueModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
+            return self.t(COLUMNS[section])
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex,
@@ -149,37 +176,43 @@ class QueueModel(QAbstractTableModel):
             return self._text(row, column)
         if role == Qt.ItemDataRole.UserRole:  # what sorting compares
             return self._key(row, column)
+        if role == Qt.ItemDataRole.BackgroundRole and row.visit_id in self.help_visits:
+            return QBrush(HELP_ROW)
         if role == Qt.ItemDataRole.BackgroundRole and self.past_target(row):
             return QBrush(PAST_TARGET)
-        if role == Qt.ItemDataRole.AccessibleDescriptionRole and self.past_target(row):
-            return "waiting past the target"
+        if role == Qt.ItemDataRole.AccessibleDescriptionRole:
+            return ", ".join(self.flags_of(row)) or None
         return None
 
     def _text(self, row: QueueRow, column: int) -> str:
-        local = (lambda value: format_time(value.astimezone(self.tz), "en"))  # noqa: E731
+        t = self.t
         if column == 0:
             return row.ticket
         if column == 1:
-            return row.patient_name or "(walk-in)"
+            return row.patient_name or t(S_("(walk-in)"))
         if column == 2:
             return row.provider
         if column == 3:
-            return local(row.appointment_start) if row.appointment_start else "walk-in"
+            return t.time(row.appointment_start.astimezone(self.tz)) if row.appointment_start \
+                else t(S_("walk-in"))
         if column == 4:
-            return local(row.checked_in_at)
+            return t.time(row.checked_in_at.astimezone(self.tz))
         if column == 5:
-            return minutes(row.waiting_minutes(self.now))
+            return t.minutes(row.waiting_minutes(self.now))
         if column == 6:
-            text = STATUS_TEXT.get(row.status, row.status.value)
+            text = t(STATUS_NAMES[row.status])
             if row.status == VisitStatus.WAITING and row.position:
-                text += f" (#{row.position})"
+                text = t(S_("waiting (#{place})"), place=row.position)
             if row.room and row.status != VisitStatus.WAITING:
-                text += f", {row.room}"
+                text = t(S_("{status}, {room}"), status=text, room=row.room)
             return text
         if column == 7:
             if row.wait is None or row.status != VisitStatus.WAITING:
                 return ""
-            return f"~{row.wait.median} (≤{row.wait.upper}) min" if row.wait.known else "?"
+            if not row.wait.known:
+                return "?"
+            return t(S_("about {low} (at most {high}) min"), low=row.wait.median,
+                     high=row.wait.upper)
         return ", ".join(self.flags_of(row))
 
     def _key(self, row: QueueRow, column: int) -> Any:
@@ -216,28 +249,31 @@ class ProviderFilter(QSortFilterProxyModel):
 
 
 class SignInPage(QWidget):
-    def __init__(self, ctx: SiteContext, on_signed_in: Callable[[SignedIn], None]) -> None:
+    def __init__(self, ctx: SiteContext, t: StaffText,
+                 on_signed_in: Callable[[SignedIn], None]) -> None:
         super().__init__()
-        self.ctx = ctx
+        self.ctx, self.t = ctx, t
         self.on_signed_in = on_signed_in
-        title = QLabel(f"{ctx.settings.site_name}: reception")
+        title = QLabel(t(S_("{site}: reception"), site=ctx.settings.site_name))
+        title.setWordWrap(True)
         title.setProperty("role", "title")
         self.who = QComboBox()
-        self.who.setAccessibleName("Staff member")
+        self.who.setAccessibleName(t(S_("Staff member")))
         self.pin = QLineEdit()
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
-        self.pin.setPlaceholderText("PIN")
-        self.pin.setAccessibleName("PIN")
+        self.pin.setPlaceholderText(t(S_("PIN")))
+        self.pin.setAccessibleName(t(S_("PIN")))
         self.pin.setMaxLength(8)
         self.pin.returnPressed.connect(self.submit)
-        self.button = QPushButton("Sign in")
+        self.button = QPushButton(t(S_("Sign in")))
         self.button.setProperty("role", "primary")
         self.button.clicked.connect(self.submit)
         self.problem = QLabel("")
         self.problem.setProperty("role", "problem")
+        self.problem.setWordWrap(True)
         form = QVBoxLayout()
         form.addWidget(title)
-        form.addWidget(QLabel("Who is signing in?"))
+        form.addWidget(QLabel(t(S_("Who is signing in?"))))
         form.addWidget(self.who)
         form.addWidget(self.pin)
         form.addWidget(self.button)
@@ -261,11 +297,11 @@ class SignInPage(QWidget):
             names = staff_names(self.ctx)
         except DatabaseUnavailable:
             names = []
-            self.problem.setText("The database cannot be reached; see the log.")
+            self.problem.setText(self.t(UNREACHABLE))
         for name, _role in names:
             self.who.addItem(name)
         if not names and not self.problem.text():
-            self.problem.setText("No staff yet: add one with `kiosk staff add NAME`.")
+            self.problem.setText(self.t(S_("No staff yet: add one with `kiosk staff add NAME`.")))
         self.pin.clear()
         self.pin.setFocus()
 
@@ -275,10 +311,10 @@ class SignInPage(QWidget):
         try:
             member = sign_in(self.ctx, name, pin, where="reception")
         except StaffError as error:
-            self.problem.setText(sentence(str(error)))
+            self.problem.setText(self.t.error(error))
             return
         except DatabaseUnavailable:
-            self.problem.setText("The database cannot be reached; see the log.")
+            self.problem.setText(self.t(UNREACHABLE))
             return
         self.problem.setText("")
         self.on_signed_in(member)
@@ -287,9 +323,10 @@ class SignInPage(QWidget):
 class TicketDialog(QDialog):
     """A patient's ticket and their appointment's QR code, shown again."""
 
-    def __init__(self, parent: QWidget, ticket: str, provider: str, token: str | None) -> None:
+    def __init__(self, parent: QWidget, t: StaffText, ticket: str, provider: str,
+                 token: str | None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Ticket {ticket}")
+        self.setWindowTitle(t(S_("Ticket {ticket}"), ticket=ticket))
         layout = QVBoxLayout(self)
         big = QLabel(ticket)
         big.setStyleSheet("font-size: 56px; font-weight: 700; color: #0F5E6E;")
@@ -306,9 +343,9 @@ class TicketDialog(QDialog):
                             QImage.Format.Format_RGB888).copy()
             self.qr.setPixmap(QPixmap.fromImage(qimage).scaledToWidth(260))
             layout.addWidget(self.qr, alignment=Qt.AlignmentFlag.AlignCenter)
-            layout.addWidget(QLabel("Scan at the kiosk to see your place and wait."),
+            layout.addWidget(QLabel(t(S_("Scan at the kiosk to see your place and wait."))),
                              alignment=Qt.AlignmentFlag.AlignCenter)
-        close = QPushButton("Close")
+        close = QPushButton(t(S_("Close")))
         close.clicked.connect(self.accept)
         layout.addWidget(close)
 
@@ -320,14 +357,17 @@ class ReceptionWindow(QMainWindow):
         self.queue = QueueService(ctx)
         self.chime = chime or Chime(self)
         self.member: SignedIn | None = None
-        self.setWindowTitle(f"Reception: {ctx.settings.site_name}")
+        self.t = t = StaffText(ctx.settings.staff_language)
+        if is_right_to_left(t.language):
+            self.setLayoutDirection(Qt.LayoutDirection.RightToLeft)
+        self.setWindowTitle(t(S_("Reception: {site}"), site=ctx.settings.site_name))
         self.setStyleSheet(STYLE)
         self.rooms: dict[int, str] = {}
         self.provider_list: list[tuple[int, str, str]] = []
         self.help_ids: set[int] = set()
 
         self.stack = QStackedWidget()
-        self.sign_in_page = SignInPage(ctx, self.signed_in)
+        self.sign_in_page = SignInPage(ctx, t, self.signed_in)
         self.main_page = self._build_main()
         self.stack.addWidget(self.sign_in_page)
         self.stack.addWidget(self.main_page)
@@ -360,21 +400,22 @@ class ReceptionWindow(QMainWindow):
         page = QWidget()
         layout = QVBoxLayout(page)
         top = QHBoxLayout()
-        title = QLabel("Lobby")
+        t = self.t
+        title = QLabel(t(S_("Lobby")))
         title.setProperty("role", "title")
         self.counts = QLabel("")
         self.counts.setProperty("role", "counts")
         self.provider_filter = QComboBox()
-        self.provider_filter.setAccessibleName("Show provider")
+        self.provider_filter.setAccessibleName(t(S_("Show provider")))
         self.provider_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.provider_filter.currentIndexChanged.connect(self._filter_changed)
         self.who = QLabel("")
-        lock = QPushButton("Lock")
+        lock = QPushButton(t(S_("Lock")))
         lock.clicked.connect(self.lock)
         top.addWidget(title)
         top.addSpacing(16)
         top.addWidget(self.counts, 1)
-        top.addWidget(QLabel("Provider:"))
+        top.addWidget(QLabel(t(S_("Provider:"))))
         top.addWidget(self.provider_filter)
         top.addSpacing(16)
         top.addWidget(self.who)
@@ -385,7 +426,7 @@ class ReceptionWindow(QMainWindow):
         self.alert.setProperty("role", "alert")
         alert_row = QHBoxLayout(self.alert)
         self.alert_text = QLabel("")
-        self.alert_button = QPushButton("Acknowledge")
+        self.alert_button = QPushButton(t(S_("Acknowledge")))
         self.alert_button.clicked.connect(self.acknowledge_all)
         alert_row.addWidget(self.alert_text, 1)
         alert_row.addWidget(self.alert_button)
@@ -393,21 +434,22 @@ class ReceptionWindow(QMainWindow):
         layout.addWidget(self.alert)
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(self._build_queue_tab(), "Queue")
-        self.tabs.addTab(self._build_desk_tab(), "Check in")
-        self.tabs.addTab(self._build_kiosks_tab(), "Kiosks")
-        self.tabs.addTab(self._build_report_tab(), "Day report")
+        self.tabs.addTab(self._build_queue_tab(), t(S_("Queue")))
+        self.tabs.addTab(self._build_desk_tab(), t(S_("Check in")))
+        self.tabs.addTab(self._build_kiosks_tab(), t(KIOSKS))
+        self.tabs.addTab(self._build_report_tab(), t(S_("Day report")))
         self.tabs.currentChanged.connect(self._tab_changed)
         layout.addWidget(self.tabs, 1)
         self.status = QLabel("")
-        self.status.setAccessibleName("Last action")
+        self.status.setAccessibleName(t(S_("Last action")))
         layout.addWidget(self.status)
         return page
 
     def _build_queue_tab(self) -> QWidget:
+        t = self.t
         tab = QWidget()
         layout = QVBoxLayout(tab)
-        self.model = QueueModel(self.ctx.settings.target_wait_minutes, self.ctx.tz, self)
+        self.model = QueueModel(self.ctx.settings.target_wait_minutes, self.ctx.tz, t, self)
         self.proxy = ProviderFilter(self)
         self.proxy.setSourceModel(self.model)
         self.table = QTableView()
@@ -421,19 +463,19 @@ class ReceptionWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.table.setAccessibleName("Lobby queue")
+        self.table.setAccessibleName(t(S_("Lobby queue")))
         layout.addWidget(self.table, 1)
 
         actions = QHBoxLayout()
         self.room = QLineEdit()
-        self.room.setPlaceholderText("Room")
-        self.room.setAccessibleName("Room")
+        self.room.setPlaceholderText(t(S_("Room")))
+        self.room.setAccessibleName(t(S_("Room")))
         self.room.setMaximumWidth(110)
         self.buttons: dict[str, QPushButton] = {}
-        for key, label in (("call", "Call"), ("start", "In room"), ("finish", "Finish"),
-                           ("left", "Left without being seen"), ("undo", "Undo"),
-                           ("ticket", "Show ticket and QR")):
-            button = QPushButton(label)
+        for key, label in (("call", S_("Call")), ("start", S_("In room")),
+                           ("finish", S_("Finish")), ("left", S_("Left without being seen")),
+                           ("undo", S_("Undo")), ("ticket", S_("Show ticket and QR"))):
+            button = QPushButton(t(label))
             if key == "call":
                 button.setProperty("role", "primary")
             button.clicked.connect(lambda _=False, k=key: self.do(k))
@@ -443,9 +485,9 @@ class ReceptionWindow(QMainWindow):
         for key in ("start", "finish", "left"):
             actions.addWidget(self.buttons[key])
         self.move_to = QComboBox()
-        self.move_to.setAccessibleName("Move to provider")
+        self.move_to.setAccessibleName(t(S_("Move to provider")))
         self.move_to.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        move = QPushButton("Move to")
+        move = QPushButton(t(S_("Move to")))
         move.clicked.connect(lambda: self.do("move"))
         self.buttons["move"] = move
         actions.addWidget(move)
@@ -457,30 +499,33 @@ class ReceptionWindow(QMainWindow):
         return tab
 
     def _build_desk_tab(self) -> QWidget:
+        t = self.t
         tab = QWidget()
         layout = QVBoxLayout(tab)
-        layout.addWidget(QLabel("Appointments today not checked in yet (a patient the kiosk "
-                                "sent to reception):"))
+        explain = QLabel(t(S_("Appointments today not checked in yet (a patient the kiosk sent "
+                              "to reception):")))
+        explain.setWordWrap(True)
+        layout.addWidget(explain)
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Filter by name or time")
+        self.search.setPlaceholderText(t(S_("Filter by name or time")))
         self.search.textChanged.connect(self._filter_desk)
         layout.addWidget(self.search)
         self.desk = QListWidget()
-        self.desk.setAccessibleName("Appointments to check in")
+        self.desk.setAccessibleName(t(S_("Appointments to check in")))
         layout.addWidget(self.desk, 1)
-        check_in = QPushButton("Check in the selected appointment")
+        check_in = QPushButton(t(S_("Check in the selected appointment")))
         check_in.setProperty("role", "primary")
         check_in.clicked.connect(self.check_in_selected)
         layout.addWidget(check_in)
         walk = QHBoxLayout()
-        walk.addWidget(QLabel("Walk-in:"))
+        walk.addWidget(QLabel(t(S_("Walk-in:"))))
         self.walk_name = QLineEdit()
-        self.walk_name.setPlaceholderText("Name (optional)")
+        self.walk_name.setPlaceholderText(t(S_("Name (optional)")))
         self.walk_name.setMaxLength(200)
         self.walk_provider = QComboBox()
-        self.walk_provider.setAccessibleName("Walk-in provider")
+        self.walk_provider.setAccessibleName(t(S_("Walk-in provider")))
         self.walk_provider.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        add = QPushButton("Add walk-in")
+        add = QPushButton(t(S_("Add walk-in")))
         add.clicked.connect(self.add_walk_in)
         walk.addWidget(self.walk_name, 1)
         walk.addWidget(self.walk_provider)
@@ -492,7 +537,7 @@ class ReceptionWindow(QMainWindow):
         tab = QWidget()
         layout = QVBoxLayout(tab)
         self.health = QListWidget()
-        self.health.setAccessibleName("Kiosks")
+        self.health.setAccessibleName(self.t(KIOSKS))
         self.sync_line = QLabel("")
         self.sync_line.setWordWrap(True)
         layout.addWidget(self.health, 1)
@@ -502,9 +547,8 @@ class ReceptionWindow(QMainWindow):
     def _build_report_tab(self) -> QWidget:
         tab = QWidget()
         layout = QVBoxLayout(tab)
-        self.report = QPlainTextEdit()
-        self.report.setReadOnly(True)
-        self.report.setStyleSheet("font-family: monospace;")
+        self.report = QTextBrowser()
+        self.report.setAccessibleName(self.t(S_("Day report")))
         layout.addWidget(self.report, 1)
         return tab
 
@@ -512,7 +556,7 @@ class ReceptionWindow(QMainWindow):
 
     def signed_in(self, member: SignedIn) -> None:
         self.member = member
-        self.who.setText(f"Signed in: {member.name}")
+        self.who.setText(self.t(S_("Signed in: {name}"), name=member.name))
         self.stack.setCurrentWidget(self.main_page)
         self.idle.start()
         self.health_timer.start()
@@ -559,7 +603,8 @@ class ReceptionWindow(QMainWindow):
             self._chime_for(help_requests)
             return
         selected = self.selected_ticket()
-        self.model.set_rows(rows, self.ctx.now())
+        self.model.set_rows(rows, self.ctx.now(),
+                            {r.visit_id for r in help_requests if r.visit_id is not None})
         self._reselect(selected)
         self._show_counts()
         self._show_help(help_requests)
@@ -570,17 +615,19 @@ class ReceptionWindow(QMainWindow):
 
     def _unreachable(self, error: Exception) -> None:
         if isinstance(error, DatabaseUnavailable) and self.member is not None:
-            self.counts.setText("The database cannot be reached: the list may be out of "
-                                "date.")
+            self.counts.setText(self.t(S_("The database cannot be reached: the list may be "
+                                          "out of date.")))
 
     def _show_counts(self) -> None:
         rows = self.model.rows
         waiting = [r for r in rows if r.status == VisitStatus.WAITING]
         past = [r for r in waiting if self.model.past_target(r)]
-        text = f"{len(waiting)} waiting, {len(rows) - len(waiting)} called or in a room"
+        text = self.t(S_("Waiting: {waiting}. Called or in a room: {called}."),
+                      waiting=len(waiting), called=len(rows) - len(waiting))
         if past:
-            text += f"  ·  {len(past)} past the {self.ctx.settings.target_wait_minutes}-" \
-                    "minute target"
+            text += "  ·  " + self.t(S_("Past the {minutes}-minute target: {count}."),
+                                     minutes=self.ctx.settings.target_wait_minutes,
+                                     count=len(past))
         self.counts.setText(text)
 
     def _chime_for(self, requests: list[OpenHelp]) -> None:
@@ -598,53 +645,62 @@ class ReceptionWindow(QMainWindow):
         if not requests:
             self.alert.hide()
             return
-        now = self.ctx.now()
-        parts = [f"{r.kiosk_id}, on the {r.step.replace('_', ' ')} screen, "
-                 f"{max(0, int((now - r.at).total_seconds() // 60))} min ago"
-                 for r in requests]
-        self.alert_text.setText("A patient needs help: " + "; ".join(parts))
+        now, t = self.ctx.now(), self.t
+        tickets = {row.visit_id: row.ticket for row in self.model.rows}
+        parts = []
+        for r in requests:
+            ago = max(0, int((now - r.at).total_seconds() // 60))
+            ticket = tickets.get(r.visit_id) if r.visit_id is not None else None
+            parts.append(t(S_("{kiosk}, ticket {ticket}, {minutes} min ago"), kiosk=r.kiosk_id,
+                           ticket=ticket, minutes=ago) if ticket else
+                         t(S_("{kiosk}, {minutes} min ago"), kiosk=r.kiosk_id, minutes=ago))
+        self.alert_text.setText(t(S_("A patient needs help: {where}"), where="; ".join(parts)))
         self.alert.show()
 
     def refresh_health(self) -> None:
         try:
             health = site_health(self.ctx)
         except DatabaseUnavailable:
-            self.sync_line.setText("The database cannot be reached.")
+            self.sync_line.setText(self.t(UNREACHABLE))
             return
         self.health.clear()
-        now = self.ctx.now()
+        now, t = self.ctx.now(), self.t
         for kiosk in health.kiosks:
             ago = int((now - kiosk.last_seen).total_seconds())
-            state = "online" if kiosk.online else "OFFLINE"
-            item = QListWidgetItem(f"{kiosk.kiosk_id}: {state} (last seen {ago} s ago, "
-                                   f"version {kiosk.version})")
+            item = QListWidgetItem(t(
+                S_("{kiosk}: online (last seen {seconds} s ago, version {version})")
+                if kiosk.online else
+                S_("{kiosk}: OFFLINE (last seen {seconds} s ago, version {version})"),
+                kiosk=kiosk.kiosk_id, seconds=ago, version=kiosk.version))
             if not kiosk.online:
                 item.setForeground(QBrush(QColor("#9B1C1C")))
             self.health.addItem(item)
         if not health.kiosks:
-            self.health.addItem("No kiosk has reported yet.")
+            self.health.addItem(t(S_("No kiosk has reported yet.")))
         if not self.ctx.settings.fhir_base_url:
-            sync = "Schedule sync: not configured."
+            sync = t(S_("Schedule sync: not configured."))
         elif health.last_sync is None:
-            sync = "Schedule sync: no successful sync yet."
+            sync = t(S_("Schedule sync: no successful sync yet."))
         else:
-            sync = f"Schedule sync: last success at " \
-                   f"{format_time(self.ctx.local(health.last_sync), 'en')}."
-        if health.sync_error:
-            sync += f" Last error: {health.sync_error}"
-        sync += f" Check-ins waiting to be sent: {health.outbox_pending}; refused (need a " \
-                f"look): {health.outbox_parked}."
+            sync = t(S_("Schedule sync: last success at {time}."),
+                     time=t.time(self.ctx.local(health.last_sync)))
+        if health.sync_error:  # the sync's own words, for IT
+            sync += " " + t(S_("Last error: {error}"), error=health.sync_error)
+        sync += " " + t(S_("Check-ins waiting to be sent: {pending}; refused (need a look): "
+                           "{refused}."), pending=health.outbox_pending,
+                        refused=health.outbox_parked)
         self.sync_line.setText(sync)
         offline = [k.kiosk_id for k in health.kiosks if not k.online]
-        self.tabs.setTabText(2, f"Kiosks ({len(offline)} offline)" if offline else "Kiosks")
+        self.tabs.setTabText(2, t(S_("Kiosks ({count} offline)"), count=len(offline))
+                             if offline else t(KIOSKS))
 
     def show_report(self) -> None:
         from kiosk.report import day_report
 
         try:
-            self.report.setPlainText(day_report(self.ctx, self.ctx.today()).as_text())
+            self.report.setHtml(day_report(self.ctx, self.ctx.today()).as_html(self.t.language))
         except DatabaseUnavailable:
-            self.report.setPlainText("The database cannot be reached.")
+            self.report.setPlainText(self.t(UNREACHABLE))
 
     def _tab_changed(self, index: int) -> None:
         self._desk_open = index == 1
@@ -662,7 +718,7 @@ class ReceptionWindow(QMainWindow):
         for combo in (self.provider_filter, self.move_to, self.walk_provider):
             combo.blockSignals(True)
             combo.clear()
-        self.provider_filter.addItem("All", None)
+        self.provider_filter.addItem(self.t(S_("All")), None)
         for provider_id, _external, name in self.provider_list:
             self.provider_filter.addItem(name, provider_id)
             self.move_to.addItem(name, provider_id)
@@ -679,9 +735,9 @@ class ReceptionWindow(QMainWindow):
     def _show_desk(self, appointments: list[DeskAppointment]) -> None:
         self.desk.clear()
         for appointment in appointments:
-            when = format_time(self.ctx.local(appointment.start), "en")
+            when = self.t.time(self.ctx.local(appointment.start))
             item = QListWidgetItem(f"{when}  {appointment.patient_name}  ·  "
-                                   f"{appointment.provider}  ({appointment.status})")
+                                   f"{appointment.provider}")
             item.setData(Qt.ItemDataRole.UserRole, appointment.external_id)
             self.desk.addItem(item)
         self._filter_desk(self.search.text())
@@ -714,7 +770,13 @@ class ReceptionWindow(QMainWindow):
             if row.ticket == ticket:
                 proxy_index = self.proxy.mapFromSource(self.model.index(index, 0))
                 if proxy_index.isValid():
-                    self.table.selectRow(proxy_index.row())
+                    # Through the selection model: QTableView.selectRow finds the row's
+                    # cells by pixel position and selects nothing in a right-to-left view
+                    # whose columns leave part of it empty.
+                    self.table.selectionModel().select(
+                        proxy_index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                        | QItemSelectionModel.SelectionFlag.Rows)
+                    self.table.setCurrentIndex(proxy_index)
                     return True
         return False
 
@@ -722,43 +784,48 @@ class ReceptionWindow(QMainWindow):
         """One touch: the action on the selected patient, audited with the member's name."""
         if self.member is None:
             return
-        actor = self.member.name
+        actor, t = self.member.name, self.t
         if action == "undo":
-            self._try(lambda: f"Undone: {self.queue.undo_last(actor=actor)}.")
+            self._try(lambda: t(S_("Undone: {ticket}."),
+                                ticket=self.queue.undo_last(actor=actor)))
             return
         row = self.selected_row()
         if row is None:
-            self.status.setText("Select a patient in the list first.")
+            self.status.setText(t(S_("Select a patient in the list first.")))
             return
         if action == "ticket":
             card = ticket_card(self.ctx, row.visit_id)
-            self.ticket_dialog = TicketDialog(self, card.ticket, card.provider, card.qr_token)
+            self.ticket_dialog = TicketDialog(self, t, card.ticket, card.provider,
+                                              card.qr_token)
             self.ticket_dialog.show()
             return
         if action == "move":
             provider_id = self.move_to.currentData()
             self._try(lambda: (self.queue.move(row.ticket, provider_id, actor=actor),
-                               f"{row.ticket} moved to {self.move_to.currentText()}.")[1])
+                               t(S_("{ticket} moved to {provider}."), ticket=row.ticket,
+                                 provider=self.move_to.currentText()))[1])
             return
         room = None
         if action == "call":
             room = self.room.text().strip()[:32] or self.rooms.get(row.provider_id)
             if room:
                 self.rooms[row.provider_id] = room
-        done = {"call": f"{row.ticket} called" + (f" to {room}" if room else "") + ".",
-                "start": f"{row.ticket} is in the room.", "finish": f"{row.ticket} finished.",
-                "left": f"{row.ticket} left without being seen."}[action]
+        done = {"call": S_("{ticket} called to {room}.") if room else S_("{ticket} called."),
+                "start": S_("{ticket} is in the room."), "finish": S_("{ticket} finished."),
+                "left": S_("{ticket} left without being seen.")}[action]
         self._try(lambda: (self.queue.act(row.ticket, action, actor=actor, room=room),
-                           done + " (Undo for a minute.)")[1])
+                           t(done, ticket=row.ticket, room=room) + " "
+                           + t(S_("(Undo for a minute.)")))[1])
 
     def _try(self, call: Callable[[], str]) -> None:
         try:
             message = call()
         except (LookupError, InvalidTransition) as error:
-            self.status.setText(sentence(str(error)))
+            self.status.setText(self.t.error(error))
             return
         except DatabaseUnavailable:
-            self.status.setText("The database cannot be reached: nothing was changed.")
+            self.status.setText(self.t(S_("The database cannot be reached: nothing was "
+                                          "changed.")))
             return
         self.status.setText(message)
         self.refresh()
@@ -766,7 +833,7 @@ class ReceptionWindow(QMainWindow):
     def check_in_selected(self) -> None:
         item = self.desk.currentItem()
         if self.member is None or item is None:
-            self.status.setText("Select an appointment first.")
+            self.status.setText(self.t(S_("Select an appointment first.")))
             return
         external_id = item.data(Qt.ItemDataRole.UserRole)
         actor = self.member.name
@@ -774,8 +841,8 @@ class ReceptionWindow(QMainWindow):
         def check_in() -> str:
             result = CheckinService(self.ctx).by_staff(external_id, actor=actor)
             if result.ticket is None:
-                raise LookupError("that appointment cannot be checked in")
-            return f"Checked in: ticket {result.ticket}."
+                raise NotFound(S_("That appointment cannot be checked in."))
+            return self.t(S_("Checked in: ticket {ticket}."), ticket=result.ticket)
         self._try(check_in)  # its refresh re-reads the desk list too
 
     def add_walk_in(self) -> None:
@@ -784,12 +851,12 @@ class ReceptionWindow(QMainWindow):
         provider_id = self.walk_provider.currentData()
         external = next((e for p, e, _n in self.provider_list if p == provider_id), None)
         if external is None:
-            self.status.setText("Choose a provider for the walk-in.")
+            self.status.setText(self.t(S_("Choose a provider for the walk-in.")))
             return
         name = " ".join(self.walk_name.text().split())[:200] or None
         actor = self.member.name
-        self._try(lambda: "Walk-in added: ticket "
-                  f"{self.queue.walk_in(external, actor=actor, name=name)}.")
+        self._try(lambda: self.t(S_("Walk-in added: ticket {ticket}."),
+                                 ticket=self.queue.walk_in(external, actor=actor, name=name)))
         self.walk_name.clear()
 
     def acknowledge_all(self) -> None:
@@ -797,7 +864,7 @@ class ReceptionWindow(QMainWindow):
             return
         for request_id in sorted(self.help_ids):
             acknowledge_help(self.ctx, request_id, actor=self.member.name)
-        self.status.setText("Help request acknowledged: please go to the kiosk.")
+        self.status.setText(self.t(S_("Help request acknowledged: please go to the kiosk.")))
         self.refresh()
 
     def closeEvent(self, event: Any) -> None:
