@@ -118,6 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--status", action="store_true", help="print the sync status and exit")
     sync.set_defaults(handler=cmd_sync)
 
+    run = commands.add_parser(
+        "run", help="the production kiosk: full screen and locked down (staff leave it by "
+        "five taps in the top corner and a PIN)")
+    run.add_argument("--windowed", action="store_true",
+                     help="an ordinary window, not locked down (to try a configuration)")
+    run.add_argument("--exit-after", type=float, metavar="SECONDS",
+                     help="show the welcome screen, then exit cleanly (smoke tests); runs "
+                     "offscreen when there is no display")
+    run.set_defaults(handler=cmd_run)
+
     reception = commands.add_parser("reception", help="open reception's window (staff sign in)")
     reception.set_defaults(handler=cmd_window, window="reception")
     board = commands.add_parser("board", help="open the lobby display board (full screen)")
@@ -171,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Opens a window ("kiosk", "reception", "board", or "demo" for all three) and runs it until
 # it is closed; the Qt layer provides it (the core never imports Qt).
-ShowWindow = Callable[[SiteContext, str], int]
+ShowWindow = Callable[..., int]  # (ctx, which, **options) -> exit code
 
 
 class Runtime:
@@ -244,6 +254,15 @@ def demo_staff(ctx: SiteContext) -> str | None:
         return None
     add_staff(ctx, "Reception", DEMO_PIN, admin=True, actor="demo")
     return DEMO_PIN
+
+
+def cmd_run(rt: Runtime, args: argparse.Namespace) -> int:
+    if rt.show_window is None:
+        print("kiosk: the Qt screens are not installed (pip install 'lobby-kiosk[gui]')",
+              file=sys.stderr)
+        return EXIT_FAILED
+    return rt.show_window(rt.ctx, "kiosk" if args.windowed else "run",
+                          exit_after=args.exit_after)
 
 
 def cmd_window(rt: Runtime, args: argparse.Namespace) -> int:

@@ -114,6 +114,10 @@ def _staff_language(value: str) -> str | None:
     return None if value in STAFF_LANGUAGES else "one of " + ", ".join(STAFF_LANGUAGES)
 
 
+def _hide_cursor(value: str) -> str | None:
+    return None if value in ("touch", "always", "never") else "'touch', 'always' or 'never'"
+
+
 def _board_names(value: str) -> str | None:
     return None if value in ("none", "initials") else "'none' or 'initials'"
 
@@ -173,6 +177,9 @@ class Settings:
     speak_guidance: bool = _setting(
         False, "Read each screen aloud in the patient's language where a text-to-speech "
         "engine exists.")
+    hide_cursor: str = _setting(
+        "touch", "`kiosk run` hides the mouse cursor: 'touch' (when a touch screen is found), "
+        "'always' or 'never'.", check=_hide_cursor)
     fhir_base_url: str = _setting(
         "", "Base URL of the practice system's FHIR R4 API; empty: no schedule sync.",
         check=_http_url)

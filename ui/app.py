@@ -17,6 +17,7 @@ from kiosk.flow import KioskFlow, Step, Timing, answer
 from kiosk.lobby import record_feedback, request_help
 from kiosk.site import SiteContext
 from ui.kiosk.window import KioskWindow
+from ui.lockdown import Lockdown
 from ui.scanner import ScannerFilter
 from ui.worker import Worker
 
@@ -129,18 +130,21 @@ def build_board(ctx: SiteContext) -> QWidget:
     return BoardWindow(ctx, speaker=speaker)
 
 
-def run_windows(ctx: SiteContext, which: str) -> int:
-    """Open ``which`` ("kiosk", "reception", "board", "board-windowed", or "demo": all three
-    side by side) and run until the main one is closed."""
+def run_windows(ctx: SiteContext, which: str, *, exit_after: float | None = None) -> int:
+    """Open ``which`` ("run": the locked-down kiosk; "kiosk": the same in a window;
+    "reception", "board", "board-windowed", or "demo": kiosk, reception and board side by
+    side) and run until the main one is closed. ``exit_after`` seconds: quit cleanly then."""
     app = application()
     windows: list[QWidget] = []
     stop_sync: Callable[[], None] = lambda: None  # noqa: E731
-    if which in ("kiosk", "demo"):
+    if which in ("run", "kiosk", "demo"):
         kiosk = build_kiosk(ctx)
-        kiosk.resize(1280, 800) if which == "kiosk" else kiosk.resize(1024, 700)
+        kiosk.resize(1280, 800) if which != "demo" else kiosk.resize(1024, 700)
         start_heartbeat(ctx, kiosk, Worker(kiosk))
         stop_sync = start_background_sync(ctx)
         windows.append(kiosk)
+        if which == "run":
+            lock_down(ctx, kiosk)
     if which in ("reception", "demo"):
         reception = build_reception(ctx)
         reception.resize(1280, 720)
@@ -151,6 +155,8 @@ def run_windows(ctx: SiteContext, which: str) -> int:
         windows.append(board)
     if which == "board":
         windows[0].showFullScreen()
+    elif which == "run":
+        pass  # the lockdown showed it full screen
     else:
         for offset, window in enumerate(windows):
             window.move(40 * offset, 40 * offset)
@@ -159,10 +165,31 @@ def run_windows(ctx: SiteContext, which: str) -> int:
     app.setQuitOnLastWindowClosed(False)
     windows[0].destroyed.connect(app.quit)
     windows[0].setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+    QTimer.singleShot(0, lambda: log.info("%s shown", "welcome screen" if which in (
+        "run", "kiosk", "demo") else f"{which} window"))
+    if exit_after is not None:
+        QTimer.singleShot(int(exit_after * 1000), lambda: _close_all(windows))
     try:
         return app.exec()
     finally:
         stop_sync()
+
+
+def _close_all(windows: list[QWidget]) -> None:
+    for window in reversed(windows):
+        lockdown = window.findChild(Lockdown)
+        if lockdown is not None:
+            lockdown.may_close = True
+        window.close()
+
+
+def lock_down(ctx: SiteContext, kiosk: KioskWindow) -> Lockdown:
+    """`kiosk run`: the kiosk window frameless, full screen, on top, keys and closing
+    refused, the cursor hidden on touch screens, errors sent back to the welcome screen."""
+    lockdown = Lockdown(ctx, kiosk, on_reset=kiosk.flow.reset,
+                        escape_allowed=kiosk.languages.isVisible)
+    lockdown.apply()
+    return lockdown
 
 
 def start_background_sync(ctx: SiteContext) -> Callable[[], None]:

@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
 
 from kiosk.checkin import CheckinService
 from kiosk.db import DatabaseUnavailable
-from kiosk.i18n import S_, Explained, format_time, is_right_to_left, staff_translate
+from kiosk.i18n import S_, is_right_to_left
 from kiosk.lobby import OpenHelp, acknowledge_help, open_help_requests, site_health
 from kiosk.models import VisitStatus
 from kiosk.queue import (
@@ -66,6 +66,7 @@ from kiosk.site import SiteContext
 from kiosk.staff import SignedIn, StaffError, sign_in, staff_names
 from ui.live import LiveUpdates
 from ui.sound import Chime
+from ui.staff_text import StaffText
 
 log = logging.getLogger(__name__)
 
@@ -88,31 +89,6 @@ QPushButton { min-height: 34px; padding: 2px 14px; }
 QPushButton[role="primary"] { background: #0F5E6E; color: white; font-weight: 600; }
 QTableView { font-size: 15px; }
 """
-
-
-class StaffText:
-    """Reception's words in the site's ``staff_language`` (the reception catalog)."""
-
-    def __init__(self, language: str) -> None:
-        self.language = language
-        # A right-to-left sentence that starts with a Latin name ("Lobby Practice: ...")
-        # would otherwise be laid out left to right: the mark makes its direction explicit.
-        self.mark = "\u200f" if is_right_to_left(language) else ""
-
-    def __call__(self, message: str, **values: object) -> str:
-        return self.mark + staff_translate(message, self.language, **values)
-
-    def error(self, error: Exception) -> str:
-        """A core error as reception reads it (the English text if it has no template)."""
-        if isinstance(error, Explained):
-            return self.mark + error.translated(self.language)
-        return str(error)
-
-    def time(self, value: datetime) -> str:
-        return format_time(value, self.language)
-
-    def minutes(self, value: float) -> str:
-        return self(S_("{minutes} min"), minutes=int(value))
 
 
 class QueueModel(QAbstractTableModel):

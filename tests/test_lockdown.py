@@ -1,0 +1,216 @@
+"""`kiosk run`: the kiosk window locked down, offscreen, on a real SQLite file: the keys that
+leave a window do nothing, closing is refused, staff leave by the corner gesture and a PIN,
+and an unexpected error goes back to the welcome screen without logging what was typed."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication, QPushButton
+
+from kiosk.flow import Step
+from kiosk.site import SiteContext
+from kiosk.staff import add_staff
+
+pytestmark = pytest.mark.gui
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+class Exits:
+    """Stands in for QApplication.exit: the code the kiosk would have exited with."""
+
+    def __init__(self) -> None:
+        self.codes: list[int] = []
+
+    def __call__(self, code: int) -> None:
+        self.codes.append(code)
+
+
+@pytest.fixture
+def locked(qtbot, sqlite_ctx: SiteContext) -> Iterator:
+    from ui.app import build_kiosk
+    from ui.lockdown import Lockdown
+
+    add_staff(sqlite_ctx, "Rosa", "2580")
+    window = build_kiosk(sqlite_ctx)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    exits = Exits()
+    hook = sys.excepthook
+    lockdown = Lockdown(sqlite_ctx, window, on_reset=window.flow.reset, quit_app=exits,
+                        escape_allowed=window.languages.isVisible)
+    lockdown.apply()
+    lockdown.exits = exits  # type: ignore[attr-defined]
+    qtbot.waitExposed(window)
+    yield window, lockdown
+    sys.excepthook = hook
+    app = QApplication.instance()
+    app.removeEventFilter(lockdown)
+    while QApplication.overrideCursor() is not None:
+        QApplication.restoreOverrideCursor()
+    lockdown.may_close = True
+    window.close()
+
+
+def test_full_screen_frameless_and_on_top(locked):
+    window, _lockdown = locked
+    flags = window.windowFlags()
+    assert flags & Qt.WindowType.FramelessWindowHint
+    assert flags & Qt.WindowType.WindowStaysOnTopHint
+    assert window.isFullScreen()
+
+
+@pytest.mark.parametrize(("key", "modifier"), [
+    (Qt.Key.Key_F4, Qt.KeyboardModifier.AltModifier),
+    (Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier),
+    (Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier),
+    (Qt.Key.Key_Tab, Qt.KeyboardModifier.AltModifier),
+    (Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier),
+    (Qt.Key.Key_F11, Qt.KeyboardModifier.NoModifier),
+    (Qt.Key.Key_Meta, Qt.KeyboardModifier.NoModifier),
+])
+def test_the_keys_that_leave_a_window_do_nothing(qtbot, locked, key, modifier):
+    window, lockdown = locked
+    window.flow.start_name_entry()
+    qtbot.keyClick(window, key, modifier)
+    assert lockdown.blocked == 1
+    assert window.isVisible()
+    qtbot.waitUntil(window.isFullScreen, timeout=3000)
+    assert window.flow.step is Step.FAMILY_NAME  # and the patient's place is kept
+
+
+def test_typing_and_escape_in_the_language_list_still_work(qtbot, locked):
+    window, lockdown = locked
+    window.flow.start_name_entry()
+    field = window.pages[Step.FAMILY_NAME].field
+    field.setFocus()
+    qtbot.keyClicks(field, "Okafor", delay=120)  # a person types, not a scanner
+    assert field.text() == "Okafor" and lockdown.blocked == 0
+    window.languages.open()
+    qtbot.keyClick(window.languages, Qt.Key.Key_Escape)
+    assert not window.languages.isVisible() and lockdown.blocked == 0
+
+
+def test_closing_is_refused(qtbot, locked):
+    window, _lockdown = locked
+    assert window.close() is False
+    assert window.isVisible()
+    window.showNormal()  # a window manager's "restore": back to full screen
+    assert not window.isFullScreen()
+    qtbot.waitUntil(window.isFullScreen, timeout=3000)
+
+
+def tap_corner(qtbot, window, times: int, *, x: int | None = None) -> None:
+    corner = QPoint(window.width() - 20 if x is None else x, 20)
+    for _ in range(times):
+        qtbot.mouseClick(window, Qt.MouseButton.LeftButton, pos=corner)
+
+
+def test_staff_leave_by_the_corner_gesture_and_a_pin(qtbot, locked, sqlite_ctx):
+    window, lockdown = locked
+    tap_corner(qtbot, window, 4)
+    assert lockdown.exit_dialog is None  # four taps are not enough
+    tap_corner(qtbot, window, 1)
+    dialog = lockdown.exit_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.who.currentText() == "Rosa"
+    dialog.pin.setText("1111")
+    dialog.submit()
+    assert dialog.isVisible() and dialog.problem.text() == "Wrong name or PIN."
+    assert lockdown.exits.codes == [] and window.isVisible()
+    for digit in "2580":  # the on-screen keypad: a kiosk may have no keyboard
+        next(key for key in dialog.findChildren(QPushButton) if key.text() == digit).click()
+    assert dialog.pin.text() == "2580"
+    dialog.submit()
+    assert lockdown.exits.codes == [64]
+    assert not window.isVisible()
+
+
+def test_taps_elsewhere_or_too_slow_open_nothing(qtbot, locked, clock):
+    window, lockdown = locked
+    tap_corner(qtbot, window, 5, x=20)  # the other corner, where the language button is
+    assert lockdown.exit_dialog is None
+    for _ in range(5):
+        tap_corner(qtbot, window, 1)
+        clock.advance(seconds=1)
+    assert lockdown.exit_dialog is None
+
+
+def test_an_unexpected_error_goes_back_to_welcome_and_logs_no_input(locked, caplog):
+    window, lockdown = locked
+    flow = window.flow
+    flow.start_name_entry()
+    flow.submit_family("Müller-Lüdenscheidt")
+    assert flow.step is Step.BIRTH_DATE
+    try:
+        raise ValueError("no match for Müller-Lüdenscheidt")
+    except ValueError as error:
+        with caplog.at_level(logging.ERROR):
+            sys.excepthook(type(error), error, error.__traceback__)
+    assert sys.excepthook == lockdown.on_exception
+    assert flow.step is Step.WELCOME and flow.family is None
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "unexpected ValueError" in logged and "test_lockdown.py" in logged
+    assert "Müller" not in logged
+    assert lockdown.exits.codes == []
+
+
+def test_a_burst_of_errors_ends_the_process_for_a_restart(locked, clock):
+    _window, lockdown = locked
+    for _ in range(5):
+        lockdown.on_exception(RuntimeError, RuntimeError(), None)
+        clock.advance(seconds=10)
+    assert lockdown.exits.codes == [70]
+
+
+@pytest.mark.qt_no_exception_capture
+def test_an_error_in_a_qt_callback_reaches_the_handler(qtbot, locked):
+    from PySide6.QtCore import QTimer
+
+    window, _lockdown = locked
+    window.flow.start_name_entry()
+
+    def broken() -> None:
+        raise KeyError("boom")
+    QTimer.singleShot(0, broken)
+    qtbot.waitUntil(lambda: window.flow.step is Step.WELCOME, timeout=3000)
+
+
+def test_the_cursor_hides_when_told(qtbot, sqlite_ctx):
+    from ui.app import build_kiosk
+    from ui.lockdown import Lockdown
+
+    sqlite_ctx.settings = sqlite_ctx.settings.replace(hide_cursor="always")
+    window = build_kiosk(sqlite_ctx)
+    qtbot.addWidget(window)
+    hook = sys.excepthook
+    lockdown = Lockdown(sqlite_ctx, window, on_reset=window.flow.reset, quit_app=Exits())
+    lockdown.apply()
+    try:
+        cursor = QApplication.overrideCursor()
+        assert cursor is not None and cursor.shape() == Qt.CursorShape.BlankCursor
+    finally:
+        sys.excepthook = hook
+        QApplication.instance().removeEventFilter(lockdown)
+        QApplication.restoreOverrideCursor()
+        lockdown.may_close = True
+        window.close()
+
+
+def test_kiosk_run_starts_shows_welcome_and_exits_cleanly(tmp_path):
+    """The command IT's service runs, in a process of its own (offscreen, no display)."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    done = subprocess.run(
+        [sys.executable, "-m", "ui.launcher", "--db", f"sqlite:///{tmp_path / 'k.db'}",
+         "run", "--exit-after", "1.5"], capture_output=True, text=True, cwd=REPOSITORY,
+        env={**env, "QT_QPA_PLATFORM": "offscreen"}, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "kiosk locked down" in done.stderr and "welcome screen shown" in done.stderr

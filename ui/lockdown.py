@@ -1,0 +1,300 @@
+"""The production kiosk (`kiosk run`) locked down for a public room.
+
+* Frameless, full screen and on top; the keys that close or leave a window (Alt+F4, Ctrl+Q,
+  Ctrl+W, Escape, Alt+Tab, F11, the Windows key) do nothing, and closing is refused.
+* The mouse cursor hides on a touch screen (``hide_cursor``), and the screen does not blank.
+* Staff leave it by a hidden gesture (five taps in the top corner where the language button
+  is not, within three seconds) and a staff PIN; the process then exits with
+  :data:`EXIT_STAFF`, which the service unit treats as "stay stopped".
+* An unexpected exception is logged (its type and where, never its message: that may hold
+  what a patient typed) and the kiosk goes back to the welcome screen. Too many in a short
+  while and the process exits, for the service manager to start it afresh.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import traceback
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
+from PySide6.QtGui import QCursor, QInputDevice, QKeyEvent, QMouseEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.db import DatabaseUnavailable
+from kiosk.i18n import S_
+from kiosk.site import SiteContext
+from kiosk.staff import StaffError, sign_in, staff_names
+from ui.staff_text import StaffText
+from ui.widgets.keyboard import Keypad
+
+log = logging.getLogger(__name__)
+
+# The service unit says RestartPreventExitStatus=64: after a staff exit it stays stopped.
+EXIT_STAFF = 64
+# Exit (and be restarted by the service manager) after this many unexpected errors ...
+CRASH_LIMIT = 5
+# ... within this long.
+CRASH_WINDOW = timedelta(minutes=2)
+FULL_SCREEN_CHECK_MS = 1000
+GESTURE_TAPS = 5
+GESTURE_SECONDS = 3.0
+GESTURE_CORNER_PX = 96
+
+ALT, CTRL = Qt.KeyboardModifier.AltModifier, Qt.KeyboardModifier.ControlModifier
+# (key, modifier that must be held; NoModifier: the key alone or with anything)
+BLOCKED_KEYS = (
+    (Qt.Key.Key_F4, ALT), (Qt.Key.Key_Q, CTRL), (Qt.Key.Key_W, CTRL), (Qt.Key.Key_Tab, ALT),
+    (Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier),
+    (Qt.Key.Key_F11, Qt.KeyboardModifier.NoModifier),
+    (Qt.Key.Key_Meta, Qt.KeyboardModifier.NoModifier),
+    (Qt.Key.Key_Super_L, Qt.KeyboardModifier.NoModifier),
+    (Qt.Key.Key_Super_R, Qt.KeyboardModifier.NoModifier),
+    (Qt.Key.Key_Close, Qt.KeyboardModifier.NoModifier),
+)
+
+
+def is_blocked(event: QKeyEvent) -> bool:
+    key, held = event.key(), event.modifiers()
+    return any(key == blocked and (needed == Qt.KeyboardModifier.NoModifier or held & needed)
+               for blocked, needed in BLOCKED_KEYS)
+
+
+def has_touch_screen() -> bool:
+    return any(device.type() == QInputDevice.DeviceType.TouchScreen
+               for device in QInputDevice.devices())
+
+
+class Lockdown(QObject):
+    """Locks ``window`` down and watches the whole application for the ways out."""
+
+    def __init__(self, ctx: SiteContext, window: QWidget, *, on_reset: Callable[[], None],
+                 quit_app: Callable[[int], None] | None = None,
+                 escape_allowed: Callable[[], bool] = lambda: False) -> None:
+        super().__init__(window)
+        self.ctx = ctx
+        self.window = window
+        self.on_reset = on_reset
+        self.quit_app = quit_app or (lambda code: QApplication.exit(code))
+        self.escape_allowed = escape_allowed  # an overlay of the kiosk's own (languages)
+        self.may_close = False
+        self.taps: deque[datetime] = deque(maxlen=GESTURE_TAPS)
+        self.errors: deque[datetime] = deque(maxlen=CRASH_LIMIT)
+        self.blocked = 0  # keys swallowed, for tests and drills
+        self.exit_dialog: StaffExitDialog | None = None
+        self.cursor_hidden = False
+        self._last_press: tuple[int, QPoint] | None = None
+
+    # -- setting up ------------------------------------------------------------------------
+
+    def apply(self) -> None:
+        """Frameless, on top, full screen, cursor rule, no blanking, exception hook."""
+        window = self.window
+        window.setWindowFlags(window.windowFlags() | Qt.WindowType.FramelessWindowHint
+                              | Qt.WindowType.WindowStaysOnTopHint)
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        app.installEventFilter(self)
+        window.installEventFilter(self)
+        rule = self.ctx.settings.hide_cursor
+        if rule == "always" or (rule == "touch" and has_touch_screen()):
+            app.setOverrideCursor(QCursor(Qt.CursorShape.BlankCursor))
+            self.cursor_hidden = True
+        keep_screen_on()
+        sys.excepthook = self.on_exception
+        window.showFullScreen()
+        # Whatever un-full-screens the window (a window manager's key, a layout larger than
+        # the screen) is undone within a second.
+        self.full_screen_timer = QTimer(self)
+        self.full_screen_timer.setInterval(FULL_SCREEN_CHECK_MS)
+        self.full_screen_timer.timeout.connect(self._keep_full_screen)
+        self.full_screen_timer.start()
+        log.info("kiosk locked down (full screen, cursor %s)",
+                 "hidden" if self.cursor_hidden else "shown")
+
+    # -- the ways out ----------------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride) and \
+                isinstance(event, QKeyEvent) and is_blocked(event):
+            if event.key() == Qt.Key.Key_Escape and (self.escape_allowed()
+                                                     or self._in_exit_dialog(watched)):
+                return False
+            if kind == QEvent.Type.KeyPress:
+                self.blocked += 1
+            event.accept()
+            return True
+        if watched is self.window and kind == QEvent.Type.Close and not self.may_close:
+            event.ignore()
+            return True
+        if kind == QEvent.Type.MouseButtonPress and isinstance(event, QMouseEvent):
+            # A press a child ignores reaches its parents too: count each press once.
+            press = (event.timestamp(), event.globalPosition().toPoint())
+            if press != self._last_press:
+                self._last_press = press
+                self._tap(press[1])
+        return False
+
+    def _keep_full_screen(self) -> None:
+        if not self.may_close and not self.window.isFullScreen():
+            log.warning("the kiosk window left full screen: restored")
+            self.window.showFullScreen()
+
+    def _in_exit_dialog(self, watched: QObject) -> bool:
+        dialog = self.exit_dialog
+        return dialog is not None and isinstance(watched, QWidget) and \
+            (watched is dialog or dialog.isAncestorOf(watched))
+
+    def _tap(self, where: QPoint) -> None:
+        """Five quick taps in the top corner away from the language button open the staff
+        exit (the trailing corner: top right, or top left when right to left)."""
+        local = self.window.mapFromGlobal(where)
+        width = self.window.width()
+        corner_x = local.x() <= GESTURE_CORNER_PX if self.window.isRightToLeft() \
+            else local.x() >= width - GESTURE_CORNER_PX
+        if not (corner_x and 0 <= local.y() <= GESTURE_CORNER_PX):
+            self.taps.clear()
+            return
+        now = self.ctx.now()
+        self.taps.append(now)
+        if len(self.taps) == GESTURE_TAPS and \
+                (now - self.taps[0]).total_seconds() <= GESTURE_SECONDS:
+            self.taps.clear()
+            self.open_staff_exit()
+
+    def open_staff_exit(self) -> None:
+        if self.exit_dialog is not None and self.exit_dialog.isVisible():
+            return
+        self.exit_dialog = StaffExitDialog(self.ctx, self.window, on_exit=self.staff_exit)
+        self.exit_dialog.show()
+
+    def staff_exit(self, name: str) -> None:
+        log.warning("kiosk %s: staff member left kiosk mode (signed in as %s)",
+                    self.ctx.settings.kiosk_id, name)
+        self.may_close = True
+        self.window.close()
+        self.quit_app(EXIT_STAFF)
+
+    # -- unexpected errors -----------------------------------------------------------------
+
+    def on_exception(self, kind: type[BaseException], error: BaseException,
+                     trace: TracebackType | None) -> None:
+        """Log where it happened (not the message: it may hold patient input) and go back
+        to the welcome screen; a burst of them ends the process for a clean restart."""
+        # File, line and function only: not even the source line, let alone the message.
+        where = " <- ".join(f"{Path(frame.filename).name}:{frame.lineno} {frame.name}"
+                            for frame in reversed(traceback.extract_tb(trace)[-4:]))
+        log.error("unexpected %s at %s; the kiosk returns to the welcome screen",
+                  kind.__name__, where or "?")
+        now = self.ctx.now()
+        self.errors.append(now)
+        if len(self.errors) == CRASH_LIMIT and now - self.errors[0] <= CRASH_WINDOW:
+            log.critical("%d unexpected errors within %s: exiting for a restart",
+                         CRASH_LIMIT, CRASH_WINDOW)
+            self.may_close = True
+            self.quit_app(70)  # EX_SOFTWARE; the service manager restarts the kiosk
+            return
+        try:
+            self.on_reset()
+        except Exception as again:  # the reset itself failed: let the restart mend it
+            log.critical("the kiosk could not return to welcome (%s): exiting for a restart",
+                         type(again).__name__)
+            self.may_close = True
+            self.quit_app(70)
+
+
+def keep_screen_on() -> None:
+    """Under X, switch off the screen saver and power saving (xset). Under a Wayland kiosk
+    compositor (cage) nothing blanks the screen unless configured to; the install script
+    also turns off the console's own blanking."""
+    if os.environ.get("DISPLAY") and shutil.which("xset") and \
+            not os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
+        for args in (["s", "off"], ["s", "noblank"], ["-dpms"]):
+            done = subprocess.run(["xset", *args], capture_output=True, check=False,
+                                  timeout=5)
+            if done.returncode != 0:
+                log.warning("xset %s failed: the screen may blank", " ".join(args))
+
+
+class StaffExitDialog(QDialog):
+    """Staff name and PIN (a keypad: a kiosk may have no keyboard) to leave kiosk mode."""
+
+    def __init__(self, ctx: SiteContext, parent: QWidget,
+                 on_exit: Callable[[str], None]) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.on_exit = on_exit
+        t = self.t = StaffText(ctx.settings.staff_language)
+        self.setObjectName("staff-exit")
+        self.setModal(True)
+        self.setWindowTitle(t(S_("Leave kiosk mode")))
+        self.who = QComboBox()
+        self.who.setAccessibleName(t(S_("Staff member")))
+        self.pin = QLineEdit()
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setMaxLength(8)
+        self.pin.setAccessibleName(t(S_("PIN")))
+        self.pin.setPlaceholderText(t(S_("PIN")))
+        self.pin.returnPressed.connect(self.submit)
+        self.problem = QLabel("")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #9B1C1C; font-weight: 600;")
+        keypad = Keypad(lambda digit: self.pin.insert(digit), self.pin.backspace)
+        leave = QPushButton(t(S_("Leave kiosk mode")))
+        leave.clicked.connect(self.submit)
+        cancel = QPushButton(t(S_("Cancel")))
+        cancel.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addWidget(cancel)
+        buttons.addWidget(leave)
+        layout = QVBoxLayout(self)
+        title = QLabel(t(S_("Staff only: sign in to leave kiosk mode.")))
+        title.setWordWrap(True)
+        layout.addWidget(title)
+        layout.addWidget(self.who)
+        layout.addWidget(self.pin)
+        layout.addWidget(keypad)
+        layout.addWidget(self.problem)
+        layout.addLayout(buttons)
+        self.setStyleSheet("QWidget { font-size: 20px; } QPushButton { min-height: 56px; }")
+        try:
+            names = [name for name, _role in staff_names(ctx)]
+        except DatabaseUnavailable:
+            names = []
+            self.problem.setText(t(S_("The database cannot be reached; see the log.")))
+        self.who.addItems(names)
+        # Nobody to sign in: closes by itself after a minute rather than cover the kiosk.
+        QTimer.singleShot(60_000, self, self.reject)
+
+    def submit(self) -> None:
+        pin, name = self.pin.text(), self.who.currentText()
+        self.pin.clear()
+        try:
+            member = sign_in(self.ctx, name, pin, where=f"kiosk {self.ctx.settings.kiosk_id}")
+        except StaffError as error:
+            self.problem.setText(self.t.error(error))
+            return
+        except DatabaseUnavailable:
+            self.problem.setText(self.t(S_("The database cannot be reached; see the log.")))
+            return
+        self.accept()
+        self.on_exit(member.name)
