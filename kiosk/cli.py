@@ -31,6 +31,17 @@ from kiosk.site import SiteContext
 log = logging.getLogger("kiosk")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+PROVISION_QUESTIONS = (
+    ("site_id", "site id (short; QR codes are bound to it)"),
+    ("site_name", "name of the practice, as patients see it"),
+    ("kiosk_id", "this kiosk's name (in logs and at reception)"),
+    ("timezone", "the practice's time zone, such as Europe/Berlin"),
+    ("database_url", "database URL (empty: the embedded SQLite file; "
+     "postgresql://user@host/kiosk for a site with several machines)"),
+    ("fhir_base_url", "the practice system's FHIR R4 base URL (empty: no schedule sync)"),
+    ("languages", "languages offered to patients, comma-separated, in order"),
+    ("default_language", "the language the kiosk returns to after each patient"),
+)
 
 
 class UsageError(Exception):
@@ -176,6 +187,20 @@ def build_parser() -> argparse.ArgumentParser:
         handler=cmd_config_show)
     config_commands.add_parser("describe", help="every setting as a Markdown table").set_defaults(
         handler=cmd_config_describe)
+    config_commands.add_parser(
+        "sample", help="a config file documenting every setting (packaging/kiosk.toml.sample)"
+    ).set_defaults(handler=cmd_config_sample)
+
+    provision = commands.add_parser(
+        "provision", help="write this machine's config file from a few answers (asked when "
+        "not given)")
+    for name, question in PROVISION_QUESTIONS:
+        provision.add_argument("--" + name.replace("_", "-"), dest=name, metavar="VALUE",
+                               help=question)
+    provision.add_argument("--output", type=Path, metavar="FILE",
+                           help="where to write it (default: the system config file)")
+    provision.add_argument("--force", action="store_true", help="replace an existing file")
+    provision.set_defaults(handler=cmd_provision)
     return parser
 
 
@@ -208,6 +233,9 @@ class Runtime:
             log.debug("database %s", describe_url(db.url))
             db.upgrade()  # the app migrates on start; a no-op when up to date
             self._ctx = SiteContext(self.settings, db, self.clock)
+            from kiosk import site_settings
+
+            self.settings = site_settings.apply(self._ctx)  # an admin's, for the whole site
         return self._ctx
 
 
@@ -569,6 +597,41 @@ def cmd_config_describe(rt: Runtime, args: argparse.Namespace) -> int:
 
     print("| Setting | Type | Default | Meaning |\n|---|---|---|---|")
     print("\n".join(markdown_table()))
+    return EXIT_OK
+
+
+def cmd_config_sample(rt: Runtime, args: argparse.Namespace) -> int:
+    from kiosk.provision import sample_config
+
+    print(sample_config(), end="")
+    return EXIT_OK
+
+
+def cmd_provision(rt: Runtime, args: argparse.Namespace) -> int:
+    """Answers from the options, else asked on a terminal (Enter keeps the default)."""
+    from kiosk.provision import provision
+    from kiosk.settings import system_config_file
+
+    defaults = Settings()
+    values: dict[str, Any] = {}
+    for name, question in PROVISION_QUESTIONS:
+        given = getattr(args, name)
+        if given is None and sys.stdin.isatty():
+            default = getattr(defaults, name)
+            shown = ", ".join(default) if isinstance(default, tuple) else default
+            given = input(f"{question} [{shown}]: ").strip() or None
+        if given is None:
+            continue
+        values[name] = [part.strip() for part in given.split(",") if part.strip()] \
+            if name == "languages" else given
+    path = args.output or system_config_file()
+    try:
+        provision(values, path, force=args.force)
+    except FileExistsError as problem:
+        raise UsageError(str(problem)) from None
+    except OSError as problem:
+        raise UsageError(f"cannot write {path}: {problem.strerror}") from None
+    print(f"Wrote {path}. Check it with: kiosk --config {path} doctor")
     return EXIT_OK
 
 

@@ -337,6 +337,19 @@ class KioskFlow:
         self._clear()
         self._changed()
 
+    @property
+    def idle_at_welcome(self) -> bool:
+        """No patient in front of the kiosk: a moment to change its settings."""
+        return self.step == Step.WELCOME and not self.busy and \
+            self.language == self.default_language
+
+    def configure(self, default_language: str, languages: tuple[str, ...]) -> None:
+        """New languages from the site-wide settings; taken between patients (the screen
+        asks :attr:`idle_at_welcome` first)."""
+        self.default_language, self.languages = default_language, languages
+        self._clear()
+        self._changed()
+
 
 def answer(request: CheckinRequest, service: CheckinService, kiosk_id: str) -> CheckinResult:
     """Put a request to the check-in engine (runs off the GUI thread)."""

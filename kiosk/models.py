@@ -107,6 +107,19 @@ class Site(Base):
     created_at: Mapped[datetime]
 
 
+class SiteSetting(Base):
+    """A site-wide setting every kiosk of the site shares, set by an admin at reception; it
+    overrides the same setting of each kiosk's config file."""
+
+    __tablename__ = "site_setting"
+
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
 class Location(Base):
     __tablename__ = "location"
     __table_args__ = (UniqueConstraint("site_id", "external_id"),)

@@ -114,6 +114,11 @@ def _staff_language(value: str) -> str | None:
     return None if value in STAFF_LANGUAGES else "one of " + ", ".join(STAFF_LANGUAGES)
 
 
+def _short_text(value: str) -> str | None:
+    fits = len(value) <= 200 and "\n" not in value
+    return None if fits else "one line of 200 characters or fewer"
+
+
 def _hide_cursor(value: str) -> str | None:
     return None if value in ("touch", "always", "never") else "'touch', 'always' or 'never'"
 
@@ -171,6 +176,10 @@ class Settings:
         ("en", "es", "zh_Hans", "zh_Hant", "vi", "tl", "ko", "ar", "ru", "fr", "ht", "pt", "hi",
          "fa", "pl"),
         "Languages offered to patients, in the order shown.", check=_languages)
+    welcome_message: str = _setting(
+        "", "A short note for patients on the welcome screen, shown as written in every "
+        "language (say, 'Flu vaccinations today without appointment'); empty: none.",
+        check=_short_text)
     reach_layout: bool = _setting(
         False, "On a tall (portrait) screen, keep every control in its lower part, within "
         "reach from a wheelchair.")
@@ -338,12 +347,24 @@ def _convert(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
     return value
 
 
+def system_config_file() -> Path:
+    """Where IT puts the config file (``kiosk provision`` writes it there)."""
+    if os.name == "nt":
+        return Path(os.environ.get("PROGRAMDATA", r"C:\ProgramData")) / "lobby-kiosk" / \
+            "kiosk.toml"
+    return Path("/etc/lobby-kiosk/kiosk.toml")
+
+
 def config_path_from(explicit: str | os.PathLike[str] | None,
                      environ: Mapping[str, str]) -> Path | None:
+    """``--config``, else ``KIOSK_CONFIG``, else the system file when it exists."""
     if explicit:
         return Path(explicit)
     from_env = environ.get(CONFIG_ENV)
-    return Path(from_env) if from_env else None
+    if from_env:
+        return Path(from_env)
+    system = system_config_file()
+    return system if environ is os.environ and system.is_file() else None
 
 
 def read_toml(path: Path) -> dict[str, Any]:

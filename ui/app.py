@@ -9,12 +9,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
+from kiosk import site_settings
 from kiosk.checkin import CheckinService
 from kiosk.flow import KioskFlow, Step, Timing, answer
 from kiosk.lobby import record_feedback, request_help
+from kiosk.settings import Settings
 from kiosk.site import SiteContext
 from ui.kiosk.window import KioskWindow
 from ui.lockdown import Lockdown
@@ -24,6 +26,7 @@ from ui.worker import Worker
 log = logging.getLogger(__name__)
 
 CAMERA_AFTER_MS = 800
+SITE_SETTINGS_POLL_MS = 30_000
 
 
 def guide(engine: str | None) -> Any:
@@ -82,7 +85,64 @@ def build_kiosk(ctx: SiteContext, timing: Timing | None = None,
     app.installEventFilter(scanner)
     window.scanner = scanner  # type: ignore[attr-defined]
     window.setWindowTitle(settings.site_name)
+    window.pages[Step.WELCOME].set_note(settings.welcome_message)  # type: ignore[attr-defined]
+    window.site_settings = SiteSettingsFollower(ctx, window, worker)  # type: ignore[attr-defined]
     return window
+
+
+class SiteSettingsFollower(QObject):
+    """Follows the site-wide settings an admin changes at reception: asks the database every
+    :data:`SITE_SETTINGS_POLL_MS` (one small query, off the GUI thread) and applies a
+    change between patients, never in front of one."""
+
+    def __init__(self, ctx: SiteContext, window: KioskWindow, worker: Worker) -> None:
+        super().__init__(window)
+        self.ctx, self.window, self.worker = ctx, window, worker
+        self.seen: Any = None
+        self.pending: Settings | None = None
+        self.timer = QTimer(self)
+        self.timer.setInterval(SITE_SETTINGS_POLL_MS)
+        self.timer.timeout.connect(self.check)
+        self.timer.start()
+        self.worker.run(lambda: site_settings.version(ctx), self._first, lambda _: None)
+
+    def _first(self, version: Any) -> None:
+        self.seen = version
+
+    def check(self) -> None:
+        if self.pending is not None:
+            self.apply_when_idle()
+            return
+        ctx = self.ctx
+
+        def read() -> tuple[Any, Settings | None]:
+            version = site_settings.version(ctx)
+            if version == self.seen:
+                return version, None
+            return version, site_settings.effective(ctx.settings, site_settings.stored(ctx))
+        self.worker.run(read, self._read, lambda _: None)  # database away: next time
+
+    def _read(self, answer: tuple[Any, Settings | None]) -> None:
+        version, settings = answer
+        self.seen = version
+        if settings is not None:
+            self.pending = settings
+            self.apply_when_idle()
+
+    def apply_when_idle(self) -> None:
+        flow, settings = self.window.flow, self.pending
+        if settings is None or not flow.idle_at_welcome:
+            return
+        self.pending = None
+        self.ctx.settings = settings
+        welcome = self.window.pages[Step.WELCOME]
+        if (flow.languages, flow.default_language) != (settings.languages,
+                                                        settings.default_language):
+            welcome.set_languages(settings.languages)  # type: ignore[attr-defined]
+            flow.configure(settings.default_language, settings.languages)
+        welcome.set_note(settings.welcome_message)  # type: ignore[attr-defined]
+        self.window.render()
+        log.info("site-wide settings applied")
 
 
 def attach_camera(window: KioskWindow, flow: KioskFlow) -> None:

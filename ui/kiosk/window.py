@@ -186,18 +186,32 @@ class WelcomePage(Page):
         self.languages = QGridLayout()
         self.languages.setSpacing(10)
         self.language_buttons: dict[str, QPushButton] = {}
-        for index, code in enumerate(window.flow.languages):
+        self.set_languages(window.flow.languages)
+        # The practice's note (site-wide setting), as staff wrote it.
+        self.note = label("lead")
+        self.note.setObjectName("welcome-note")
+        layout = column(self.title, self.scan_card, self.by_name, self.note)
+        layout.addStretch(1)
+        layout.addLayout(self.languages)
+        self.setLayout(layout)
+
+    def set_languages(self, codes: tuple[str, ...]) -> None:
+        for choice in self.language_buttons.values():
+            self.languages.removeWidget(choice)
+            choice.deleteLater()
+        self.language_buttons = {}
+        for index, code in enumerate(codes):
             choice = button()
             choice.setText(native_name(code))
             choice.setCheckable(True)
             choice.setAccessibleName(native_name(code))
-            choice.clicked.connect(lambda _=False, c=code: window.flow.choose_language(c))
+            choice.clicked.connect(lambda _=False, c=code: self.window_.flow.choose_language(c))
             self.languages.addWidget(choice, index // 5, index % 5)
             self.language_buttons[code] = choice
-        layout = column(self.title, self.scan_card, self.by_name)
-        layout.addStretch(1)
-        layout.addLayout(self.languages)
-        self.setLayout(layout)
+
+    def set_note(self, text: str) -> None:
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
 
     def attach_camera(self, preview: QWidget) -> None:
         """A live camera picture beside the scan instructions (only when a camera exists)."""

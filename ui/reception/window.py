@@ -46,11 +46,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk import site_settings
 from kiosk.checkin import CheckinService
 from kiosk.db import DatabaseUnavailable
 from kiosk.i18n import S_, is_right_to_left
 from kiosk.lobby import OpenHelp, acknowledge_help, open_help_requests, site_health
-from kiosk.models import VisitStatus
+from kiosk.models import StaffRole, VisitStatus
 from kiosk.queue import (
     STATUS_NAMES,
     DeskAppointment,
@@ -62,15 +63,21 @@ from kiosk.queue import (
     providers,
     ticket_card,
 )
+from kiosk.settings import Settings
 from kiosk.site import SiteContext
 from kiosk.staff import SignedIn, StaffError, sign_in, staff_names
 from ui.live import LiveUpdates
+from ui.reception.site_settings import SiteSettingsTab
 from ui.sound import Chime
 from ui.staff_text import StaffText
 
 log = logging.getLogger(__name__)
 
 HEALTH_EVERY_MS = 10_000
+# What a background read brings: queue rows, open help requests, the desk list, the
+# site-wide settings.
+Lobby = tuple[list[QueueRow] | None, list[OpenHelp], list[DeskAppointment] | None,
+              dict[str, Any]]
 HELP_REPEAT_MS = 15_000
 COLUMNS = (S_("Ticket"), S_("Patient"), S_("Provider"), S_("Appointment"), S_("Checked in"),
            S_("Waiting"), S_("Status"), S_("Estimate"), S_("Flags"))
@@ -414,6 +421,7 @@ class ReceptionWindow(QMainWindow):
         self.tabs.addTab(self._build_desk_tab(), t(S_("Check in")))
         self.tabs.addTab(self._build_kiosks_tab(), t(KIOSKS))
         self.tabs.addTab(self._build_report_tab(), t(S_("Day report")))
+        self.site_tab = SiteSettingsTab(self.ctx, t, self._site_settings_saved)
         self.tabs.currentChanged.connect(self._tab_changed)
         layout.addWidget(self.tabs, 1)
         self.status = QLabel("")
@@ -533,6 +541,10 @@ class ReceptionWindow(QMainWindow):
     def signed_in(self, member: SignedIn) -> None:
         self.member = member
         self.who.setText(self.t(S_("Signed in: {name}"), name=member.name))
+        if member.role is StaffRole.ADMIN:  # the site-wide settings: admins only
+            self.site_tab.member = member
+            self.site_tab.load()
+            self.tabs.addTab(self.site_tab, self.t(S_("Site settings")))
         self.stack.setCurrentWidget(self.main_page)
         self.idle.start()
         self.health_timer.start()
@@ -542,6 +554,9 @@ class ReceptionWindow(QMainWindow):
     def lock(self) -> None:
         """Back to the PIN: nothing of the queue stays on the screen."""
         self.member = None
+        self.site_tab.member = None
+        if self.tabs.indexOf(self.site_tab) >= 0:
+            self.tabs.removeTab(self.tabs.indexOf(self.site_tab))
         self.idle.stop()
         self.health_timer.stop()
         self.model.set_rows([], self.ctx.now())
@@ -564,20 +579,22 @@ class ReceptionWindow(QMainWindow):
         on every lobby change, and after each action)."""
         self.live.refresh()
 
-    def _read_lobby(self) -> tuple[list[QueueRow] | None, list[OpenHelp],
-                                   list[DeskAppointment] | None]:
+    def _read_lobby(self) -> Lobby:
         # On the worker thread. Locked: only the help requests, which still chime.
         signed_in = self.member is not None
+        # An admin elsewhere may have changed the target wait: read with every change.
+        site = site_settings.stored(self.ctx) if signed_in else {}
         rows = self.queue.rows() if signed_in else None
         desk = appointments_to_check_in(self.ctx) if signed_in and self._desk_open else None
-        return rows, open_help_requests(self.ctx), desk
+        return rows, open_help_requests(self.ctx), desk, site
 
-    def _show_lobby(self, lobby: tuple[list[QueueRow] | None, list[OpenHelp],
-                                       list[DeskAppointment] | None]) -> None:
-        rows, help_requests, desk = lobby
+    def _show_lobby(self, lobby: Lobby) -> None:
+        rows, help_requests, desk, site = lobby
         if self.member is None or rows is None:  # locked meanwhile: show nothing
             self._chime_for(help_requests)
             return
+        self.ctx.settings = site_settings.effective(self.ctx.settings, site)
+        self.model.target = self.ctx.settings.target_wait_minutes
         selected = self.selected_ticket()
         self.model.set_rows(rows, self.ctx.now(),
                             {r.visit_id for r in help_requests if r.visit_id is not None})
@@ -677,6 +694,10 @@ class ReceptionWindow(QMainWindow):
             self.report.setHtml(day_report(self.ctx, self.ctx.today()).as_html(self.t.language))
         except DatabaseUnavailable:
             self.report.setPlainText(self.t(UNREACHABLE))
+
+    def _site_settings_saved(self, settings: Settings) -> None:
+        self.model.target = settings.target_wait_minutes
+        self.refresh()
 
     def _tab_changed(self, index: int) -> None:
         self._desk_open = index == 1
