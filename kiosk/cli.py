@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
@@ -191,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
         "sample", help="a config file documenting every setting (packaging/kiosk.toml.sample)"
     ).set_defaults(handler=cmd_config_sample)
 
+    doctor = commands.add_parser(
+        "doctor", help="check this kiosk: config, database, FHIR server and clock, fonts, "
+        "camera, scanner, speech, disk, outbox (exit 1 on any FAIL)")
+    doctor.set_defaults(handler=cmd_doctor)
+
     provision = commands.add_parser(
         "provision", help="write this machine's config file from a few answers (asked when "
         "not given)")
@@ -207,13 +213,17 @@ def build_parser() -> argparse.ArgumentParser:
 # Opens a window ("kiosk", "reception", "board", or "demo" for all three) and runs it until
 # it is closed; the Qt layer provides it (the core never imports Qt).
 ShowWindow = Callable[..., int]  # (ctx, which, **options) -> exit code
+# The doctor's checks that need Qt (fonts, camera, speech), from the screens.
+ScreenChecks = Callable[[Settings], list[Any]]
 
 
 class Runtime:
     """What a command works with, built from the global options, and ``show_window``."""
 
-    def __init__(self, args: argparse.Namespace, show_window: ShowWindow | None = None) -> None:
+    def __init__(self, args: argparse.Namespace, show_window: ShowWindow | None = None,
+                 screen_checks: ScreenChecks | None = None) -> None:
         self.show_window = show_window
+        self.screen_checks = screen_checks
         overrides = {"database_url": args.db} if args.db else {}
         self.settings: Settings = load_settings(args.config, overrides=overrides)
         tz = ZoneInfo(self.settings.timezone)
@@ -600,6 +610,17 @@ def cmd_config_describe(rt: Runtime, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(rt: Runtime, args: argparse.Namespace) -> int:
+    from kiosk import doctor
+    from kiosk.settings import config_path_from
+
+    checks = doctor.run(rt.settings, config_path_from(args.config, os.environ),
+                        rt.screen_checks)
+    print(doctor.table(checks))
+    failed = [check.name for check in checks if check.status == doctor.FAIL]
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 def cmd_config_sample(rt: Runtime, args: argparse.Namespace) -> int:
     from kiosk.provision import sample_config
 
@@ -643,7 +664,8 @@ def configure_logging(level: str) -> None:
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
 
 
-def main(argv: Sequence[str] | None = None, *, show_window: ShowWindow | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, show_window: ShowWindow | None = None,
+         screen_checks: ScreenChecks | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -651,7 +673,14 @@ def main(argv: Sequence[str] | None = None, *, show_window: ShowWindow | None = 
         return int(stop.code or 0)
     handler: Callable[[Runtime, argparse.Namespace], int] = args.handler
     try:
-        runtime = Runtime(args, show_window)
+        runtime = Runtime(args, show_window, screen_checks)
+    except SettingsError as problem:
+        if args.command == "doctor":  # the first check, failed: say so in its table
+            print(f"config  FAIL  {problem}")
+            return EXIT_FAILED
+        print(f"kiosk: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
         configure_logging(runtime.settings.log_level)
         return handler(runtime, args)
     except (SettingsError, UsageError) as problem:

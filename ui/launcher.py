@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from kiosk.cli import main as cli_main
+from kiosk.settings import Settings
 from kiosk.site import SiteContext
 
 
@@ -27,8 +29,14 @@ def show_window(ctx: SiteContext, which: str, *, exit_after: float | None = None
     return run_windows(ctx, which, exit_after=exit_after)
 
 
+def screen_checks(settings: Settings) -> list[Any]:
+    from ui.doctor import checks
+
+    return checks(settings)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli_main(argv, show_window=show_window)
+    return cli_main(argv, show_window=show_window, screen_checks=screen_checks)
 
 
 if __name__ == "__main__":

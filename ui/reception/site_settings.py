@@ -1,6 +1,6 @@
 """Reception's "Site settings" tab, for admins only: the settings every kiosk of the site
 shares (``kiosk.site_settings.SITE_WIDE``), saved in the database; kiosks apply them between
-patients within half a minute."""
+patients, within a minute."""
 
 from __future__ import annotations
 

@@ -1,0 +1,154 @@
+"""``kiosk doctor``: why is this kiosk unhappy? Each check says ok, warn or FAIL and why;
+any FAIL makes the command exit 1. The checks that need Qt (fonts, camera, text to speech)
+are added by the screens (``ui.doctor``); the core checks everything else."""
+
+from __future__ import annotations
+
+import email.utils
+import glob
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+
+from kiosk.db import Database, current_revision, describe_url, head_revision
+from kiosk.i18n import locales_dir
+from kiosk.settings import Settings
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+SKEW_WARN_SECONDS = 30
+SKEW_FAIL_SECONDS = 120  # signed QR codes and SMART sign-in assertions tolerate little more
+DISK_FAIL_BYTES = 200 * 1024**2
+DISK_WARN_BYTES = 1024**3
+OUTBOX_WARN_MINUTES = 10
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str
+    detail: str
+
+
+def table(checks: Iterable[Check]) -> str:
+    rows = list(checks)
+    width = max(len(check.name) for check in rows)
+    return "\n".join(f"{check.name:<{width}}  {check.status:<4}  {check.detail}"
+                     for check in rows)
+
+
+def run(settings: Settings, config_path: Path | None,
+        extra: Callable[[Settings], list[Check]] | None = None) -> list[Check]:
+    checks = [Check("config", OK, f"{config_path or 'no file: the defaults'}; site "
+                    f"{settings.site_id}, kiosk {settings.kiosk_id}")]
+    checks += translations(settings)
+    db = Database(settings.database_url)
+    try:
+        checks += database(db)
+        if checks[-1].status != FAIL:
+            checks += outbox(settings, db)
+    finally:
+        db.dispose()
+    checks += fhir(settings)
+    checks += disk(db)
+    checks += scanners()
+    if extra is not None:
+        checks += extra(settings)
+    return checks
+
+
+def translations(settings: Settings) -> list[Check]:
+    missing = [code for code in settings.languages if code != "en" and not
+               (locales_dir() / code / "LC_MESSAGES" / "kiosk.mo").is_file()]
+    if missing:
+        return [Check("translations", FAIL, "no compiled catalog for " + ", ".join(missing))]
+    return [Check("translations", OK, f"{len(settings.languages)} languages")]
+
+
+def database(db: Database) -> list[Check]:
+    where = describe_url(db.url)
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        current, head = current_revision(db.engine), head_revision(db.engine)
+    except Exception as error:  # any driver's way of saying "not reachable"
+        return [Check("database", FAIL, f"{where}: not reachable ({type(error).__name__})")]
+    if current != head:
+        return [Check("database", FAIL, f"{where}: schema {current or 'empty'}, this release "
+                      f"needs {head} (kiosk db upgrade, or start the kiosk once)")]
+    return [Check("database", OK, f"{where}, schema {head}")]
+
+
+def outbox(settings: Settings, db: Database) -> list[Check]:
+    from kiosk.clock import SystemClock
+    from kiosk.lobby import site_health
+    from kiosk.site import SiteContext
+
+    health = site_health(SiteContext(settings, db, SystemClock()))
+    detail = f"{health.outbox_pending} check-ins waiting to be sent, " \
+             f"{health.outbox_parked} refused by the practice system"
+    if health.outbox_parked:
+        return [Check("outbox", WARN, detail + " (see kiosk sync --status)")]
+    if health.outbox_pending and settings.fhir_base_url and (
+            health.last_sync is None or
+            time.time() - health.last_sync.timestamp() > OUTBOX_WARN_MINUTES * 60):
+        return [Check("outbox", WARN, detail + "; no successful sync in the last "
+                      f"{OUTBOX_WARN_MINUTES} minutes")]
+    return [Check("outbox", OK, detail)]
+
+
+def fhir(settings: Settings) -> list[Check]:
+    if not settings.fhir_base_url:
+        return [Check("fhir", OK, "not configured (no schedule sync)")]
+    import requests
+
+    from kiosk.sync.client import FhirClient, SyncError
+
+    base = settings.fhir_base_url.rstrip("/")
+    try:
+        answer = requests.get(f"{base}/metadata", timeout=settings.fhir_timeout_seconds,
+                              headers={"Accept": "application/fhir+json"},
+                              verify=(settings.fhir_ca_bundle or True)
+                              if settings.fhir_verify_tls else False)
+    except requests.RequestException as error:
+        return [Check("fhir", FAIL, f"{base}: not reachable ({type(error).__name__})")]
+    checks = [Check("fhir", OK if answer.ok else FAIL,
+                    f"{base}: metadata HTTP {answer.status_code}")]
+    served = answer.headers.get("Date")
+    if served:
+        skew = time.time() - email.utils.parsedate_to_datetime(served).timestamp()
+        status = FAIL if abs(skew) > SKEW_FAIL_SECONDS else \
+            WARN if abs(skew) > SKEW_WARN_SECONDS else OK
+        checks.append(Check("clock", status, f"{skew:+.0f} s against the FHIR server"))
+    else:
+        checks.append(Check("clock", WARN, "the FHIR server sends no Date header"))
+    try:
+        FhirClient(settings).get("Appointment", {"_count": "1", "_summary": "count"})
+        checks.append(Check("fhir auth", OK, f"{settings.fhir_auth}: an Appointment search "
+                            "was answered"))
+    except SyncError as error:
+        checks.append(Check("fhir auth", FAIL, f"{settings.fhir_auth}: {error}"))
+    return checks
+
+
+def disk(db: Database) -> list[Check]:
+    folder = Path(db.url.database).parent if db.url.get_backend_name() == "sqlite" and \
+        db.url.database else Path.home()
+    while not folder.exists():
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    status = FAIL if free < DISK_FAIL_BYTES else WARN if free < DISK_WARN_BYTES else OK
+    return [Check("disk", status, f"{free / 1024**3:.1f} GB free in {folder}")]
+
+
+def scanners() -> list[Check]:
+    """A keyboard-wedge scanner is a keyboard to the system; list what is plugged in."""
+    devices = sorted(Path(path).name for path in glob.glob("/dev/input/by-id/*-event-kbd"))
+    if not devices:
+        return [Check("scanner", WARN, "no keyboard-like USB device (a scanner is one); "
+                      "QR codes by camera only")]
+    return [Check("scanner", OK, f"{len(devices)} keyboard-like devices: "
+                  + ", ".join(name.removesuffix("-event-kbd") for name in devices[:3]))]

@@ -1,0 +1,53 @@
+"""The checks of ``kiosk doctor`` that need Qt: a font for every language offered, the
+camera, and a text-to-speech engine. Runs offscreen; needs no display."""
+
+from __future__ import annotations
+
+import os
+
+from kiosk.doctor import FAIL, OK, WARN, Check
+from kiosk.settings import Settings
+
+
+def checks(settings: Settings) -> list[Check]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtGui import QFontDatabase
+
+    from ui.app import application
+
+    application()
+    return [*fonts(settings, QFontDatabase), camera(), speech(settings)]
+
+
+def fonts(settings: Settings, database: type) -> list[Check]:
+    system = database.WritingSystem
+    writing = {"ar": system.Arabic, "fa": system.Arabic, "zh_Hans": system.SimplifiedChinese,
+               "zh_Hant": system.TraditionalChinese, "ko": system.Korean,
+               "hi": system.Devanagari, "ru": system.Cyrillic, "vi": system.Vietnamese}
+    missing = [code for code in settings.languages
+               if not database.families(writing.get(code, system.Latin))]
+    if missing:
+        return [Check("fonts", FAIL, "no font for " + ", ".join(missing)
+                      + " (Debian: fonts-noto-core fonts-noto-cjk)")]
+    return [Check("fonts", OK, f"a font for each of {len(settings.languages)} languages")]
+
+
+def camera() -> Check:
+    from PySide6.QtMultimedia import QMediaDevices
+
+    cameras = QMediaDevices.videoInputs()
+    if not cameras:
+        return Check("camera", WARN, "none: QR codes by scanner only")
+    return Check("camera", OK, ", ".join(camera.description() for camera in cameras[:2]))
+
+
+def speech(settings: Settings) -> Check:
+    from PySide6.QtTextToSpeech import QTextToSpeech
+
+    engines = [name for name in QTextToSpeech.availableEngines() if name != "mock"]
+    wanted = settings.speak_guidance or settings.board_announce
+    if not engines:
+        return Check("speech", FAIL if wanted else OK,
+                     "no text-to-speech engine" + (" but speak_guidance or board_announce is "
+                                                   "on" if wanted else " (not asked for)"))
+    return Check("speech", OK, ", ".join(engines))
