@@ -85,7 +85,7 @@ def test_a_bad_config_is_the_first_failure(tmp_path):
 class LateClock(BaseHTTPRequestHandler):
     """A server five minutes behind: enough to break signed sign-in assertions."""
 
-    def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/fhir+json")
         self.end_headers()
