@@ -192,6 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
         "sample", help="a config file documenting every setting (packaging/kiosk.toml.sample)"
     ).set_defaults(handler=cmd_config_sample)
 
+    purge = commands.add_parser(
+        "purge", help="delete patient data older than retention_days (kept: anonymous visits, "
+        "and check-ins not yet sent upstream)")
+    purge.add_argument("--dry-run", action="store_true", help="count, delete nothing")
+    purge.set_defaults(handler=cmd_purge)
+
     doctor = commands.add_parser(
         "doctor", help="check this kiosk: config, database, FHIR server and clock, fonts, "
         "camera, scanner, speech, disk, outbox (exit 1 on any FAIL)")
@@ -607,6 +613,16 @@ def cmd_config_describe(rt: Runtime, args: argparse.Namespace) -> int:
 
     print("| Setting | Type | Default | Meaning |\n|---|---|---|---|")
     print("\n".join(markdown_table()))
+    return EXIT_OK
+
+
+def cmd_purge(rt: Runtime, args: argparse.Namespace) -> int:
+    from kiosk.retention import purge
+
+    done = purge(rt.ctx, dry_run=args.dry_run)
+    print(f"{'Would delete' if args.dry_run else 'Deleted'}: {done.appointments} appointments, "
+          f"{done.patients} patients; {done.visits_anonymised} visits made anonymous; "
+          f"{done.kept_for_outbox} appointments kept until their check-in is sent.")
     return EXIT_OK
 
 

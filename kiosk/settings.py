@@ -245,6 +245,10 @@ class Settings:
     board_announce: bool = _setting(
         False, "The lobby board also speaks each call, in the patient's language, where a "
         "text-to-speech engine exists (a chime sounds either way).")
+    retention_days: int = _setting(
+        1, "Patient data (names, birth dates, appointments) is deleted after the end of its "
+        "day plus this many days; 1: at the end of the next day. Visits stay, anonymous.",
+        check=_not_negative)
     log_level: str = _setting("INFO", "Log level: DEBUG, INFO, WARNING or ERROR.", check=_log_level)
 
     def replace(self, **changes: Any) -> Settings:

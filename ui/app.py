@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 CAMERA_AFTER_MS = 800
 SITE_SETTINGS_POLL_MS = 30_000
+PURGE_EVERY_MS = 3_600_000
 
 
 def guide(engine: str | None) -> Any:
@@ -175,6 +176,22 @@ def start_heartbeat(ctx: SiteContext, window: QWidget, worker: Worker) -> QTimer
     return timer
 
 
+def start_purging(ctx: SiteContext, window: QWidget, worker: Worker) -> QTimer:
+    """Patient data past ``retention_days`` is deleted at start and every hour, off the GUI
+    thread (a failure is logged and tried again the next hour)."""
+    from kiosk.retention import purge
+
+    def run() -> None:
+        worker.run(lambda: purge(ctx), lambda _: None,
+                   lambda error: log.error("purge failed: %s", type(error).__name__))
+    timer = QTimer(window)
+    timer.setInterval(PURGE_EVERY_MS)
+    timer.timeout.connect(run)
+    timer.start()
+    run()
+    return timer
+
+
 def build_reception(ctx: SiteContext) -> QWidget:
     from ui.reception.window import ReceptionWindow
 
@@ -201,6 +218,8 @@ def run_windows(ctx: SiteContext, which: str, *, exit_after: float | None = None
         kiosk = build_kiosk(ctx)
         kiosk.resize(1280, 800) if which != "demo" else kiosk.resize(1024, 700)
         start_heartbeat(ctx, kiosk, Worker(kiosk))
+        if which != "demo":  # the demo keeps its made-up history
+            start_purging(ctx, kiosk, Worker(kiosk))
         stop_sync = start_background_sync(ctx)
         windows.append(kiosk)
         if which == "run":

@@ -1,0 +1,80 @@
+"""Patient data does not stay: names, birth dates and the practice system's copy of each
+appointment are deleted once their day is over plus ``retention_days`` (default 1: to the end
+of the next day). What remains of a visit is anonymous: ticket, provider, times, language
+and method, for the day report and the wait estimates. A check-in still waiting to be sent
+upstream (or refused, for IT to look at) keeps its appointment: nothing is lost to the purge."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, exists, select, update
+
+from kiosk.clock import local_day_bounds
+from kiosk.models import (
+    Appointment,
+    AuditEvent,
+    OutboxItem,
+    OutboxState,
+    Patient,
+    PatientNameKey,
+    Visit,
+)
+from kiosk.site import SiteContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Purged:
+    appointments: int
+    patients: int
+    visits_anonymised: int
+    kept_for_outbox: int  # appointments past retention whose check-in is not sent yet
+
+
+def purge(ctx: SiteContext, *, dry_run: bool = False) -> Purged:
+    settings = ctx.settings
+    site = settings.site_id
+    keep_from_day = ctx.today() - timedelta(days=settings.retention_days)
+    cutoff, _ = local_day_bounds(keep_from_day, ctx.tz)
+    unsent = exists().where(OutboxItem.appointment_id == Appointment.id,
+                            OutboxItem.state.in_((OutboxState.PENDING, OutboxState.PARKED)))
+    with ctx.db.write() as session:
+        old = select(Appointment.id).where(Appointment.site_id == site,
+                                           Appointment.start < cutoff)
+        doomed = list(session.scalars(old.where(~unsent)))
+        kept = len(session.scalars(old.where(unsent)).all())
+        old_visits = select(Visit.id).where(
+            Visit.site_id == site, Visit.service_date < keep_from_day,
+            (Visit.patient_id.is_not(None) | Visit.walk_in_name.is_not(None)
+             | Visit.appointment_id.in_(doomed)))
+        visits = list(session.scalars(old_visits))
+        if not dry_run:
+            session.execute(update(Visit).where(Visit.id.in_(visits)).values(
+                appointment_id=None, patient_id=None, walk_in_name=None))
+            session.execute(update(Visit).where(Visit.appointment_id.in_(doomed)).values(
+                appointment_id=None))
+            session.execute(update(AuditEvent).where(AuditEvent.appointment_id.in_(doomed))
+                            .values(appointment_id=None))
+            session.execute(delete(OutboxItem).where(OutboxItem.appointment_id.in_(doomed)))
+            session.execute(delete(Appointment).where(Appointment.id.in_(doomed)))
+        orphans = select(Patient.id).where(
+            Patient.site_id == site,
+            ~exists().where(Appointment.patient_id == Patient.id,
+                            Appointment.id.not_in(doomed)),
+            ~exists().where(Visit.patient_id == Patient.id, Visit.id.not_in(visits)))
+        patients = list(session.scalars(orphans))
+        if not dry_run:
+            session.execute(delete(PatientNameKey).where(PatientNameKey.patient_id.in_(patients)))
+            session.execute(delete(Patient).where(Patient.id.in_(patients)))
+        if dry_run:
+            session.rollback()
+    result = Purged(len(doomed), len(patients), len(visits), kept)
+    log.info("purge%s: %d appointments, %d patients, %d visits made anonymous (before %s); "
+             "%d kept until their check-in is sent", " (dry run)" if dry_run else "",
+             result.appointments, result.patients, result.visits_anonymised, keep_from_day,
+             result.kept_for_outbox)
+    return result

@@ -1,0 +1,105 @@
+"""Retention on real databases (SQLite and PostgreSQL): a scripted day, then the purge at the
+end of the next day. Names and birth dates are gone from every table; the anonymous visits,
+the day report and a check-in still waiting to be sent upstream remain."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect, select, text
+
+from kiosk.checkin import CheckinService
+from kiosk.models import OutboxItem, OutboxState, Patient, Visit
+from kiosk.queue import QueueService
+from kiosk.report import day_report
+from kiosk.retention import purge
+from kiosk.site import SiteContext
+from tests.conftest import DAY, PEOPLE
+
+
+def every_cell(ctx: SiteContext) -> str:
+    """The whole database as text: what a purge must have cleaned."""
+    with ctx.db.engine.connect() as connection:
+        tables = inspect(connection).get_table_names()
+        return "\n".join(str(row) for table in tables
+                         for row in connection.execute(text(f'SELECT * FROM "{table}"')))
+
+
+def a_day(ctx: SiteContext, day) -> None:
+    checkin = CheckinService(ctx)
+    for who in ("muller", "garcia", "hashemi"):
+        person = day[who]
+        assert checkin.by_name(person.family, person.birth_date, kiosk_id="k1",
+                               language="en").ticket
+    queue = QueueService(ctx)
+    queue.walk_in("p1", actor="Rosa", name="Walter Walk-in")
+    queue.act("K-1", "call", actor="Rosa", room="2")
+    queue.act("K-1", "finish", actor="Rosa")
+    with ctx.db.write() as session:  # Wang's check-in is still to be sent upstream
+        wang = session.scalar(select(Patient.id).where(Patient.external_id == "wang"))
+        from kiosk.models import Appointment
+
+        appointment = session.scalar(select(Appointment.id).where(
+            Appointment.patient_id == wang))
+        session.add(OutboxItem(site_id=ctx.settings.site_id, kind="arrived",
+                               appointment_id=appointment, created_at=ctx.now(),
+                               state=OutboxState.PENDING, attempts=3,
+                               next_attempt_at=ctx.now()))
+
+
+def test_patient_data_goes_at_the_end_of_the_next_day(ctx, day, clock):
+    a_day(ctx, day)
+    before = day_report(ctx, DAY)
+    clock.advance(days=1)  # the next day: everything is still there
+    assert purge(ctx).appointments == 0
+    assert "Müller" in every_cell(ctx)
+
+    clock.advance(days=1)
+    done = purge(ctx)
+    assert done.kept_for_outbox == 1 and done.visits_anonymised == 4
+    cells = every_cell(ctx)
+    with ctx.db.engine.connect() as connection:  # a provider and a location share names
+        public = str(connection.execute(text("SELECT display_name FROM provider")).all()) + \
+            str(connection.execute(text("SELECT name FROM location")).all())
+    left = [value for key, given, family, birth, *_ in PEOPLE
+            if key not in ("wang", "tomorrow")
+            for value in (given, family, birth.isoformat())
+            if value in cells and value not in public]
+    assert left == []
+    assert "Walter" not in cells
+    assert "王" in cells  # waiting to be sent upstream: kept, nothing lost
+    with ctx.db.read() as session:
+        visits = session.scalars(select(Visit)).all()
+    assert len(visits) == 4 and all(v.patient_id is None and v.walk_in_name is None
+                                    for v in visits)
+    after = day_report(ctx, DAY)  # the day's figures survive the purge
+    assert (after.total.checked_in, after.total.seen) == (before.total.checked_in,
+                                                          before.total.seen)
+    assert after.total.waits == before.total.waits
+
+
+def test_a_dry_run_counts_and_deletes_nothing(ctx, day, clock):
+    a_day(ctx, day)
+    clock.advance(days=2)
+    counted = purge(ctx, dry_run=True)
+    assert counted.appointments > 0 and counted.patients > 0
+    assert "Müller" in every_cell(ctx)
+    assert purge(ctx) == counted
+
+
+def test_retention_is_a_setting(ctx, day, clock):
+    ctx.settings = ctx.settings.replace(retention_days=0)
+    a_day(ctx, day)
+    clock.advance(days=1)
+    assert purge(ctx).appointments > 0
+
+
+def test_audit_records_hold_no_patient_data(ctx, day):
+    from kiosk.models import AuditEvent
+
+    a_day(ctx, day)
+    with ctx.db.read() as session:
+        audit = "\n".join(f"{e.actor} {e.action} {e.detail}"
+                          for e in session.scalars(select(AuditEvent)))
+    assert "check" in audit or "walk_in" in audit
+    for _key, given, family, birth, *_ in PEOPLE:
+        assert given not in audit and family not in audit and birth.isoformat() not in audit
+    assert "Walter" not in audit
