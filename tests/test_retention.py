@@ -4,7 +4,7 @@ the day report and a check-in still waiting to be sent upstream remain."""
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, select, text
+from sqlalchemy import MetaData, select, text
 
 from kiosk.checkin import CheckinService
 from kiosk.models import OutboxItem, OutboxState, Patient, Visit
@@ -17,10 +17,11 @@ from tests.conftest import DAY, PEOPLE
 
 def every_cell(ctx: SiteContext) -> str:
     """The whole database as text: what a purge must have cleaned."""
+    tables = MetaData()
     with ctx.db.engine.connect() as connection:
-        tables = inspect(connection).get_table_names()
-        return "\n".join(str(row) for table in tables
-                         for row in connection.execute(text(f'SELECT * FROM "{table}"')))
+        tables.reflect(connection)
+        return "\n".join(str(row) for table in tables.sorted_tables
+                         for row in connection.execute(select(table)))
 
 
 def a_day(ctx: SiteContext, day) -> None:
