@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Build the lobby kiosk as a PyInstaller one-folder bundle:
+#
+#   packaging/build-bundle.sh [OUTDIR]        (default: dist/)
+#
+# Result: OUTDIR/lobby-kiosk/, with the executable OUTDIR/lobby-kiosk/kiosk (every subcommand
+# of the `kiosk` command: run, doctor, sync, db upgrade, ...) and _internal/ beside it. Copy the
+# whole folder (packaging/linux/install.sh and build-deb.sh put it in /opt/lobby-kiosk).
+#
+# Needs the project's virtual environment with the dev extra (`./dev setup`, or
+# `pip install -e .[dev]`: PyInstaller comes with it) and objdump (Debian: binutils).
+# Build on the OS and CPU kind the kiosk runs on: the bundle holds that machine's Python and Qt
+# and needs a glibc at least as new as the build machine's.
+#
+# Environment: PYTHON (default .venv/bin/python, else python3), WORKDIR (PyInstaller's work
+# folder, default build/pyinstaller), PYINSTALLER_ARGS (extra arguments, e.g. --clean).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+
+outdir=${1:-$root/dist}
+case "$outdir" in /*) ;; *) outdir=$PWD/$outdir ;; esac
+workdir=${WORKDIR:-$root/build/pyinstaller}
+if [ -n "${PYTHON:-}" ]; then py=$PYTHON
+elif [ -x "$root/.venv/bin/python" ]; then py=$root/.venv/bin/python
+else py=python3; fi
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+"$py" -c 'import PyInstaller' 2>/dev/null || {
+  say "PyInstaller is not installed for $py: run ./dev setup (or pip install -e '.[dev]')"
+  exit 2; }
+command -v objdump >/dev/null 2>&1 || {
+  say "objdump not found: PyInstaller needs it (Debian: apt-get install binutils)"; exit 2; }
+
+cd "$root"
+# The catalogs ship as .po sources; the bundle carries the compiled .mo files.
+for domain in kiosk reception; do
+  "$py" -m babel.messages.frontend -q compile -d locales -D "$domain"
+done
+
+say "building the bundle into $outdir/lobby-kiosk (work folder $workdir)"
+start=$(date +%s)
+# shellcheck disable=SC2086
+"$py" -m PyInstaller --noconfirm --log-level "${PYINSTALLER_LOG_LEVEL:-WARN}" \
+  --distpath "$outdir" --workpath "$workdir" ${PYINSTALLER_ARGS:-} \
+  "$here/pyinstaller/lobby-kiosk.spec"
+test -x "$outdir/lobby-kiosk/kiosk" || { say "no executable at $outdir/lobby-kiosk/kiosk"; exit 1; }
+say "built in $(( $(date +%s) - start )) s: $(du -sh "$outdir/lobby-kiosk" | cut -f1) in $outdir/lobby-kiosk"
