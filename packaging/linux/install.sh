@@ -162,8 +162,9 @@ else
 fi
 # No password at all: the account cannot be logged in to, only started by systemd.
 run usermod --lock "$USER_NAME"
-# logind grants the kiosk's session its screen, camera and sound; the groups are a fallback
-# where its device ACLs are not in effect.
+# video: Debian's cage (wlroots through libseat) may use seatd, which lets the video group
+# open the screen and input devices; render and audio: the GPU and sound where logind's
+# device ACLs for the session do not apply.
 for group in video render audio; do
   if getent group "$group" >/dev/null 2>&1; then run usermod --append --groups "$group" "$USER_NAME"; fi
 done
@@ -194,6 +195,7 @@ if [ "$package_mode" -eq 0 ]; then
     run systemctl stop $was_active
   fi
   say "copying the bundle to $OPT"
+  run install -d -m 0755 "$(dirname "$OPT")"
   run rm -rf "$OPT.new" "$OPT.old"
   run cp -a "$bundle" "$OPT.new"
   run chown -R root:root "$OPT.new"
