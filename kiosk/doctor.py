@@ -113,7 +113,7 @@ def fhir(settings: Settings) -> list[Check]:
                               headers={"Accept": "application/fhir+json"},
                               verify=(settings.fhir_ca_bundle or True)
                               if settings.fhir_verify_tls else False)
-    except requests.RequestException as error:
+    except (requests.RequestException, OSError) as error:  # OSError: a missing CA file
         return [Check("fhir", FAIL, f"{base}: not reachable ({type(error).__name__})")]
     checks = [Check("fhir", OK if answer.ok else FAIL,
                     f"{base}: metadata HTTP {answer.status_code}")]

@@ -224,8 +224,8 @@ class Lockdown(QObject):
 
 def keep_screen_on() -> None:
     """Under X, switch off the screen saver and power saving (xset). Under a Wayland kiosk
-    compositor (cage) nothing blanks the screen unless configured to; the install script
-    also turns off the console's own blanking."""
+    compositor (cage) nothing blanks the screen unless configured to (and the kernel's
+    console blanking does not apply while cage holds the terminal in graphics mode)."""
     if os.environ.get("DISPLAY") and shutil.which("xset") and \
             not os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
         for args in (["s", "off"], ["s", "noblank"], ["-dpms"]):

@@ -78,7 +78,7 @@ previous_version=""
 say() { printf '==> %s\n' "$*" >&2; }
 warn() { printf '!!! %s\n' "$*" >&2; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 # Every change goes through run: printed instead of done with --dry-run.
 run() {

@@ -1,0 +1,507 @@
+"""The kiosk as IT installs it: the PyInstaller bundle (packaging/build-bundle.sh) run as a
+program, with no Python or project on its path, and the Linux packaging around it (the .deb,
+the systemd units, install.sh).
+
+The bundle is built once per test session (a few minutes). In CI it is always built afresh
+into a temporary folder. Elsewhere it is kept in build/bundle-cache and reused while nothing
+it is made from has changed (the project's sources, catalogs and packaging, the installed
+Python packages); KIOSK_BUNDLE_REBUILD=1 forces a new build. Without PyInstaller the tests
+fail in CI (CI set) and are skipped elsewhere.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import importlib.metadata
+import importlib.util
+import os
+import re
+import shutil
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kiosk import __version__
+from tests.conftest import IN_CI
+
+ROOT = Path(__file__).resolve().parent.parent
+LINUX = ROOT / "packaging" / "linux"
+UNITS = ("lobby-kiosk-session.service", "lobby-kiosk-x11.service", "lobby-kiosk-sync.service")
+DAY = "2026-11-23"
+BUILD_TIMEOUT = 1200
+# Shared libraries a bundled file may link that are not in the bundle, nor on this machine:
+# the optional speech-dispatcher client (speak_guidance and board_announce; install.sh
+# --speech installs it). Everything else must resolve.
+OPTIONAL_SYSTEM_LIBRARIES = {"libspeechd.so.2"}
+# What the bundle is made from, for the cache key.
+SOURCES = ("kiosk", "ui", "locales", "assets", "packaging/pyinstaller",
+           "packaging/build-bundle.sh", "pyproject.toml")
+
+
+def _unavailable(message: str) -> None:
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+class BundleReport:
+    """Prints how the bundle was had (built, and in how long, or reused) after the tests."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.lines:
+            terminalreporter.write_sep("-", "PyInstaller bundle")
+            for line in self.lines:
+                terminalreporter.write_line(line)
+
+
+def _inputs_key() -> str:
+    digest = hashlib.sha256(sys.version.encode())
+    for dist in sorted(f"{d.metadata['Name']!s}=={d.version}"
+                       for d in importlib.metadata.distributions()):
+        digest.update(dist.encode())
+    for source in SOURCES:
+        path = ROOT / source
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if "__pycache__" in file.parts or file.suffix in (".mo", ".pyc"):
+                continue
+            digest.update(str(file.relative_to(ROOT)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def _build(outdir: Path, workdir: Path) -> float:
+    env = {**os.environ, "PYTHON": sys.executable, "WORKDIR": str(workdir)}
+    started = time.monotonic()
+    done = subprocess.run([str(ROOT / "packaging" / "build-bundle.sh"), str(outdir)],
+                          env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT,
+                          check=False)
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, f"build-bundle.sh failed:\n{done.stdout}\n{done.stderr}"
+    return elapsed
+
+
+@pytest.fixture(scope="session")
+def bundle(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundle folder (holding the executable `kiosk`)."""
+    if importlib.util.find_spec("PyInstaller") is None:
+        _unavailable("PyInstaller is not installed (pip install -e '.[dev]'; ./dev does)")
+    if shutil.which("objdump") is None:
+        _unavailable("objdump is not installed (Debian: binutils; ./dev test adds it)")
+    report = BundleReport()
+    request.config.pluginmanager.register(report, "lobby-kiosk-bundle-report")
+    if IN_CI:
+        where = tmp_path_factory.mktemp("bundle")
+        elapsed = _build(where / "dist", where / "work")
+        folder = where / "dist" / "lobby-kiosk"
+        report.lines.append(f"built in {elapsed:.0f} s (fresh, CI)")
+    else:
+        cache = ROOT / "build" / "bundle-cache"
+        cache.mkdir(parents=True, exist_ok=True)
+        folder = cache / "dist" / "lobby-kiosk"
+        with (cache / ".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be building it
+            key = _inputs_key()
+            stamp = cache / "inputs.sha256"
+            fresh = (stamp.is_file() and stamp.read_text() == key and
+                     (folder / "kiosk").is_file() and not os.environ.get("KIOSK_BUNDLE_REBUILD"))
+            if fresh:
+                report.lines.append(f"reused {folder} (its inputs have not changed)")
+            else:
+                stamp.unlink(missing_ok=True)
+                shutil.rmtree(cache / "dist", ignore_errors=True)
+                elapsed = _build(cache / "dist", cache / "work")
+                stamp.write_text(key)
+                report.lines.append(f"built in {elapsed:.0f} s into {folder}")
+    size = subprocess.run(["du", "-sh", str(folder)], capture_output=True, text=True,
+                          check=True).stdout.split()[0]
+    report.lines.append(f"size (du -sh): {size}")
+    return folder
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def kiosk(bundle: Path, workdir: Path, *args: str, timeout: float = 120,
+          **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the bundled `kiosk` as the units do: its own settings file, a private data folder,
+    offscreen, and none of this test process's Python or KIOSK_ variables."""
+    config = workdir / "kiosk.toml"
+    if not config.exists():
+        config.write_text('timezone = "Europe/Berlin"\n')
+    clean = {name: value for name, value in os.environ.items()
+             if not name.startswith(("KIOSK_", "PYTHON", "QT_", "VIRTUAL_ENV"))}
+    clean.update({"KIOSK_CONFIG": str(config), "XDG_DATA_HOME": str(workdir / "data"),
+                  "XDG_CACHE_HOME": str(workdir / "cache"), "QT_QPA_PLATFORM": "offscreen",
+                  "PATH": "/usr/bin:/bin"})
+    clean.pop("DISPLAY", None)
+    clean.pop("WAYLAND_DISPLAY", None)
+    clean.update(env)
+    return subprocess.run([str(bundle / "kiosk"), *args], cwd=workdir, env=clean,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def no_crash(done: subprocess.CompletedProcess[str]) -> str:
+    output = done.stdout + done.stderr
+    assert "Traceback (most recent call last)" not in output, output
+    return output
+
+
+def db_url(workdir: Path) -> str:
+    return f"sqlite:///{workdir / 'k.db'}"
+
+
+@pytest.fixture
+def demo_db(bundle: Path, workdir: Path) -> str:
+    done = kiosk(bundle, workdir, "--db", db_url(workdir), "demo-data", "--date", DAY,
+                 "--appointments", "10")
+    no_crash(done)
+    assert done.returncode == 0, done.stderr
+    return db_url(workdir)
+
+
+# --- (a) to (d): the bundled program ----------------------------------------------------------
+
+@pytest.mark.slow
+def test_version(bundle: Path, workdir: Path) -> None:
+    done = kiosk(bundle, workdir, "--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"kiosk {__version__}"
+
+
+@pytest.mark.slow
+def test_demo_data_migrates_the_database_frozen(bundle: Path, workdir: Path,
+                                                 demo_db: str) -> None:
+    from alembic.script import ScriptDirectory
+
+    from kiosk.db import MIGRATIONS
+
+    with sqlite3.connect(workdir / "k.db") as connection:
+        (version,) = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+        (appointments,) = connection.execute("SELECT count(*) FROM appointment").fetchone()
+    # Every migration of the source tree made it into the bundle.
+    assert version == ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert appointments >= 10
+    listed = kiosk(bundle, workdir, "--db", demo_db, "appointments", "--date", DAY, "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert '"status": "booked"' in listed.stdout
+
+
+@pytest.mark.slow
+def test_translations_babel_and_time_zones_come_with_the_bundle(bundle: Path, workdir: Path,
+                                                                demo_db: str) -> None:
+    done = kiosk(bundle, workdir, "--db", demo_db, "--now", f"{DAY}T08:00", "checkin",
+                 "--family", "nobody", "--dob", "1980-01-01", "--lang", "ar")
+    no_crash(done)
+    assert done.returncode == 1  # not found: the command ran
+    assert re.search("[\u0600-\u06ff]", done.stdout), done.stdout  # the Arabic catalog
+
+
+@pytest.mark.slow
+def test_run_shows_the_welcome_screen_offscreen_and_exits(bundle: Path, workdir: Path,
+                                                         demo_db: str) -> None:
+    done = kiosk(bundle, workdir, "--db", demo_db, "run", "--exit-after", "3")
+    no_crash(done)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "welcome screen shown" in done.stderr
+
+
+@pytest.mark.slow
+def test_doctor_prints_its_checks(bundle: Path, workdir: Path, demo_db: str) -> None:
+    done = kiosk(bundle, workdir, "--db", demo_db, "doctor")
+    output = no_crash(done)
+    # 1: a check failed, which is fine here (no camera); anything else is a crash.
+    assert done.returncode in (0, 1), output
+    assert "database" in output.lower(), output
+
+
+# --- more of the bundle ------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_qr_codes_as_png_and_svg(bundle: Path, workdir: Path, demo_db: str) -> None:
+    listed = kiosk(bundle, workdir, "--db", demo_db, "appointments", "--date", DAY, "--json")
+    appointment = re.search(r'"id": "([^"]+)"', listed.stdout)
+    assert appointment, listed.stdout
+    done = kiosk(bundle, workdir, "--db", demo_db, "qr", "make", "--appointment",
+                 appointment.group(1), "--png", "q.png", "--svg", "q.svg")
+    no_crash(done)
+    assert done.returncode == 0, done.stderr
+    assert (workdir / "q.png").read_bytes().startswith(b"\x89PNG")
+    assert b"<svg" in (workdir / "q.svg").read_bytes()
+
+
+@pytest.mark.slow
+def test_the_postgresql_driver_is_bundled(bundle: Path, workdir: Path) -> None:
+    # Nothing listens on port 1: the binary psycopg driver loads, connects, is refused.
+    done = kiosk(bundle, workdir, "--db", "postgresql://nobody@127.0.0.1:1/kiosk", "db",
+                 "upgrade", PSYCOPG_IMPL="binary")
+    no_crash(done)
+    assert done.returncode == 3, done.stderr  # the database is unavailable
+    assert "refused" in done.stderr.lower() or "unavailable" in done.stderr.lower()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_migrations_on_postgresql_frozen(bundle: Path, workdir: Path, pg_admin_url: str) -> None:
+    import uuid
+
+    from tests.pg_server import create_database
+
+    url = create_database(pg_admin_url, f"b_{uuid.uuid4().hex[:12]}")
+    done = kiosk(bundle, workdir, "--db", url, "demo-data", "--date", DAY, "--appointments", "5")
+    no_crash(done)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.slow
+def test_the_sample_config_is_read_by_the_bundle(bundle: Path, workdir: Path) -> None:
+    done = kiosk(bundle, workdir, "--config", str(ROOT / "packaging" / "kiosk.toml.sample"),
+                 "config", "show")
+    no_crash(done)
+    assert done.returncode == 0, done.stderr
+    assert "site_id" in done.stdout
+
+
+@pytest.mark.slow
+def test_the_bundle_holds_what_the_kiosk_needs_and_not_more(bundle: Path) -> None:
+    internal = bundle / "_internal"
+    versions = {p.name for p in (ROOT / "kiosk" / "migrations" / "versions").glob("*.py")}
+    bundled = {p.name for p in (internal / "kiosk" / "migrations" / "versions").glob("*.py")}
+    assert versions and bundled == versions
+    assert (internal / "kiosk" / "migrations" / "env.py").is_file()
+    for po in (ROOT / "locales").glob("*/LC_MESSAGES/*.po"):
+        assert (internal / po.relative_to(ROOT).with_suffix(".mo")).is_file(), po
+    assert (internal / "assets").is_dir()
+    assert (internal / "babel" / "locale-data" / "ar.dat").is_file()
+    assert (internal / "tzdata" / "zoneinfo" / "Europe" / "Berlin").is_file()
+    plugins = internal / "PySide6" / "Qt" / "plugins"
+    assert {p.name for p in (plugins / "platforms").iterdir()} == {
+        "libqoffscreen.so", "libqxcb.so", "libqwayland.so"}
+    assert list((plugins / "multimedia").glob("*ffmpeg*"))
+    assert list((plugins / "texttospeech").glob("*.so"))
+    assert list((plugins / "wayland-shell-integration").glob("libxdg-shell.so"))
+    assert list(internal.glob("zxingcpp*")) or list(internal.rglob("zxingcpp*.so"))
+    assert list(internal.rglob("_psycopg*.so"))
+    names = {p.name for p in internal.rglob("*")}
+    for unwanted in ("libQt6WebEngineCore.so.6", "libQt6Pdf.so.6", "pytest", "_pytest",
+                     "hypothesis", "mypy", "PyInstaller", "tests"):
+        assert unwanted not in names, unwanted
+
+
+@pytest.mark.slow
+def test_every_bundled_library_finds_what_it_links(bundle: Path) -> None:
+    """Each shared object in the bundle (Qt's platform, multimedia and speech plugins among
+    them) resolves its libraries in the bundle or on this machine: what was trimmed from the
+    bundle was not needed. Libraries the target machine must provide are Debian packages of
+    install.sh and of the .deb's Depends."""
+    internal = bundle / "_internal"
+    missing: dict[str, set[str]] = {}
+    for path in internal.rglob("*.so*"):
+        if path.is_symlink() or not path.is_file():
+            continue
+        with path.open("rb") as handle:
+            if handle.read(4) != b"\x7fELF":
+                continue
+        done = subprocess.run(["ldd", str(path)], capture_output=True, text=True, check=False,
+                              env={**os.environ, "LD_LIBRARY_PATH": str(internal)})
+        for line in done.stdout.splitlines():
+            if "not found" in line:
+                library = line.split("=>")[0].strip()
+                if library not in OPTIONAL_SYSTEM_LIBRARIES:
+                    missing.setdefault(library, set()).add(str(path.relative_to(internal)))
+    assert not missing, (
+        f"unresolved libraries (a Debian package missing here, or trimmed from the bundle by "
+        f"the spec): {missing}")
+
+
+@pytest.mark.slow
+@pytest.mark.gui
+def test_run_under_x_with_the_bundled_xcb_plugin(bundle: Path, workdir: Path,
+                                                demo_db: str) -> None:
+    if shutil.which("Xvfb") is None:
+        _unavailable("Xvfb is not installed (Debian: xvfb; ./dev test adds it)")
+    display = f":{900 + os.getpid() % 90}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)
+        done = kiosk(bundle, workdir, "--db", demo_db, "run", "--exit-after", "3",
+                     DISPLAY=display, QT_QPA_PLATFORM="xcb")
+    finally:
+        xvfb.terminate()
+        xvfb.wait(timeout=10)
+    no_crash(done)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "welcome screen shown" in done.stderr
+
+
+# --- the Debian package and the units ------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def deb(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("dpkg-deb") is None:
+        _unavailable("dpkg-deb is not installed (Debian: dpkg)")
+    out = tmp_path_factory.mktemp("deb")
+    # gzip at level 1: the same package, built in seconds rather than minutes with xz.
+    env = {**os.environ, "DEB_COMPRESSION": "gzip", "DEB_LEVEL": "1"}
+    done = subprocess.run([str(LINUX / "build-deb.sh"), str(bundle), str(out)], env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (built,) = out.glob("lobby-kiosk_*.deb")
+    return built
+
+
+@pytest.mark.slow
+def test_the_deb_holds_the_bundle_units_and_maintainer_scripts(deb: Path,
+                                                               tmp_path: Path) -> None:
+    arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    assert deb.name == f"lobby-kiosk_{__version__}_{arch}.deb"
+    info = subprocess.run(["dpkg-deb", "--info", str(deb)], capture_output=True, text=True,
+                          check=True).stdout
+    assert "Package: lobby-kiosk" in info
+    assert f"Version: {__version__}" in info
+    depends = re.search(r"^ Depends: (.*)$", info, re.M)
+    assert depends and "cage" in depends.group(1) and "libc6 (>=" in depends.group(1), info
+    for script in ("postinst", "prerm", "postrm"):
+        assert re.search(rf"^\s+\d+ bytes,\s+\d+ lines\s+\*\s+{script}\s", info, re.M), info
+    contents = subprocess.run(["dpkg-deb", "--contents", str(deb)], capture_output=True,
+                              text=True, check=True).stdout
+    entries = {line.split()[-1]: line.split()[0] for line in contents.splitlines()}
+    assert entries["./opt/lobby-kiosk/kiosk"].startswith("-rwxr-xr-x")
+    assert "./opt/lobby-kiosk/_internal/kiosk/migrations/env.py" in entries
+    for unit in UNITS:
+        assert entries[f"./lib/systemd/system/{unit}"].startswith("-rw-r--r--")
+    for path in ("./usr/share/doc/lobby-kiosk/kiosk.toml.sample",
+                 "./usr/share/lobby-kiosk/kiosk.toml.sample",
+                 "./usr/share/lobby-kiosk/install.sh"):
+        assert path in entries, path
+    assert all(" root/root " in line for line in contents.splitlines())
+    control = tmp_path / "control"
+    subprocess.run(["dpkg-deb", "--control", str(deb), str(control)], check=True)
+    postinst = (control / "postinst").read_text()
+    assert "/usr/share/lobby-kiosk/install.sh --package-configure" in postinst
+    for script in ("postinst", "prerm", "postrm"):
+        assert os.stat(control / script).st_mode & stat.S_IXUSR
+        subprocess.run(["sh", "-n", str(control / script)], check=True)
+
+
+@pytest.fixture
+def units_to_verify(bundle: Path, tmp_path: Path) -> tuple[Path, list[str]]:
+    """Copies of the units whose programs exist on this machine: the bundled kiosk for
+    /opt/lobby-kiosk/kiosk, and for cage and xinit, when they are not installed here, a stand-in
+    script (systemd-analyze verify refuses a unit whose ExecStart= program is missing; the
+    programs themselves are not what is verified)."""
+    stand_in = tmp_path / "stand-in"
+    stand_in.write_text("#!/bin/sh\nexit 0\n")
+    stand_in.chmod(0o755)
+    replaced = []
+    folder = tmp_path / "units"
+    folder.mkdir()
+    for unit in UNITS:
+        text = (LINUX / unit).read_text().replace("/opt/lobby-kiosk/kiosk",
+                                                  str(bundle / "kiosk"))
+        for program in ("/usr/bin/cage", "/usr/bin/xinit"):
+            if program in text and not os.access(program, os.X_OK):
+                text = text.replace(program, str(stand_in))
+                replaced.append(program)
+        (folder / unit).write_text(text)
+    return folder, sorted(set(replaced))
+
+
+@pytest.mark.slow
+def test_systemd_analyze_verifies_the_units(units_to_verify: tuple[Path, list[str]]) -> None:
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed (Debian: systemd): units not verified")
+    folder, replaced = units_to_verify
+    done = subprocess.run(["systemd-analyze", "verify", *(str(folder / u) for u in UNITS)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    ours = [line for line in (done.stdout + done.stderr).splitlines()
+            if "lobby-kiosk" in line]
+    assert done.returncode == 0 and not ours, (
+        f"systemd-analyze verify (stand-ins for {replaced or 'nothing'}):\n"
+        f"{done.stdout}{done.stderr}")
+
+
+# --- quick checks, no bundle needed --------------------------------------------------------------
+
+def unit_settings(name: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for line in (LINUX / name).read_text().splitlines():
+        if line and not line.startswith(("#", "[")) and "=" in line:
+            key, value = line.split("=", 1)
+            found.setdefault(key, []).append(value)
+    return found
+
+
+@pytest.mark.parametrize("name", ["lobby-kiosk-session.service", "lobby-kiosk-x11.service"])
+def test_the_session_units_log_the_kiosk_user_in_on_tty1(name: str) -> None:
+    unit = unit_settings(name)
+    for key, value in {"User": "kiosk", "PAMName": "login", "TTYPath": "/dev/tty1",
+                       "StandardInput": "tty", "UtmpIdentifier": "tty1", "Restart": "always",
+                       "RestartSec": "2", "RestartPreventExitStatus": "64"}.items():
+        assert unit[key] == [value], key
+    assert "getty@tty1.service" in unit["Conflicts"]
+    assert "KIOSK_CONFIG=/etc/lobby-kiosk/kiosk.toml" in unit["Environment"]
+    assert "XDG_DATA_HOME=/var/lib/lobby-kiosk" in unit["Environment"]
+    start = unit["ExecStart"][0]
+    if name == "lobby-kiosk-session.service":
+        assert start == "/usr/bin/cage -d -s -- /opt/lobby-kiosk/kiosk run"
+        assert "QT_QPA_PLATFORM=wayland" in unit["Environment"]
+    else:
+        assert start.startswith("/usr/bin/xinit /opt/lobby-kiosk/kiosk run -- :0 vt1 ")
+        assert "-nocursor" in start.split()
+
+
+def test_the_sync_unit_is_hardened_and_shares_the_database() -> None:
+    unit = unit_settings("lobby-kiosk-sync.service")
+    assert unit["ExecStart"] == ["/opt/lobby-kiosk/kiosk sync --watch"]
+    assert unit["User"] == ["kiosk"]
+    assert unit["Restart"] == ["always"]
+    for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict",
+                       "ProtectHome": "read-only", "ReadWritePaths": "/var/lib/lobby-kiosk",
+                       "PrivateTmp": "yes"}.items():
+        assert unit[key] == [value], key
+    assert "XDG_DATA_HOME=/var/lib/lobby-kiosk" in unit["Environment"]
+
+
+def test_install_dry_run_says_what_it_would_do_and_changes_nothing(tmp_path: Path) -> None:
+    fake = tmp_path / "lobby-kiosk"
+    (fake / "_internal").mkdir(parents=True)
+    (fake / "kiosk").write_text(f"#!/bin/sh\necho kiosk {__version__}\n")
+    (fake / "kiosk").chmod(0o755)
+    before = Path("/opt/lobby-kiosk").exists(), Path("/etc/lobby-kiosk").exists()
+    done = subprocess.run([str(LINUX / "install.sh"), "--dry-run", "--bundle", str(fake)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    planned = done.stdout
+    for step in ("apt-get install", " cage ", f"cp -a {fake} /opt/lobby-kiosk.new",
+                 "mv /opt/lobby-kiosk.new /opt/lobby-kiosk", "systemctl mask getty@tty1.service",
+                 "systemctl enable --quiet lobby-kiosk-session.service",
+                 "/opt/lobby-kiosk/kiosk db upgrade", "/opt/lobby-kiosk/kiosk doctor"):
+        assert step in planned, step
+    assert (Path("/opt/lobby-kiosk").exists(), Path("/etc/lobby-kiosk").exists()) == before
+    x11 = subprocess.run([str(LINUX / "install.sh"), "--dry-run", "--x11", "--bundle", str(fake)],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert "xinit" in x11.stdout and "enable --quiet lobby-kiosk-x11.service" in x11.stdout
+
+
+def test_the_shell_scripts_pass_shellcheck() -> None:
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck is not installed (Debian: shellcheck)")
+    scripts = [ROOT / "packaging" / "build-bundle.sh", LINUX / "install.sh",
+               LINUX / "build-deb.sh"]
+    done = subprocess.run(["shellcheck", *map(str, scripts)], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stdout
