@@ -16,16 +16,18 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from docs.make_screenshots import throwaway_site
+from kiosk import site_settings
 from kiosk.checkin import CheckinService
 from kiosk.clock import FixedClock, local_day_bounds
 from kiosk.demo import generate_day, seed_history
 from kiosk.lobby import heartbeat, request_help
-from kiosk.models import Appointment
+from kiosk.models import Appointment, StaffRole
 from kiosk.queue import QueueService
 from kiosk.site import SiteContext
 from kiosk.staff import add_staff
-from ui.app import application
+from ui.app import application, build_kiosk
 from ui.board.window import BoardWindow
+from ui.lockdown import StaffExitDialog
 from ui.reception.window import ReceptionWindow
 
 DAY = date(2026, 3, 2)
@@ -82,6 +84,9 @@ def main() -> None:
             app.processEvents()
         widget.grab().save(str(out / f"{name}.png"))
 
+    add_staff(ctx, "Ines (admin)", "3691", admin=True)
+    site_settings.save(ctx, {"welcome_message": "Flu vaccinations today without appointment"},
+                       actor="demo", role=StaffRole.ADMIN)
     english = ctx.settings
     for language in ("en", "ar", "zh_Hans"):
         ctx.settings = english.replace(staff_language=language)
@@ -89,6 +94,7 @@ def main() -> None:
         reception.resize(1400, 800)
         reception.show()
         snap(reception, f"{language}-reception-sign-in")
+        reception.sign_in_page.who.setCurrentText("Reception")
         reception.sign_in_page.pin.setText("2468")
         reception.sign_in_page.submit()
         settle(app, reception)
@@ -98,7 +104,24 @@ def main() -> None:
         snap(reception, f"{language}-reception-kiosks")
         reception.tabs.setCurrentIndex(3)
         snap(reception, f"{language}-reception-report")
+        reception.lock()
+        reception.sign_in_page.who.setCurrentText("Ines (admin)")
+        reception.sign_in_page.pin.setText("3691")
+        reception.sign_in_page.submit()
+        reception.tabs.setCurrentWidget(reception.site_tab)
+        snap(reception, f"{language}-reception-site-settings")
         reception.close()
+        # The patient kiosk with the site's note, and its staff exit over it.
+        kiosk = build_kiosk(ctx)
+        kiosk.resize(1280, 800)
+        kiosk.show()
+        kiosk.flow.choose_language(language)
+        snap(kiosk, f"{language}-kiosk-welcome-note")
+        dialog = StaffExitDialog(ctx, kiosk, on_exit=lambda _name: None)
+        dialog.show()
+        snap(dialog, f"{language}-kiosk-staff-exit")
+        dialog.close()
+        kiosk.close()
     ctx.settings = english
 
     board = BoardWindow(ctx)

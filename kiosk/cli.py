@@ -301,21 +301,19 @@ def demo_staff(ctx: SiteContext) -> str | None:
 
 
 def cmd_run(rt: Runtime, args: argparse.Namespace) -> int:
+    return cmd_window(rt, args, which="kiosk" if args.windowed else "run",
+                      exit_after=args.exit_after)
+
+
+def cmd_window(rt: Runtime, args: argparse.Namespace, *, which: str | None = None,
+               **options: Any) -> int:
     if rt.show_window is None:
         print("kiosk: the Qt screens are not installed (pip install 'lobby-kiosk[gui]')",
               file=sys.stderr)
         return EXIT_FAILED
-    return rt.show_window(rt.ctx, "kiosk" if args.windowed else "run",
-                          exit_after=args.exit_after)
-
-
-def cmd_window(rt: Runtime, args: argparse.Namespace) -> int:
-    if rt.show_window is None:
-        print("kiosk: the Qt screens are not installed (pip install 'lobby-kiosk[gui]')",
-              file=sys.stderr)
-        return EXIT_FAILED
-    which = "board-windowed" if getattr(args, "windowed", False) else args.window
-    return rt.show_window(rt.ctx, which)
+    if which is None:
+        which = "board-windowed" if getattr(args, "windowed", False) else args.window
+    return rt.show_window(rt.ctx, which, **options)
 
 
 def _read_pin() -> str:

@@ -47,9 +47,10 @@ def run(settings: Settings, config_path: Path | None,
     checks += translations(settings)
     db = Database(settings.database_url)
     try:
-        checks += database(db)
-        if checks[-1].status != FAIL:
-            checks += outbox(settings, db)
+        reached = database(db)
+        checks.append(reached)
+        if reached.status != FAIL:
+            checks.append(outbox(settings, db))
     finally:
         db.dispose()
     checks += fhir(settings)
@@ -68,21 +69,21 @@ def translations(settings: Settings) -> list[Check]:
     return [Check("translations", OK, f"{len(settings.languages)} languages")]
 
 
-def database(db: Database) -> list[Check]:
+def database(db: Database) -> Check:
     where = describe_url(db.url)
     try:
         with db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         current, head = current_revision(db.engine), head_revision(db.engine)
     except Exception as error:  # any driver's way of saying "not reachable"
-        return [Check("database", FAIL, f"{where}: not reachable ({type(error).__name__})")]
+        return Check("database", FAIL, f"{where}: not reachable ({type(error).__name__})")
     if current != head:
-        return [Check("database", FAIL, f"{where}: schema {current or 'empty'}, this release "
-                      f"needs {head} (kiosk db upgrade, or start the kiosk once)")]
-    return [Check("database", OK, f"{where}, schema {head}")]
+        return Check("database", FAIL, f"{where}: schema {current or 'empty'}, this release "
+                     f"needs {head} (kiosk db upgrade, or start the kiosk once)")
+    return Check("database", OK, f"{where}, schema {head}")
 
 
-def outbox(settings: Settings, db: Database) -> list[Check]:
+def outbox(settings: Settings, db: Database) -> Check:
     from kiosk.clock import SystemClock
     from kiosk.lobby import site_health
     from kiosk.site import SiteContext
@@ -91,13 +92,13 @@ def outbox(settings: Settings, db: Database) -> list[Check]:
     detail = f"{health.outbox_pending} check-ins waiting to be sent, " \
              f"{health.outbox_parked} refused by the practice system"
     if health.outbox_parked:
-        return [Check("outbox", WARN, detail + " (see kiosk sync --status)")]
+        return Check("outbox", WARN, detail + " (see kiosk sync --status)")
     if health.outbox_pending and settings.fhir_base_url and (
             health.last_sync is None or
             time.time() - health.last_sync.timestamp() > OUTBOX_WARN_MINUTES * 60):
-        return [Check("outbox", WARN, detail + "; no successful sync in the last "
-                      f"{OUTBOX_WARN_MINUTES} minutes")]
-    return [Check("outbox", OK, detail)]
+        return Check("outbox", WARN, detail + "; no successful sync in the last "
+                     f"{OUTBOX_WARN_MINUTES} minutes")
+    return Check("outbox", OK, detail)
 
 
 def fhir(settings: Settings) -> list[Check]:

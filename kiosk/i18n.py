@@ -30,13 +30,13 @@ def locales_dir() -> Path:
 
 
 @functools.cache
-def translations(language: str) -> gettext.NullTranslations:
-    found = Translations.load(str(locales_dir()), [language], DOMAIN)
+def translations(language: str, domain: str = DOMAIN) -> gettext.NullTranslations:
+    found = Translations.load(str(locales_dir()), [language], domain)
     return found if isinstance(found, Translations) else NullTranslations()
 
 
-def translate(message: str, language: str, **values: object) -> str:
-    text = translations(language).gettext(message)
+def translate(message: str, language: str, domain: str = DOMAIN, **values: object) -> str:
+    text = translations(language, domain).gettext(message)
     return text.format(**values) if values else text
 
 
@@ -88,15 +88,8 @@ def S_(message: str) -> str:
     return message
 
 
-@functools.cache
-def staff_translations(language: str) -> gettext.NullTranslations:
-    found = Translations.load(str(locales_dir()), [language], STAFF_DOMAIN)
-    return found if isinstance(found, Translations) else NullTranslations()
-
-
 def staff_translate(message: str, language: str, **values: object) -> str:
-    text = staff_translations(language).gettext(message)
-    return text.format(**values) if values else text
+    return translate(message, language, STAFF_DOMAIN, **values)
 
 
 class StaffWord(str):

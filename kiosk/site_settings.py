@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from kiosk.changes import mark_changed
 from kiosk.models import SiteSetting, StaffRole
@@ -24,9 +25,12 @@ SITE_WIDE = ("languages", "default_language", "welcome_message", "target_wait_mi
 
 def stored(ctx: SiteContext) -> dict[str, Any]:
     with ctx.db.read() as session:
-        return {name: value for name, value in session.execute(
-            select(SiteSetting.name, SiteSetting.value).where(
-                SiteSetting.site_id == ctx.settings.site_id))}
+        return _stored(session, ctx.settings.site_id)
+
+
+def _stored(session: Session, site_id: str) -> dict[str, Any]:
+    return {name: value for name, value in session.execute(
+        select(SiteSetting.name, SiteSetting.value).where(SiteSetting.site_id == site_id))}
 
 
 def version(ctx: SiteContext) -> datetime | None:
@@ -71,10 +75,10 @@ def save(ctx: SiteContext, changes: dict[str, Any], *, actor: str, role: StaffRo
     unknown = sorted(set(changes) - set(SITE_WIDE))
     if unknown:
         raise SettingsError(f"not a site-wide setting: {', '.join(unknown)}")
-    merged = {**stored(ctx), **changes}
-    checked = load_settings(overrides={**ctx.settings.as_dict(), **merged}, environ={})
     now = ctx.now()
-    with ctx.db.write() as session:
+    with ctx.db.write() as session:  # read, check and write in one transaction
+        merged = {**_stored(session, ctx.settings.site_id), **changes}
+        checked = load_settings(overrides={**ctx.settings.as_dict(), **merged}, environ={})
         ensure_site(session, ctx.settings, now)
         for name in changes:
             value = getattr(checked, name)

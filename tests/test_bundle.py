@@ -423,7 +423,7 @@ def units_to_verify(bundle: Path, tmp_path: Path) -> tuple[Path, list[str]]:
 @pytest.mark.slow
 def test_systemd_analyze_verifies_the_units(units_to_verify: tuple[Path, list[str]]) -> None:
     if shutil.which("systemd-analyze") is None:
-        pytest.skip("systemd-analyze is not installed (Debian: systemd): units not verified")
+        _unavailable("systemd-analyze is not installed (Debian: systemd): units not verified")
     folder, replaced = units_to_verify
     done = subprocess.run(["systemd-analyze", "verify", *(str(folder / u) for u in UNITS)],
                           capture_output=True, text=True, timeout=120, check=False)
@@ -499,7 +499,7 @@ def test_install_dry_run_says_what_it_would_do_and_changes_nothing(tmp_path: Pat
 
 def test_the_shell_scripts_pass_shellcheck() -> None:
     if shutil.which("shellcheck") is None:
-        pytest.skip("shellcheck is not installed (Debian: shellcheck)")
+        _unavailable("shellcheck is not installed (Debian: shellcheck)")
     scripts = [ROOT / "packaging" / "build-bundle.sh", LINUX / "install.sh",
                LINUX / "build-deb.sh"]
     done = subprocess.run(["shellcheck", *map(str, scripts)], capture_output=True, text=True,

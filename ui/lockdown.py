@@ -29,20 +29,19 @@ from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
 from PySide6.QtGui import QCursor, QInputDevice, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QComboBox,
     QDialog,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
+    QLayout,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from kiosk.db import DatabaseUnavailable
 from kiosk.i18n import S_
 from kiosk.site import SiteContext
-from kiosk.staff import StaffError, sign_in, staff_names
+from kiosk.staff import SignedIn
+from ui.staff_sign_in import StaffSignIn
 from ui.staff_text import StaffText
 from ui.widgets.keyboard import Keypad
 
@@ -241,24 +240,21 @@ class StaffExitDialog(QDialog):
     def __init__(self, ctx: SiteContext, parent: QWidget,
                  on_exit: Callable[[str], None]) -> None:
         super().__init__(parent)
-        self.ctx = ctx
-        self.on_exit = on_exit
-        t = self.t = StaffText(ctx.settings.staff_language)
+        t = StaffText(ctx.settings.staff_language)
+        # Styled before its children exist, so that their sizes follow the style.
+        self.setStyleSheet("QWidget { font-size: 20px; } QPushButton { min-height: 56px; }")
         self.setObjectName("staff-exit")
         self.setModal(True)
         self.setWindowTitle(t(S_("Leave kiosk mode")))
-        self.who = QComboBox()
-        self.who.setAccessibleName(t(S_("Staff member")))
-        self.pin = QLineEdit()
-        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
-        self.pin.setMaxLength(8)
-        self.pin.setAccessibleName(t(S_("PIN")))
-        self.pin.setPlaceholderText(t(S_("PIN")))
-        self.pin.returnPressed.connect(self.submit)
-        self.problem = QLabel("")
-        self.problem.setWordWrap(True)
+        keypad = Keypad(lambda digit: self.pin.insert(digit), lambda: self.pin.backspace())
+        def signed_in(member: SignedIn) -> None:
+            self.accept()
+            on_exit(member.name)
+        self.form = StaffSignIn(ctx, t, f"kiosk {ctx.settings.kiosk_id}", signed_in,
+                                extra=[keypad])
+        self.who, self.pin, self.problem = self.form.who, self.form.pin, self.form.problem
+        self.submit = self.form.submit
         self.problem.setStyleSheet("color: #9B1C1C; font-weight: 600;")
-        keypad = Keypad(lambda digit: self.pin.insert(digit), self.pin.backspace)
         leave = QPushButton(t(S_("Leave kiosk mode")))
         leave.clicked.connect(self.submit)
         cancel = QPushButton(t(S_("Cancel")))
@@ -270,31 +266,12 @@ class StaffExitDialog(QDialog):
         title = QLabel(t(S_("Staff only: sign in to leave kiosk mode.")))
         title.setWordWrap(True)
         layout.addWidget(title)
-        layout.addWidget(self.who)
-        layout.addWidget(self.pin)
-        layout.addWidget(keypad)
-        layout.addWidget(self.problem)
+        layout.addWidget(self.form)
         layout.addLayout(buttons)
-        self.setStyleSheet("QWidget { font-size: 20px; } QPushButton { min-height: 56px; }")
-        try:
-            names = [name for name, _role in staff_names(ctx)]
-        except DatabaseUnavailable:
-            names = []
-            self.problem.setText(t(S_("The database cannot be reached; see the log.")))
-        self.who.addItems(names)
+        # The wrapping labels make the layout size by height-for-width, which leaves the
+        # keypad's last row out: its keys' height (the kiosk's style) is made a minimum.
+        keypad.ensurePolished()
+        keypad.setMinimumHeight(keypad.sizeHint().height())
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         # Nobody to sign in: closes by itself after a minute rather than cover the kiosk.
         QTimer.singleShot(60_000, self, self.reject)
-
-    def submit(self) -> None:
-        pin, name = self.pin.text(), self.who.currentText()
-        self.pin.clear()
-        try:
-            member = sign_in(self.ctx, name, pin, where=f"kiosk {self.ctx.settings.kiosk_id}")
-        except StaffError as error:
-            self.problem.setText(self.t.error(error))
-            return
-        except DatabaseUnavailable:
-            self.problem.setText(self.t(S_("The database cannot be reached; see the log.")))
-            return
-        self.accept()
-        self.on_exit(member.name)

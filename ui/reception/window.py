@@ -65,10 +65,11 @@ from kiosk.queue import (
 )
 from kiosk.settings import Settings
 from kiosk.site import SiteContext
-from kiosk.staff import SignedIn, StaffError, sign_in, staff_names
+from kiosk.staff import SignedIn
 from ui.live import LiveUpdates
 from ui.reception.site_settings import SiteSettingsTab
 from ui.sound import Chime
+from ui.staff_sign_in import UNREACHABLE, StaffSignIn
 from ui.staff_text import StaffText
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,6 @@ COLUMNS = (S_("Ticket"), S_("Patient"), S_("Provider"), S_("Appointment"), S_("C
            S_("Waiting"), S_("Status"), S_("Estimate"), S_("Flags"))
 PAST_TARGET = QColor("#FBE3C0")
 HELP_ROW = QColor("#F6C9C9")
-UNREACHABLE = S_("The database cannot be reached; see the log.")
 KIOSKS = S_("Kiosks")
 STYLE = """
 QMainWindow, QWidget { font-size: 15px; }
@@ -235,34 +235,19 @@ class SignInPage(QWidget):
     def __init__(self, ctx: SiteContext, t: StaffText,
                  on_signed_in: Callable[[SignedIn], None]) -> None:
         super().__init__()
-        self.ctx, self.t = ctx, t
-        self.on_signed_in = on_signed_in
         title = QLabel(t(S_("{site}: reception"), site=ctx.settings.site_name))
         title.setWordWrap(True)
         title.setProperty("role", "title")
-        self.who = QComboBox()
-        self.who.setAccessibleName(t(S_("Staff member")))
-        self.pin = QLineEdit()
-        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
-        self.pin.setPlaceholderText(t(S_("PIN")))
-        self.pin.setAccessibleName(t(S_("PIN")))
-        self.pin.setMaxLength(8)
-        self.pin.returnPressed.connect(self.submit)
         self.button = QPushButton(t(S_("Sign in")))
         self.button.setProperty("role", "primary")
-        self.button.clicked.connect(self.submit)
-        self.problem = QLabel("")
-        self.problem.setProperty("role", "problem")
-        self.problem.setWordWrap(True)
-        form = QVBoxLayout()
-        form.addWidget(title)
-        form.addWidget(QLabel(t(S_("Who is signing in?"))))
-        form.addWidget(self.who)
-        form.addWidget(self.pin)
-        form.addWidget(self.button)
-        form.addWidget(self.problem)
+        self.form = StaffSignIn(ctx, t, "reception", on_signed_in, extra=[self.button])
+        self.button.clicked.connect(self.form.submit)
+        self.who, self.pin, self.problem = self.form.who, self.form.pin, self.form.problem
+        self.submit, self.reload = self.form.submit, self.form.reload
         box = QWidget()
-        box.setLayout(form)
+        column = QVBoxLayout(box)
+        column.addWidget(title)
+        column.addWidget(self.form)
         box.setFixedWidth(420)
         row = QHBoxLayout()
         row.addStretch(1)
@@ -272,35 +257,6 @@ class SignInPage(QWidget):
         outer.addStretch(1)
         outer.addLayout(row)
         outer.addStretch(2)
-        self.reload()
-
-    def reload(self) -> None:
-        self.who.clear()
-        try:
-            names = staff_names(self.ctx)
-        except DatabaseUnavailable:
-            names = []
-            self.problem.setText(self.t(UNREACHABLE))
-        for name, _role in names:
-            self.who.addItem(name)
-        if not names and not self.problem.text():
-            self.problem.setText(self.t(S_("No staff yet: add one with `kiosk staff add NAME`.")))
-        self.pin.clear()
-        self.pin.setFocus()
-
-    def submit(self) -> None:
-        pin, name = self.pin.text(), self.who.currentText()
-        self.pin.clear()
-        try:
-            member = sign_in(self.ctx, name, pin, where="reception")
-        except StaffError as error:
-            self.problem.setText(self.t.error(error))
-            return
-        except DatabaseUnavailable:
-            self.problem.setText(self.t(UNREACHABLE))
-            return
-        self.problem.setText("")
-        self.on_signed_in(member)
 
 
 class TicketDialog(QDialog):
@@ -374,6 +330,7 @@ class ReceptionWindow(QMainWindow):
         self.help_timer.setInterval(HELP_REPEAT_MS)
         self.help_timer.timeout.connect(self.chime.play)
         self._desk_open = False  # read by the worker thread: no widget state there
+        self._site: dict[str, Any] | None = None  # the site-wide settings last applied
         self.live = LiveUpdates(ctx, self._read_lobby, self._show_lobby, self,
                                 failed=self._unreachable)
 
@@ -593,8 +550,10 @@ class ReceptionWindow(QMainWindow):
         if self.member is None or rows is None:  # locked meanwhile: show nothing
             self._chime_for(help_requests)
             return
-        self.ctx.settings = site_settings.effective(self.ctx.settings, site)
-        self.model.target = self.ctx.settings.target_wait_minutes
+        if site != self._site:  # changed by an admin (here or at another desk)
+            self._site = site
+            self.ctx.settings = site_settings.effective(self.ctx.settings, site)
+            self.model.target = self.ctx.settings.target_wait_minutes
         selected = self.selected_ticket()
         self.model.set_rows(rows, self.ctx.now(),
                             {r.visit_id for r in help_requests if r.visit_id is not None})
