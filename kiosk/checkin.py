@@ -165,6 +165,11 @@ class CheckinService:
 
     def by_qr(self, payload: str, *, kiosk_id: str | None = None,
               language: str | None = None) -> CheckinResult:
+        return self._counted(CheckinMethod.QR,
+                             self._by_qr(payload, kiosk_id=kiosk_id, language=language))
+
+    def _by_qr(self, payload: str, *, kiosk_id: str | None,
+               language: str | None) -> CheckinResult:
         kiosk_id = kiosk_id or self.settings.kiosk_id
         try:
             claims = tokens.verify(payload, self.ctx.qr_secret, self.settings.site_id)
@@ -187,6 +192,11 @@ class CheckinService:
 
     def by_name(self, family: str, birth_date: date, *, given: str | None = None,
                 kiosk_id: str | None = None, language: str | None = None) -> CheckinResult:
+        return self._counted(CheckinMethod.NAME_DOB, self._by_name(
+            family, birth_date, given=given, kiosk_id=kiosk_id, language=language))
+
+    def _by_name(self, family: str, birth_date: date, *, given: str | None,
+                 kiosk_id: str | None, language: str | None) -> CheckinResult:
         kiosk_id = kiosk_id or self.settings.kiosk_id
         now = self.ctx.now()
         today = self.ctx.today()
@@ -268,6 +278,12 @@ class CheckinService:
                              appointment_day=self.ctx.local(appointment.start).date())
 
     # -- shared ------------------------------------------------------------------------------
+
+    def _counted(self, method: CheckinMethod, result: CheckinResult) -> CheckinResult:
+        reason = result.reason.value if result.reason else ""
+        self.ctx.metrics.checkin_attempts.labels(method.value, result.outcome.value,
+                                                 reason).inc()
+        return result
 
     @staticmethod
     def _appointments() -> Any:

@@ -499,7 +499,14 @@ def cmd_sync(rt: Runtime, args: argparse.Namespace) -> int:
             signal.signal(signum, lambda *_: stop.set())
         log.info("sync: watching %s every %d s", ctx.settings.fhir_base_url,
                  ctx.settings.fhir_poll_seconds)
-        worker.watch(stop)
+        from kiosk.monitor import serve
+
+        monitor = serve(ctx, port_offset=1)  # the next port: the kiosk screen has the first
+        try:
+            worker.watch(stop)
+        finally:
+            if monitor is not None:
+                monitor.stop()
         return EXIT_OK
     try:
         result = worker.run_once(full=args.full)
@@ -670,14 +677,6 @@ def cmd_provision(rt: Runtime, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Alembic announces every start, even when there is nothing to migrate.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
-
-
 def main(argv: Sequence[str] | None = None, *, show_window: ShowWindow | None = None,
          screen_checks: ScreenChecks | None = None) -> int:
     parser = build_parser()
@@ -695,7 +694,9 @@ def main(argv: Sequence[str] | None = None, *, show_window: ShowWindow | None = 
         print(f"kiosk: {problem}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        configure_logging(runtime.settings.log_level)
+        from kiosk import logs
+
+        logs.configure(runtime.settings, args.command)
         return handler(runtime, args)
     except (SettingsError, UsageError) as problem:
         print(f"kiosk: {problem}", file=sys.stderr)

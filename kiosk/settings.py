@@ -87,6 +87,18 @@ def _log_level(value: str) -> str | None:
     return None if value.upper() in levels else "one of " + ", ".join(levels)
 
 
+def _log_format(value: str) -> str | None:
+    return None if value in ("text", "json") else "'text' or 'json'"
+
+
+def _monitor_address(value: str) -> str | None:
+    host, _, port = value.rpartition(":")
+    if value == "" or (host and port.isdigit() and int(port) < 65535
+                       and re.fullmatch(r"[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]", host)):
+        return None
+    return "empty (off), or HOST:PORT such as '127.0.0.1:9464' (a port below 65535)"
+
+
 def _database_url(value: str) -> str | None:
     if value == "" or re.match(r"^(sqlite|postgresql|postgres)(\+\w+)?://", value):
         return None
@@ -250,6 +262,20 @@ class Settings:
         "day plus this many days; 1: at the end of the next day. Visits stay, anonymous.",
         check=_not_negative)
     log_level: str = _setting("INFO", "Log level: DEBUG, INFO, WARNING or ERROR.", check=_log_level)
+    log_format: str = _setting(
+        "text", "Log lines as 'text', or 'json' (one JSON object per line).", check=_log_format)
+    log_dir: str = _setting(
+        "", "Folder for log files, one per command (run.log, sync.log...), rotated by size; "
+        "empty: stderr only (the journal under systemd).")
+    log_max_megabytes: int = _setting(
+        10, "A log file is rotated when it reaches this size.", check=_positive)
+    log_backups: int = _setting(
+        5, "Rotated log files kept per command (run.log.1 ...).", check=_not_negative)
+    monitor_address: str = _setting(
+        "", "Serve /healthz and /metrics (Prometheus) on HOST:PORT, such as "
+        "'127.0.0.1:9464'; `kiosk sync --watch` uses the next port (port 0: any free one, "
+        "logged). Empty: off. No patient data is served; keep it on a trusted network.",
+        check=_monitor_address)
 
     def replace(self, **changes: Any) -> Settings:
         return load_settings(overrides={**self.as_dict(), **changes}, environ={})

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from kiosk.clock import Clock
 from kiosk.db import Database
 from kiosk.models import Site
+from kiosk.monitor import Metrics
 from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,11 +44,13 @@ def rekey_appointments(session: Session, site: Site) -> None:
 class SiteContext:
     """What every service needs: settings, database, clock, and the site's secret and zone."""
 
-    def __init__(self, settings: Settings, db: Database, clock: Clock) -> None:
+    def __init__(self, settings: Settings, db: Database, clock: Clock,
+                 metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.db = db
         self.clock = clock
         self.tz = ZoneInfo(settings.timezone)
+        self.metrics = metrics or Metrics()
 
     @cached_property
     def qr_secret(self) -> bytes:

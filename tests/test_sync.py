@@ -404,7 +404,8 @@ def test_write_back_failures_retry_with_backoff_or_park(sqlite_url, clock, bad_s
     assert item.next_attempt_at - ctx.now() >= timedelta(seconds=120)
 
     outcome = {"resourceType": "OperationOutcome", "issue": [
-        {"severity": "error", "code": "business-rule", "diagnostics": "slot is locked"}]}
+        {"severity": "error", "code": "business-rule", "expression": ["Appointment.status"],
+         "diagnostics": "Jürgen Müller's slot is locked"}]}
     bad_server.routes["PUT /Appointment"] = (422, FHIR, outcome, 0, {})
     clock.advance(minutes=3)
     caplog.set_level(logging.INFO)
@@ -412,7 +413,9 @@ def test_write_back_failures_retry_with_backoff_or_park(sqlite_url, clock, bad_s
     with ctx.db.read() as session:
         item = session.scalars(select(OutboxItem)).one()
     assert item.state == OutboxState.PARKED
-    assert item.last_error == "HTTP 422: error/business-rule: slot is locked"
+    # Severity, code and path; not the server's free text, which may quote a patient.
+    assert item.last_error == "HTTP 422: error/business-rule at Appointment.status"
+    assert "Müller" not in caplog.text
     assert "parked for reception and IT" in caplog.text
 
 

@@ -9,7 +9,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import (
+    QMessageLogContext,
+    QObject,
+    Qt,
+    QTimer,
+    QtMsgType,
+    qInstallMessageHandler,
+)
 from PySide6.QtWidgets import QApplication, QWidget
 
 from kiosk import site_settings
@@ -28,6 +35,7 @@ log = logging.getLogger(__name__)
 CAMERA_AFTER_MS = 800
 SITE_SETTINGS_POLL_MS = 30_000
 PURGE_EVERY_MS = 3_600_000
+SCREEN_PULSE_MS = 5_000
 
 
 def guide(engine: str | None) -> Any:
@@ -53,36 +61,50 @@ def application() -> QApplication:
     return app
 
 
-def build_kiosk(ctx: SiteContext, timing: Timing | None = None,
-                speech_engine: str | None = None) -> KioskWindow:
+def build_kiosk(
+    ctx: SiteContext, timing: Timing | None = None, speech_engine: str | None = None
+) -> KioskWindow:
     """The patient kiosk window wired to the engine; the scanner filter is installed too."""
     app = application()
     settings = ctx.settings
     kiosk_id = settings.kiosk_id
-    flow = KioskFlow(ctx.clock, settings.default_language, settings.languages, timing,
-                     tz=ctx.tz)
+    flow = KioskFlow(ctx.clock, settings.default_language, settings.languages, timing, tz=ctx.tz)
     service = CheckinService(ctx)
     worker = Worker()
 
     def feedback(score: int, current: KioskFlow) -> None:
         method = "qr" if current.family is None else "name_dob"
         language = current.language
-        worker.run(lambda: record_feedback(ctx, kiosk_id, score, language, method),
-                   lambda _: None, lambda _: None)
+        worker.run(
+            lambda: record_feedback(ctx, kiosk_id, score, language, method),
+            lambda _: None,
+            lambda _: None,
+        )
 
-    window = KioskWindow(flow, lambda request: answer(request, service, kiosk_id),
-                         on_feedback=feedback, worker=worker,
-                         reach_layout=settings.reach_layout,
-                         guide=guide(speech_engine) if settings.speak_guidance else None)
+    window = KioskWindow(
+        flow,
+        lambda request: answer(request, service, kiosk_id),
+        on_feedback=feedback,
+        worker=worker,
+        reach_layout=settings.reach_layout,
+        guide=guide(speech_engine) if settings.speak_guidance else None,
+    )
     worker.setParent(window)
-    flow.on_help(lambda step, visit_id: worker.run(
-        lambda: request_help(ctx, kiosk_id, step, visit_id=visit_id),
-        lambda _: None, lambda _: None))
+    flow.on_help(
+        lambda step, visit_id: worker.run(
+            lambda: request_help(ctx, kiosk_id, step, visit_id=visit_id),
+            lambda _: None,
+            lambda _: None,
+        )
+    )
     # The camera (QtMultimedia, FFmpeg, the decoder) loads after the first frame is shown:
     # the welcome screen appears sooner, and scanners work meanwhile.
     QTimer.singleShot(CAMERA_AFTER_MS, window, lambda: attach_camera(window, flow))
-    scanner = ScannerFilter(on_scan=lambda payload: window.run(flow.scanned(payload)),
-                            on_typing=lambda: window.note_hardware_key(None), parent=window)
+    scanner = ScannerFilter(
+        on_scan=lambda payload: window.run(flow.scanned(payload)),
+        on_typing=lambda: window.note_hardware_key(None),
+        parent=window,
+    )
     app.installEventFilter(scanner)
     window.scanner = scanner  # type: ignore[attr-defined]
     window.setWindowTitle(settings.site_name)
@@ -121,6 +143,7 @@ class SiteSettingsFollower(QObject):
             if version == self.seen:
                 return version, None
             return version, site_settings.effective(ctx.settings, site_settings.stored(ctx))
+
         self.worker.run(read, self._read, lambda _: None)  # database away: next time
 
     def _read(self, answer: tuple[Any, Settings | None]) -> None:
@@ -137,8 +160,10 @@ class SiteSettingsFollower(QObject):
         self.pending = None
         self.ctx.settings = settings
         welcome = self.window.pages[Step.WELCOME]
-        if (flow.languages, flow.default_language) != (settings.languages,
-                                                        settings.default_language):
+        if (flow.languages, flow.default_language) != (
+            settings.languages,
+            settings.default_language,
+        ):
             welcome.set_languages(settings.languages)  # type: ignore[attr-defined]
             flow.configure(settings.default_language, settings.languages)
         welcome.set_note(settings.welcome_message)  # type: ignore[attr-defined]
@@ -152,8 +177,9 @@ def attach_camera(window: KioskWindow, flow: KioskFlow) -> None:
     preview = CameraPreview.create(on_scan=lambda payload: window.run(flow.scanned(payload)))
     if preview is not None:
         window.pages[Step.WELCOME].attach_camera(preview)
-        flow.subscribe(lambda current: setattr(preview.scanner, "enabled",
-                                               current.step == Step.WELCOME))
+        flow.subscribe(
+            lambda current: setattr(preview.scanner, "enabled", current.step == Step.WELCOME)
+        )
 
 
 def start_heartbeat(ctx: SiteContext, window: QWidget, worker: Worker) -> QTimer:
@@ -166,13 +192,50 @@ def start_heartbeat(ctx: SiteContext, window: QWidget, worker: Worker) -> QTimer
     kiosk_id = ctx.settings.kiosk_id
 
     def beat() -> None:
-        worker.run(lambda: heartbeat(ctx, kiosk_id, started, __version__),
-                   lambda _: None, lambda _: None)
+        worker.run(
+            lambda: heartbeat(ctx, kiosk_id, started, __version__), lambda _: None, lambda _: None
+        )
+
     timer = QTimer(window)
     timer.setInterval(HEARTBEAT_SECONDS * 1000)
     timer.timeout.connect(beat)
     timer.start()
     beat()
+    return timer
+
+
+def route_qt_messages() -> None:
+    """Qt's own warnings go through logging too (the "qt" logger), so they reach the log file,
+    in JSON when so configured, and the monitor's warning count. Any handler already there
+    (a test harness's) still receives them."""
+    levels = {
+        QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtMsgType.QtInfoMsg: logging.INFO,
+        QtMsgType.QtWarningMsg: logging.WARNING,
+        QtMsgType.QtCriticalMsg: logging.ERROR,
+        QtMsgType.QtFatalMsg: logging.CRITICAL,
+    }
+    qt_log = logging.getLogger("qt")
+    previous: Any = None
+
+    def handler(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+        category = context.category or "default"
+        logger = logging.getLogger(category) if category.startswith("qt.") else qt_log
+        logger.log(levels.get(kind, logging.WARNING), "%s", message)
+        if previous is not None:
+            previous(kind, context, message)
+
+    previous = qInstallMessageHandler(handler)
+
+
+def start_screen_pulse(ctx: SiteContext, window: QWidget) -> QTimer:
+    """The event loop tells the monitor it is alive; /healthz fails when it falls silent
+    (a screen that hangs would otherwise look healthy from outside)."""
+    timer = QTimer(window)
+    timer.setInterval(SCREEN_PULSE_MS)
+    timer.timeout.connect(ctx.metrics.screen_alive)
+    timer.start()
+    ctx.metrics.screen_alive()
     return timer
 
 
@@ -182,8 +245,12 @@ def start_purging(ctx: SiteContext, window: QWidget, worker: Worker) -> QTimer:
     from kiosk.retention import purge
 
     def run() -> None:
-        worker.run(lambda: purge(ctx), lambda _: None,
-                   lambda error: log.error("purge failed: %s", type(error).__name__))
+        worker.run(
+            lambda: purge(ctx),
+            lambda _: None,
+            lambda error: log.error("purge failed: %s", type(error).__name__),
+        )
+
     timer = QTimer(window)
     timer.setInterval(PURGE_EVERY_MS)
     timer.timeout.connect(run)
@@ -211,9 +278,13 @@ def run_windows(ctx: SiteContext, which: str, *, exit_after: float | None = None
     """Open ``which`` ("run": the locked-down kiosk; "kiosk": the same in a window;
     "reception", "board", "board-windowed", or "demo": kiosk, reception and board side by
     side) and run until the main one is closed. ``exit_after`` seconds: quit cleanly then."""
+    from kiosk.monitor import serve
+
     app = application()
+    route_qt_messages()
     windows: list[QWidget] = []
     stop_sync: Callable[[], None] = lambda: None  # noqa: E731
+    monitor = serve(ctx)
     if which in ("run", "kiosk", "demo"):
         kiosk = build_kiosk(ctx)
         kiosk.resize(1280, 800) if which != "demo" else kiosk.resize(1024, 700)
@@ -244,14 +315,22 @@ def run_windows(ctx: SiteContext, which: str, *, exit_after: float | None = None
     app.setQuitOnLastWindowClosed(False)
     windows[0].destroyed.connect(app.quit)
     windows[0].setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-    QTimer.singleShot(0, lambda: log.info("%s shown", "welcome screen" if which in (
-        "run", "kiosk", "demo") else f"{which} window"))
+    if monitor is not None:
+        start_screen_pulse(ctx, windows[0])
+    QTimer.singleShot(
+        0,
+        lambda: log.info(
+            "%s shown", "welcome screen" if which in ("run", "kiosk", "demo") else f"{which} window"
+        ),
+    )
     if exit_after is not None:
         QTimer.singleShot(int(exit_after * 1000), lambda: _close_all(windows))
     try:
         return app.exec()
     finally:
         stop_sync()
+        if monitor is not None:
+            monitor.stop()
 
 
 def _close_all(windows: list[QWidget]) -> None:
@@ -265,8 +344,9 @@ def _close_all(windows: list[QWidget]) -> None:
 def lock_down(ctx: SiteContext, kiosk: KioskWindow) -> Lockdown:
     """`kiosk run`: the kiosk window frameless, full screen, on top, keys and closing
     refused, the cursor hidden on touch screens, errors sent back to the welcome screen."""
-    lockdown = Lockdown(ctx, kiosk, on_reset=kiosk.flow.reset,
-                        escape_allowed=kiosk.languages.isVisible)
+    lockdown = Lockdown(
+        ctx, kiosk, on_reset=kiosk.flow.reset, escape_allowed=kiosk.languages.isVisible
+    )
     lockdown.apply()
     return lockdown
 
@@ -280,11 +360,13 @@ def start_background_sync(ctx: SiteContext) -> Callable[[], None]:
     from kiosk.sync.worker import SyncWorker
 
     stop = threading.Event()
-    thread = threading.Thread(target=SyncWorker(ctx).watch, args=(stop,), name="schedule-sync",
-                              daemon=True)
+    thread = threading.Thread(
+        target=SyncWorker(ctx).watch, args=(stop,), name="schedule-sync", daemon=True
+    )
     thread.start()
 
     def stopper() -> None:
         stop.set()
         thread.join(timeout=ctx.settings.fhir_timeout_seconds + 5)
+
     return stopper

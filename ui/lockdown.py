@@ -18,11 +18,9 @@ import os
 import shutil
 import subprocess
 import sys
-import traceback
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from types import TracebackType
 
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
@@ -39,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.i18n import S_
+from kiosk.logs import where
 from kiosk.site import SiteContext
 from kiosk.staff import SignedIn
 from ui.staff_sign_in import StaffSignIn
@@ -200,10 +199,9 @@ class Lockdown(QObject):
         """Log where it happened (not the message: it may hold patient input) and go back
         to the welcome screen; a burst of them ends the process for a clean restart."""
         # File, line and function only: not even the source line, let alone the message.
-        where = " <- ".join(f"{Path(frame.filename).name}:{frame.lineno} {frame.name}"
-                            for frame in reversed(traceback.extract_tb(trace)[-4:]))
         log.error("unexpected %s at %s; the kiosk returns to the welcome screen",
-                  kind.__name__, where or "?")
+                  kind.__name__, where(trace, depth=4))
+        self.ctx.metrics.unexpected_errors.inc()
         now = self.ctx.now()
         self.errors.append(now)
         if len(self.errors) == CRASH_LIMIT and now - self.errors[0] <= CRASH_WINDOW:

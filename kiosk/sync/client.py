@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -71,16 +72,23 @@ class Stats:
 
 
 def outcome_text(body: Any) -> str:
-    """The diagnostics of an OperationOutcome, briefly; or what the body looked like."""
+    """An OperationOutcome, briefly: severity, code and plain element paths of each issue; or
+    what the body looked like. Not ``diagnostics`` nor ``details.text``: servers write free
+    text there, and a validation message may quote a patient's name."""
     if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome":
         parts = []
         for issue in body.get("issue") or []:
             if isinstance(issue, dict):
-                text = issue.get("diagnostics") or (issue.get("details") or {}).get("text")
+                paths = [path for path in issue.get("expression") or issue.get("location") or []
+                         if isinstance(path, str) and PLAIN_PATH.fullmatch(path)]
                 parts.append(f"{issue.get('severity', '?')}/{issue.get('code', '?')}"
-                             + (f": {text}" if text else ""))
+                             + (f" at {', '.join(paths[:3])}" if paths else ""))
         return "; ".join(parts)[:500] or "OperationOutcome without issues"
     return "no OperationOutcome"
+
+
+# An element path such as Appointment.participant[0].actor; not a FHIRPath with values in it.
+PLAIN_PATH = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*|\[[0-9]+\])*")
 
 
 def _retry_after(value: str | None) -> float | None:

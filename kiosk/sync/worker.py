@@ -99,6 +99,7 @@ class SyncWorker:
         return result
 
     def _record(self, result: PassResult) -> None:
+        self.ctx.metrics.sync_passes.labels("ok" if result.ok else "failed").inc()
         now = self.ctx.now()
         with self.ctx.db.write() as session:
             status = session.get(SyncStatus, self.ctx.settings.site_id)

@@ -1,0 +1,345 @@
+"""Monitoring: ``/healthz`` and ``/metrics`` (Prometheus text format) on a local port.
+
+Figures about the site (today's check-ins and waits, the outbox, the schedule sync, kiosks
+online) are read from the database at each scrape, so every process tells the same truth and
+nothing resets on a restart. Counters of this process (check-in outcomes, sync passes, log
+warnings and errors) live in :class:`Metrics`, one per :class:`~kiosk.site.SiteContext`.
+Nothing served names a patient: counts, ages and states only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Counter, ProcessCollector
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
+from sqlalchemy import func, select
+
+from kiosk.db import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from kiosk.site import SiteContext
+
+log = logging.getLogger(__name__)
+
+PREFIX = "lobby_kiosk_"
+# The screen's event loop beats every few seconds; silence this long means it hangs.
+SCREEN_STALE_SECONDS = 30.0
+# An item waiting this long to be written back is worth a look (the server may be down).
+OUTBOX_STALE = timedelta(minutes=15)
+
+
+class Metrics:
+    """This process's counters, in a registry of its own (tests get a fresh one per site)."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.registry = CollectorRegistry()
+        self.monotonic = monotonic
+        self.checkin_attempts = Counter(
+            PREFIX + "checkin_attempts", "Check-in attempts at this kiosk, by method, "
+            "outcome (checked_in, not_found, invalid_code, locked...) and reason (late, "
+            "other_day...; empty: none).", ["method", "outcome", "reason"],
+            registry=self.registry)
+        self.sync_passes = Counter(
+            PREFIX + "sync_passes", "Schedule sync passes run by this process, by result.",
+            ["result"], registry=self.registry)
+        self.log_records = Counter(
+            PREFIX + "log_records", "Log records of WARNING and above written by this "
+            "process, by level.", ["level"], registry=self.registry)
+        self.unexpected_errors = Counter(
+            PREFIX + "unexpected_errors", "Exceptions nothing handled; the kiosk went back to "
+            "the welcome screen.", registry=self.registry)
+        ProcessCollector(registry=self.registry)  # memory, CPU, start time, open files
+        self._screen_beat: float | None = None
+
+    def screen_alive(self) -> None:
+        """Called from the screen's event loop every few seconds."""
+        self._screen_beat = self.monotonic()
+
+    def screen_silence(self) -> float | None:
+        """Seconds since the screen last beat; None when this process has no screen."""
+        return None if self._screen_beat is None else self.monotonic() - self._screen_beat
+
+
+class _CountingHandler(logging.Handler):
+    def __init__(self, metrics: Metrics) -> None:
+        super().__init__(logging.WARNING)
+        self.metrics = metrics
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.metrics.log_records.labels(level=record.levelname).inc()
+
+
+# -- figures from the database -----------------------------------------------------------------
+
+@dataclass
+class SiteFigures:
+    """What the site looks like now, as read from the database."""
+
+    checkins_today: dict[str, int] = field(default_factory=dict)     # by method
+    visits_today: dict[str, int] = field(default_factory=dict)       # by status
+    waiting_past_target: int = 0
+    longest_wait: float = 0.0                                        # seconds
+    help_open: int = 0
+    outbox: dict[str, int] = field(default_factory=dict)             # by state
+    outbox_oldest_pending: float = 0.0                               # seconds
+    sync_configured: bool = False
+    sync_last_success: datetime | None = None
+    sync_last_attempt: datetime | None = None
+    sync_failing: bool = False
+    kiosks: dict[str, int] = field(default_factory=dict)             # online / offline
+
+
+def read_figures(ctx: SiteContext) -> SiteFigures:
+    """Raises :class:`DatabaseUnavailable` when the database does not answer."""
+    from kiosk.lobby import OFFLINE_AFTER
+    from kiosk.models import (
+        CheckinMethod,
+        HelpRequest,
+        KioskHeartbeat,
+        OutboxItem,
+        OutboxState,
+        SyncStatus,
+        Visit,
+        VisitStatus,
+    )
+    from kiosk.sync.outbox import counts
+
+    site_id, today, now = ctx.settings.site_id, ctx.today(), ctx.now()
+    figures = SiteFigures(sync_configured=bool(ctx.settings.fhir_base_url))
+    target = timedelta(minutes=ctx.settings.target_wait_minutes)
+    with ctx.db.read() as session:
+        of_today = (Visit.site_id == site_id, Visit.service_date == today)
+        by_method = dict(session.execute(select(Visit.method, func.count()).where(
+            *of_today).group_by(Visit.method)).all())
+        figures.checkins_today = {method.value: by_method.get(method, 0)
+                                  for method in CheckinMethod}
+        by_status = dict(session.execute(select(Visit.status, func.count()).where(
+            *of_today).group_by(Visit.status)).all())
+        figures.visits_today = {status.value: by_status.get(status, 0) for status in VisitStatus}
+        waiting_since = session.scalars(select(Visit.checked_in_at).where(
+            *of_today, Visit.status == VisitStatus.WAITING)).all()
+        waits = [now - since for since in waiting_since]
+        figures.waiting_past_target = sum(wait > target for wait in waits)
+        figures.longest_wait = max((wait.total_seconds() for wait in waits), default=0.0)
+        figures.help_open = session.scalar(select(func.count()).where(
+            HelpRequest.site_id == site_id, HelpRequest.acknowledged_at.is_(None))) or 0
+        figures.outbox = counts(session, site_id)
+        oldest = session.scalar(select(func.min(OutboxItem.created_at)).where(
+            OutboxItem.site_id == site_id, OutboxItem.state == OutboxState.PENDING))
+        figures.outbox_oldest_pending = (now - oldest).total_seconds() if oldest else 0.0
+        status = session.get(SyncStatus, site_id)
+        if status is not None:
+            figures.sync_last_success = status.last_success_at
+            figures.sync_last_attempt = status.last_attempt_at
+            figures.sync_failing = status.last_error is not None
+        seen = session.scalars(select(KioskHeartbeat.last_seen).where(
+            KioskHeartbeat.site_id == site_id)).all()
+        online = sum(now - last <= OFFLINE_AFTER for last in seen)
+        figures.kiosks = {"online": online, "offline": len(seen) - online}
+    return figures
+
+
+class _SiteCollector:
+    """Turns :func:`read_figures` into Prometheus gauges at each scrape."""
+
+    def __init__(self, ctx: SiteContext) -> None:
+        self.ctx = ctx
+
+    def collect(self) -> Iterator[Metric]:
+        from kiosk import __version__
+
+        info = GaugeMetricFamily(PREFIX + "build_info", "Version and identity of this "
+                                 "process's kiosk.", labels=["version", "site", "kiosk"])
+        info.add_metric([__version__, self.ctx.settings.site_id, self.ctx.settings.kiosk_id], 1)
+        yield info
+        silence = self.ctx.metrics.screen_silence()
+        if silence is not None:
+            yield GaugeMetricFamily(PREFIX + "screen_silence_seconds", "Seconds since the "
+                                    "screen's event loop last answered.", value=silence)
+        try:
+            figures = read_figures(self.ctx)
+        except DatabaseUnavailable:
+            yield GaugeMetricFamily(PREFIX + "database_up", "1 when the database answered "
+                                    "this scrape.", value=0)
+            return
+        yield GaugeMetricFamily(PREFIX + "database_up", "1 when the database answered this "
+                                "scrape.", value=1)
+        yield _labelled("checkins_today", "Patients checked in today at the site, by method "
+                        "(qr, name_dob, staff).", "method", figures.checkins_today)
+        yield _labelled("visits_today", "Today's visits at the site, by status.", "status",
+                        figures.visits_today)
+        yield GaugeMetricFamily(PREFIX + "waiting_past_target", "Patients waiting longer "
+                                "than the target wait.", value=figures.waiting_past_target)
+        yield GaugeMetricFamily(PREFIX + "longest_wait_seconds", "The longest current wait "
+                                "since check-in.", value=figures.longest_wait)
+        yield GaugeMetricFamily(PREFIX + "help_requests_open", "Help requests reception "
+                                "has not answered.", value=figures.help_open)
+        yield _labelled("outbox_items", "Check-ins to write back to the practice system, by "
+                        "state (pending, sent, skipped, parked: refused, needs a person).",
+                        "state", figures.outbox)
+        yield GaugeMetricFamily(PREFIX + "outbox_oldest_pending_seconds", "Age of the oldest "
+                                "check-in not yet written back (0: none).",
+                                value=figures.outbox_oldest_pending)
+        yield _labelled("kiosks", "Kiosks of the site by heartbeat (online, offline).",
+                        "state", figures.kiosks)
+        yield GaugeMetricFamily(PREFIX + "sync_configured", "1 when a FHIR server is "
+                                "configured.", value=int(figures.sync_configured))
+        if figures.sync_configured:
+            now = self.ctx.now()
+            success = figures.sync_last_success
+            yield GaugeMetricFamily(PREFIX + "sync_failing", "1 when the last sync pass "
+                                    "failed.", value=int(figures.sync_failing))
+            if success is not None:
+                yield GaugeMetricFamily(PREFIX + "sync_last_success_timestamp_seconds",
+                                        "When the schedule last synced completely.",
+                                        value=success.timestamp())
+                yield GaugeMetricFamily(PREFIX + "sync_lag_seconds", "Seconds since the "
+                                        "schedule last synced completely.",
+                                        value=(now - success).total_seconds())
+
+
+def _labelled(name: str, doc: str, label: str, values: dict[str, int]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(PREFIX + name, doc, labels=[label])
+    for key, value in sorted(values.items()):
+        family.add_metric([key], value)
+    return family
+
+
+# -- health ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Health:
+    status: str                        # "ok", "degraded" (works, look soon) or "failing"
+    checks: dict[str, dict[str, Any]]
+
+    @property
+    def http_status(self) -> int:
+        return HTTPStatus.SERVICE_UNAVAILABLE if self.status == "failing" else HTTPStatus.OK
+
+
+def health(ctx: SiteContext) -> Health:
+    """Failing: the database does not answer, or the screen hangs. Degraded: the kiosk
+    works but the practice system is out of step (sync lagging, check-ins piling up or
+    refused)."""
+    checks: dict[str, dict[str, Any]] = {}
+    silence = ctx.metrics.screen_silence()
+    if silence is not None:
+        checks["screen"] = {"status": "ok" if silence <= SCREEN_STALE_SECONDS else "fail",
+                            "silent_seconds": round(silence, 1)}
+    try:
+        figures = read_figures(ctx)
+    except DatabaseUnavailable as problem:
+        checks["database"] = {"status": "fail", "error": type(problem.__cause__ or problem)
+                              .__name__}
+        return Health("failing", checks)
+    checks["database"] = {"status": "ok"}
+    pending, parked = figures.outbox.get("pending", 0), figures.outbox.get("parked", 0)
+    stale = figures.outbox_oldest_pending > OUTBOX_STALE.total_seconds()
+    checks["outbox"] = {"status": "warn" if parked or stale else "ok", "pending": pending,
+                        "parked": parked,
+                        "oldest_pending_seconds": round(figures.outbox_oldest_pending)}
+    if figures.sync_configured:
+        checks["sync"] = _sync_check(ctx, figures)
+    states = {check["status"] for check in checks.values()}
+    status = "failing" if "fail" in states else "degraded" if "warn" in states else "ok"
+    return Health(status, checks)
+
+
+def _sync_check(ctx: SiteContext, figures: SiteFigures) -> dict[str, Any]:
+    # Three missed passes (at least five minutes) before it counts as lagging.
+    allowed = max(3 * ctx.settings.fhir_poll_seconds, 300)
+    success = figures.sync_last_success
+    lag = (ctx.now() - success).total_seconds() if success else None
+    lagging = lag is None or lag > allowed
+    return {"status": "warn" if lagging or figures.sync_failing else "ok",
+            "lag_seconds": None if lag is None else round(lag), "last_pass_failed":
+            figures.sync_failing}
+
+
+# -- the HTTP endpoint ------------------------------------------------------------------------
+
+class MonitorServer:
+    """``/healthz`` (JSON; 200, or 503 when failing) and ``/metrics``, in daemon threads."""
+
+    def __init__(self, ctx: SiteContext, host: str, port: int) -> None:
+        self.ctx = ctx
+        ctx.metrics.registry.register(_SiteCollector(ctx))
+        self.httpd = ThreadingHTTPServer((host.strip("[]"), port), _handler_for(ctx))
+        self.httpd.daemon_threads = True
+        self.counting = _CountingHandler(ctx.metrics)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="monitor",
+                                       daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.httpd.server_address[1])
+
+    def start(self) -> MonitorServer:
+        logging.getLogger().addHandler(self.counting)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        logging.getLogger().removeHandler(self.counting)
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _handler_for(ctx: SiteContext) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "lobby-kiosk"
+
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/healthz":
+                state = health(ctx)
+                body = json.dumps({"status": state.status, "kiosk": ctx.settings.kiosk_id,
+                                   "checks": state.checks}).encode()
+                self._send(state.http_status, "application/json", body)
+            elif path == "/metrics":
+                encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
+                self._send(HTTPStatus.OK, content_type, encoder(ctx.metrics.registry))
+            else:
+                self._send(HTTPStatus.NOT_FOUND, "text/plain", b"/healthz or /metrics\n")
+
+        def _send(self, status: int, content_type: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("monitor: " + format, *args)
+
+    return Handler
+
+
+def serve(ctx: SiteContext, *, port_offset: int = 0) -> MonitorServer | None:
+    """Start the endpoint when ``monitor_address`` is set. The kiosk runs without it rather
+    than not at all: a port in use is logged, not raised."""
+    address = ctx.settings.monitor_address
+    if not address:
+        return None
+    host, _, port_text = address.rpartition(":")
+    port = int(port_text) + port_offset if int(port_text) else 0
+    try:
+        server = MonitorServer(ctx, host, port).start()
+    except OSError as problem:
+        log.error("monitor: cannot listen on %s:%d (%s); running without /healthz and "
+                  "/metrics", host, port, problem.strerror)
+        return None
+    log.info("monitor: /healthz and /metrics on http://%s:%d", host, server.port)
+    return server
