@@ -7,6 +7,7 @@ from __future__ import annotations
 import email.utils
 import glob
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -55,6 +56,8 @@ def run(settings: Settings, config_path: Path | None,
         db.dispose()
     checks += fhir(settings)
     checks += disk(db)
+    checks += logs(settings)
+    checks += monitor(settings)
     checks += scanners()
     if extra is not None:
         checks += extra(settings)
@@ -106,18 +109,21 @@ def fhir(settings: Settings) -> list[Check]:
         return [Check("fhir", OK, "not configured (no schedule sync)")]
     import requests
 
-    from kiosk.sync.client import FhirClient, SyncError
+    from kiosk.sync.client import FhirClient, SyncError, tls_problem, tls_verify, trusted
 
     base = settings.fhir_base_url.rstrip("/")
+    verify = tls_verify(settings)
+    cas = f", CAs: {trusted(verify)}" if base.startswith("https:") else ""
     try:
         answer = requests.get(f"{base}/metadata", timeout=settings.fhir_timeout_seconds,
-                              headers={"Accept": "application/fhir+json"},
-                              verify=(settings.fhir_ca_bundle or True)
-                              if settings.fhir_verify_tls else False)
+                              headers={"Accept": "application/fhir+json"}, verify=verify)
+    except requests.exceptions.SSLError as error:
+        return [Check("fhir", FAIL, f"{base}: TLS certificate not trusted "
+                      f"({tls_problem(error)}{cas})")]
     except (requests.RequestException, OSError) as error:  # OSError: a missing CA file
-        return [Check("fhir", FAIL, f"{base}: not reachable ({type(error).__name__})")]
+        return [Check("fhir", FAIL, f"{base}: not reachable ({type(error).__name__}{cas})")]
     checks = [Check("fhir", OK if answer.ok else FAIL,
-                    f"{base}: metadata HTTP {answer.status_code}")]
+                    f"{base}: metadata HTTP {answer.status_code}{cas}")]
     served = answer.headers.get("Date")
     if served:
         skew = time.time() - email.utils.parsedate_to_datetime(served).timestamp()
@@ -143,6 +149,39 @@ def disk(db: Database) -> list[Check]:
     free = shutil.disk_usage(folder).free
     status = FAIL if free < DISK_FAIL_BYTES else WARN if free < DISK_WARN_BYTES else OK
     return [Check("disk", status, f"{free / 1024**3:.1f} GB free in {folder}")]
+
+
+def logs(settings: Settings) -> list[Check]:
+    """With ``log_dir``, the folder must take files (the kiosk would fall back to stderr)."""
+    if not settings.log_dir:
+        return [Check("logs", OK, f"{settings.log_format} on stderr (the journal under systemd)")]
+    folder = Path(settings.log_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-"):
+            pass
+    except OSError as problem:
+        return [Check("logs", FAIL, f"{folder}: cannot write ({problem.strerror})")]
+    return [Check("logs", OK, f"{settings.log_format} files in {folder}, rotated at "
+                  f"{settings.log_max_megabytes} MB, {settings.log_backups} kept")]
+
+
+def monitor(settings: Settings) -> list[Check]:
+    """Asks the running kiosk's /healthz, when monitoring is on: a kiosk that is not running
+    is worth a warning here, not a failure (the doctor also runs before the first start)."""
+    import requests
+
+    if not settings.monitor_address:
+        return []
+    url = f"http://{settings.monitor_address}/healthz"
+    try:
+        answer = requests.get(url, timeout=3)
+        state = answer.json().get("status", "?")
+    except (requests.RequestException, ValueError) as problem:
+        return [Check("monitor", WARN, f"{url}: no answer ({type(problem).__name__}); is the "
+                      "kiosk running?")]
+    status = {"ok": OK, "degraded": WARN}.get(state, FAIL)
+    return [Check("monitor", status, f"{url}: {state}")]
 
 
 def scanners() -> list[Check]:

@@ -112,3 +112,33 @@ def test_clock_skew_against_the_server_fails(late_server):
     checks = {check.name: check for check in doctor.fhir(settings)}
     assert checks["clock"].status == doctor.FAIL
     assert checks["clock"].detail.startswith("+30")
+
+
+def test_logs_and_the_running_kiosks_health(tmp_path, migrated):
+    from kiosk.clock import SystemClock
+    from kiosk.monitor import serve
+    from kiosk.site import SiteContext
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    settings = load_settings(environ={}, overrides={
+        "database_url": migrated, "log_dir": str(blocked / "logs"),
+        "monitor_address": "127.0.0.1:0"})
+    assert doctor.logs(settings)[0].status == "FAIL"
+    fine = settings.replace(log_dir=str(tmp_path / "logs"), log_format="json")
+    assert doctor.logs(fine)[0].status == "ok" and "json files in" in doctor.logs(fine)[0].detail
+
+    nobody = settings.replace(monitor_address="127.0.0.1:9")
+    assert doctor.monitor(nobody)[0].status == "warn"  # not running: a warning, not a failure
+    db = Database(migrated)
+    server = serve(SiteContext(settings, db, SystemClock()))
+    assert server is not None
+    try:
+        running = settings.replace(monitor_address=f"127.0.0.1:{server.port}")
+        check, = doctor.monitor(running)
+        assert (check.status, check.detail) == ("ok", f"http://127.0.0.1:{server.port}"
+                                                "/healthz: ok")
+    finally:
+        server.stop()
+        db.dispose()
+    assert doctor.monitor(settings.replace(monitor_address="")) == []
