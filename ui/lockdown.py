@@ -270,6 +270,10 @@ class StaffExitDialog(QDialog):
         # keypad's last row out: its keys' height (the kiosk's style) is made a minimum.
         keypad.ensurePolished()
         keypad.setMinimumHeight(keypad.sizeHint().height())
+        # Room for a two-line problem from the start: a window without a window manager does
+        # not grow when the message appears, and the message would cover the keypad.
+        self.problem.ensurePolished()
+        self.problem.setMinimumHeight(2 * self.problem.fontMetrics().lineSpacing())
         layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         # Nobody to sign in: closes by itself after a minute rather than cover the kiosk.
         QTimer.singleShot(60_000, self, self.reject)
