@@ -238,7 +238,11 @@ class Settings:
         "system/Appointment.rsu system/Patient.rs system/Practitioner.rs system/Location.rs "
         "system/Encounter.cr", "SMART: the scopes asked for (SMART v2 syntax).")
     fhir_ca_bundle: str = _setting(
-        "", "File of CA certificates to trust for the FHIR server; empty: the system's.")
+        "", "File of CA certificates (PEM) to trust for the FHIR server and its token "
+        "endpoint. Empty: on Linux the system's CA file (/etc/ssl/certs/ca-certificates.crt, "
+        "which update-ca-certificates writes, or /etc/pki/tls/certs/ca-bundle.crt); on Windows "
+        "and macOS (or without that file) certifi's list, not the system store: set this file "
+        "for a practice CA there.")
     fhir_verify_tls: bool = _setting(
         True, "Verify the FHIR server's TLS certificate (turn off only on a test bench).")
     fhir_write_mode: str = _setting(

@@ -147,10 +147,15 @@ class SmartBackendAuth:
                      data: dict[str, str] | None = None) -> dict[str, Any]:
         timeout = self.settings.fhir_timeout_seconds
         try:
+            # verify: the FhirClient's choice (client.tls_verify), given with each request as
+            # the client does, lest REQUESTS_CA_BUNDLE in the environment override it.
             reply = self.http.request(method, url, data=data, timeout=timeout,
-                                      headers={"Accept": "application/json"})
+                                      headers={"Accept": "application/json"},
+                                      verify=self.http.verify)
         except requests.Timeout:
             raise AuthError(f"{what}: no answer within {timeout:g} s", lasting=False) from None
+        except requests.exceptions.SSLError:
+            raise AuthError(f"{what}: TLS certificate not trusted", lasting=False) from None
         except requests.RequestException:
             raise AuthError(f"{what}: cannot connect", lasting=False) from None
         try:
