@@ -348,6 +348,11 @@ def clipped(window: QWidget) -> list[str]:
 @pytest.mark.parametrize(("language", "size", "larger"), [
     *[(language, size, False) for language in LANGUAGES
       for size in ((1280, 800), (1920, 1080), (1080, 1920))],
+    # An older 1024 x 768 kiosk screen: every language but Tagalog, whose longer welcome
+    # text leaves no height for the language grid (README, Known limits).
+    *[pytest.param(language, (1024, 768), False, marks=[pytest.mark.xfail(
+        strict=True, reason="Tagalog's welcome screen needs more than 768 pixels")]
+        if language == "tl" else []) for language in LANGUAGES],
     # Larger text and high contrast, in the longest and the tallest scripts.
     *[(language, (1280, 800), True) for language in ("en", "tl", "ar", "zh_Hans", "hi", "ru")],
 ])

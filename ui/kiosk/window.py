@@ -201,7 +201,8 @@ class WelcomePage(Page):
             choice.deleteLater()
         self.language_buttons = {}
         for index, code in enumerate(codes):
-            choice = button()
+            # Narrow padding: five columns of native names fit a 1024-pixel-wide screen.
+            choice = button("language")
             choice.setText(native_name(code))
             choice.setCheckable(True)
             choice.setAccessibleName(native_name(code))
@@ -557,7 +558,8 @@ class LanguageOverlay(Overlay):
         grid.setSpacing(10)
         self.buttons: dict[str, QPushButton] = {}
         for index, code in enumerate(window.flow.languages):
-            choice = button()
+            # Narrow padding: five columns of native names fit a 1024-pixel-wide screen.
+            choice = button("language")
             choice.setText(native_name(code))
             choice.setAccessibleName(native_name(code))
             choice.clicked.connect(lambda _=False, c=code: self.choose(c))
