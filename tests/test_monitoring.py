@@ -214,18 +214,6 @@ def test_a_bad_monitor_address_is_refused(sqlite_url, value):
 
 # -- logs ---------------------------------------------------------------------------------------
 
-@pytest.fixture
-def restore_logging():
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
-
-
 def test_json_lines_in_a_file_per_command_and_no_exception_message(tmp_path, sqlite_url,
                                                                    restore_logging):
     settings = make_settings(sqlite_url, log_format="json", log_dir=str(tmp_path / "logs"),
@@ -293,18 +281,14 @@ def test_uncaught_exceptions_are_logged_without_their_message(tmp_path, sqlite_u
     import sys
     import threading
 
-    hooks = sys.excepthook, threading.excepthook
+    logs.configure(make_settings(sqlite_url, log_dir=str(tmp_path)), "reception")
     try:
-        logs.configure(make_settings(sqlite_url, log_dir=str(tmp_path)), "reception")
-        try:
-            raise LookupError("no patient Иванова")
-        except LookupError as error:
-            sys.excepthook(type(error), error, error.__traceback__)
-        worker = threading.Thread(target=lambda: {}["Nguyễn"], name="worker-x")
-        worker.start()
-        worker.join()
-    finally:
-        sys.excepthook, threading.excepthook = hooks
+        raise LookupError("no patient Иванова")
+    except LookupError as error:
+        sys.excepthook(type(error), error, error.__traceback__)
+    worker = threading.Thread(target=lambda: {}["Nguyễn"], name="worker-x")
+    worker.start()
+    worker.join()
     for handler in logging.getLogger().handlers:
         handler.flush()
     text = (tmp_path / "reception.log").read_text(encoding="utf-8")

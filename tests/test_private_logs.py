@@ -115,22 +115,6 @@ def broken():
     server.server_close()
 
 
-@pytest.fixture
-def restore_logging():
-    import logging
-
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    hooks = sys.excepthook, threading.excepthook
-    yield
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
-    sys.excepthook, threading.excepthook = hooks
-
-
 def needles() -> list[tuple[str, re.Pattern[str]]]:
     """Every way a seeded patient's data could show up: names whole and word by word, their
     search keys, and the birth date in the usual spellings."""
