@@ -17,6 +17,7 @@ import importlib.metadata
 import importlib.util
 import os
 import re
+import shlex
 import shutil
 import sqlite3
 import stat
@@ -462,6 +463,46 @@ def test_the_session_units_log_the_kiosk_user_in_on_tty1(name: str) -> None:
     else:
         assert start.startswith("/usr/bin/xinit /opt/lobby-kiosk/kiosk run -- :0 vt1 ")
         assert "-nocursor" in start.split()
+
+
+def exec_condition(name: str) -> list[str]:
+    """The unit's ExecCondition= as systemd runs it: the "+" (as root) dropped, "$$" a literal
+    "$" (and no other "$", which systemd would expand itself), quotes split as it splits them."""
+    (line,) = unit_settings(name)["ExecCondition"]
+    assert line.startswith("+/bin/sh -c '") and "$" not in line.replace("$$", ""), line
+    return shlex.split(line[1:].replace("$$", "$"))
+
+
+@pytest.mark.parametrize("name", ["lobby-kiosk-session.service", "lobby-kiosk-x11.service"])
+def test_after_a_staff_exit_the_next_start_is_skipped_once(name: str, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """The marker `kiosk run` writes on a staff exit (ui.lockdown.mark_staff_exit) against the
+    unit's own check: exit 1 (1-254: systemd skips the start, does not fail the unit and does
+    not restart it) once, removing the marker, so that the next `systemctl start` runs."""
+    from ui.lockdown import STAFF_EXIT_MARKER, mark_staff_exit
+
+    unit = unit_settings(name)
+    assert unit["RuntimeDirectory"] == ["lobby-kiosk"]
+    # Kept while a restart is due (the marker must outlive the exit), gone with a stopped unit.
+    assert unit["RuntimeDirectoryPreserve"] == ["restart"]
+    assert unit["RestartPreventExitStatus"] == ["64"] and unit["SuccessExitStatus"] == ["64"]
+    check = exec_condition(name)
+
+    def start(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(check, env={"PATH": "/usr/bin:/bin", **env}, capture_output=True,
+                              text=True, timeout=10, check=False)
+
+    runtime = {"RUNTIME_DIRECTORY": str(tmp_path)}
+    assert start(**runtime).returncode == 0  # no marker: the kiosk starts
+    monkeypatch.setenv("RUNTIME_DIRECTORY", str(tmp_path))
+    assert mark_staff_exit("k1") == tmp_path / STAFF_EXIT_MARKER
+    skipped = start(**runtime)
+    assert skipped.returncode == 1, skipped.stderr
+    assert "staff left kiosk mode" in skipped.stdout  # in the unit's journal
+    assert list(tmp_path.iterdir()) == []
+    assert start(**runtime).returncode == 0  # `systemctl start` brings kiosk mode back
+    assert start().returncode == 0  # without RUNTIME_DIRECTORY: never in the way
 
 
 def test_the_sync_unit_is_hardened_and_shares_the_database() -> None:

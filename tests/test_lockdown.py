@@ -113,8 +113,19 @@ def tap_corner(qtbot, window, times: int, *, x: int | None = None) -> None:
         qtbot.mouseClick(window, Qt.MouseButton.LeftButton, pos=corner)
 
 
-def test_staff_leave_by_the_corner_gesture_and_a_pin(qtbot, locked, sqlite_ctx):
+def test_staff_leave_by_the_corner_gesture_and_a_pin(qtbot, locked, sqlite_ctx, tmp_path,
+                                                     monkeypatch):
+    from ui.lockdown import STAFF_EXIT_MARKER
+
+    # As under the units: systemd names their RuntimeDirectory= in RUNTIME_DIRECTORY.
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    monkeypatch.setenv("RUNTIME_DIRECTORY", str(runtime))
+    marker = runtime / STAFF_EXIT_MARKER
     window, lockdown = locked
+    marked_at_exit: list[bool] = []
+    exits = lockdown.exits
+    lockdown.quit_app = lambda code: (marked_at_exit.append(marker.exists()), exits(code))
     tap_corner(qtbot, window, 4)
     assert lockdown.exit_dialog is None  # four taps are not enough
     tap_corner(qtbot, window, 1)
@@ -128,9 +139,25 @@ def test_staff_leave_by_the_corner_gesture_and_a_pin(qtbot, locked, sqlite_ctx):
     for digit in "2580":  # the on-screen keypad: a kiosk may have no keyboard
         next(key for key in dialog.findChildren(QPushButton) if key.text() == digit).click()
     assert dialog.pin.text() == "2580"
+    assert not marker.exists()
     dialog.submit()
     assert lockdown.exits.codes == [64]
     assert not window.isVisible()
+    # The marker that keeps the service from starting the kiosk again was there before the
+    # exit, complete (renamed into place: no temporary file left).
+    assert marked_at_exit == [True]
+    assert marker.read_text().startswith(f"kiosk {sqlite_ctx.settings.kiosk_id} left by staff")
+    assert [p.name for p in runtime.iterdir()] == [STAFF_EXIT_MARKER]
+
+
+def test_a_staff_exit_marker_that_cannot_be_written_is_logged(tmp_path, monkeypatch, caplog):
+    from ui.lockdown import mark_staff_exit
+
+    monkeypatch.delenv("RUNTIME_DIRECTORY", raising=False)
+    assert mark_staff_exit("k1") is None  # not under such a service: nothing to tell
+    monkeypatch.setenv("RUNTIME_DIRECTORY", str(tmp_path / "gone"))
+    assert mark_staff_exit("k1") is None
+    assert "the service may start the kiosk again" in caplog.text
 
 
 def test_taps_elsewhere_or_too_slow_open_nothing(qtbot, locked, clock):

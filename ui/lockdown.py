@@ -4,8 +4,9 @@
   Ctrl+W, Escape, Alt+Tab, F11, the Windows key) do nothing, and closing is refused.
 * The mouse cursor hides on a touch screen (``hide_cursor``), and the screen does not blank.
 * Staff leave it by a hidden gesture (five taps in the top corner where the language button
-  is not, within three seconds) and a staff PIN; the process then exits with
-  :data:`EXIT_STAFF`, which the service unit treats as "stay stopped".
+  is not, within three seconds) and a staff PIN; the process then writes a marker file for
+  the service unit (:func:`mark_staff_exit`) and exits with :data:`EXIT_STAFF`: the unit
+  does not start the kiosk again, whatever exit status cage or xinit pass on.
 * An unexpected exception is logged (its type and where, never its message: that may hold
   what a patient typed) and the kiosk goes back to the welcome screen. Too many in a short
   while and the process exits, for the service manager to start it afresh.
@@ -18,9 +19,11 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
@@ -46,8 +49,14 @@ from ui.widgets.keyboard import Keypad
 
 log = logging.getLogger(__name__)
 
-# The service unit says RestartPreventExitStatus=64: after a staff exit it stays stopped.
+# The exit status of a staff exit (the units' RestartPreventExitStatus=64, for a cage that
+# passes it on; cage 0.1.4 and xinit exit 0 whatever the kiosk's status).
 EXIT_STAFF = 64
+# So the marker as well: systemd sets RUNTIME_DIRECTORY for a unit with RuntimeDirectory=
+# (/run/lobby-kiosk, emptied by a reboot), and the units' ExecCondition= refuses the next
+# start while STAFF_EXIT_MARKER is there (and removes it, so `systemctl start` works).
+RUNTIME_DIRECTORY = "RUNTIME_DIRECTORY"
+STAFF_EXIT_MARKER = "staff-exit"
 # Exit (and be restarted by the service manager) after this many unexpected errors ...
 CRASH_LIMIT = 5
 # ... within this long.
@@ -188,6 +197,7 @@ class Lockdown(QObject):
     def staff_exit(self, name: str) -> None:
         log.warning("kiosk %s: staff member left kiosk mode (signed in as %s)",
                     self.ctx.settings.kiosk_id, name)
+        mark_staff_exit(self.ctx.settings.kiosk_id)  # before exiting: the unit looks for it
         self.may_close = True
         self.window.close()
         self.quit_app(EXIT_STAFF)
@@ -217,6 +227,35 @@ class Lockdown(QObject):
                          type(again).__name__)
             self.may_close = True
             self.quit_app(70)
+
+
+def mark_staff_exit(kiosk_id: str) -> Path | None:
+    """Writes the staff-exit marker into the service's runtime folder, atomically (a file
+    renamed into place); None outside such a service, or when it cannot be written (logged:
+    the unit may then start the kiosk again)."""
+    folder = os.environ.get(RUNTIME_DIRECTORY, "").split(":")[0]
+    if not folder:
+        return None
+    target = Path(folder) / STAFF_EXIT_MARKER
+    temporary = None
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{STAFF_EXIT_MARKER}.")
+        with os.fdopen(handle, "w", encoding="utf-8") as marker:
+            marker.write(f"kiosk {kiosk_id} left by staff at "
+                         f"{datetime.now(UTC).isoformat(timespec='seconds')} "
+                         f"(pid {os.getpid()})\n")
+            marker.flush()
+            os.fsync(marker.fileno())
+        os.replace(temporary, target)
+    except OSError as error:
+        log.error("cannot write %s (%s): the service may start the kiosk again", target,
+                  error.strerror or type(error).__name__)
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        return None
+    log.info("wrote %s: the service keeps the kiosk stopped until it is started again",
+             target)
+    return target
 
 
 def keep_screen_on() -> None:
