@@ -136,8 +136,16 @@ def workdir(tmp_path: Path) -> Path:
 
 def kiosk(bundle: Path, workdir: Path, *args: str, timeout: float = 120,
           **env: str) -> subprocess.CompletedProcess[str]:
-    """Run the bundled `kiosk` as the units do: its own settings file, a private data folder,
-    offscreen, and none of this test process's Python or KIOSK_ variables."""
+    """Run the bundled `kiosk` as the units do (see :func:`bundle_env`)."""
+    return subprocess.run([str(bundle / "kiosk"), *args], cwd=workdir,
+                          env=bundle_env(workdir, **env), capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def bundle_env(workdir: Path, **env: str) -> dict[str, str]:
+    """The bundled `kiosk`'s environment, as the units give it: its own settings file, a
+    private data folder, offscreen, and none of this test process's Python or KIOSK_
+    variables."""
     config = workdir / "kiosk.toml"
     if not config.exists():
         config.write_text('timezone = "Europe/Berlin"\n')
@@ -149,8 +157,7 @@ def kiosk(bundle: Path, workdir: Path, *args: str, timeout: float = 120,
     clean.pop("DISPLAY", None)
     clean.pop("WAYLAND_DISPLAY", None)
     clean.update(env)
-    return subprocess.run([str(bundle / "kiosk"), *args], cwd=workdir, env=clean,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return clean
 
 
 def no_crash(done: subprocess.CompletedProcess[str]) -> str:
@@ -216,6 +223,44 @@ def test_run_shows_the_welcome_screen_offscreen_and_exits(bundle: Path, workdir:
     no_crash(done)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "welcome screen shown" in done.stderr
+
+
+@pytest.mark.slow
+def test_run_serves_healthz_and_metrics_and_writes_json_logs(bundle: Path, workdir: Path,
+                                                             demo_db: str) -> None:
+    import json
+    import socket
+
+    import requests
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = bundle_env(workdir, KIOSK_MONITOR_ADDRESS=f"127.0.0.1:{port}", KIOSK_LOG_FORMAT="json",
+                     KIOSK_LOG_DIR=str(workdir / "logs"))
+    running = subprocess.Popen([str(bundle / "kiosk"), "--db", demo_db, "run", "--exit-after",
+                                "8"], cwd=workdir, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        health: dict[str, object] = {}
+        for _ in range(60):  # the frozen program needs a few seconds to start
+            try:
+                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()
+                if "screen" in health.get("checks", {}):  # type: ignore[operator]
+                    break
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        assert health.get("status") == "ok", health
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+        assert "lobby_kiosk_database_up 1.0" in metrics
+        assert 'lobby_kiosk_visits_today{status="waiting"}' in metrics
+    finally:
+        out, err = running.communicate(timeout=60)
+    assert running.returncode == 0, out + err
+    lines = (workdir / "logs" / "run.log").read_text(encoding="utf-8").splitlines()
+    messages = [json.loads(line)["message"] for line in lines]
+    assert "welcome screen shown" in messages
 
 
 @pytest.mark.slow
