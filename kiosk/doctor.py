@@ -176,7 +176,8 @@ def monitor(settings: Settings) -> list[Check]:
     url = f"http://{settings.monitor_address}/healthz"
     try:
         answer = requests.get(url, timeout=3)
-        state = answer.json().get("status", "?")
+        body = answer.json()
+        state = str(body.get("status", "?")) if isinstance(body, dict) else "?"
     except (requests.RequestException, ValueError) as problem:
         return [Check("monitor", WARN, f"{url}: no answer ({type(problem).__name__}); is the "
                       "kiosk running?")]

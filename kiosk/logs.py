@@ -14,6 +14,8 @@ import logging.handlers
 import sys
 import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -23,6 +25,8 @@ from kiosk.settings import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 MEGABYTE = 1024 * 1024
+# The logger of exceptions nothing caught; the monitor counts its records.
+UNEXPECTED = "kiosk.unexpected"
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -88,16 +92,43 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-class _Ours:
-    """Marks the handlers this module added, so configuring again replaces them."""
+class _Ours(logging.Handler):
+    """The handlers this module adds (configuring again replaces them). When a record cannot
+    be written (a format mistake, a failed rotation), logging would print the record's
+    arguments to stderr, and those may be a patient's: say only where it came from."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        kind = sys.exc_info()[0]
+        sys.stderr.write(f"kiosk: a log record from {record.name} ({record.pathname}:"
+                         f"{record.lineno}) could not be written: "
+                         f"{kind.__name__ if kind else '?'}\n")
 
 
-class _StreamHandler(logging.StreamHandler, _Ours):  # type: ignore[type-arg]
+class _StreamHandler(_Ours, logging.StreamHandler):  # type: ignore[type-arg]
     pass
 
 
-class _FileHandler(logging.handlers.RotatingFileHandler, _Ours):
+class _FileHandler(_Ours, logging.handlers.RotatingFileHandler):
     pass
+
+
+_quiet = threading.local()
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Records this thread logs meanwhile are dropped by our handlers: the monitor reads the
+    database at every scrape, and its answer already says when that fails; an error line
+    (and an error counted) per scrape would only drown the kiosk's own."""
+    _quiet.on = True
+    try:
+        yield
+    finally:
+        _quiet.on = False
+
+
+def not_quiet(record: logging.LogRecord) -> bool:
+    return not getattr(_quiet, "on", False)
 
 
 def log_file(settings: Settings, command: str) -> Path | None:
@@ -117,6 +148,7 @@ def configure(settings: Settings, command: str) -> None:
     if not others:  # stderr, unless something else (a test harness) already collects logs
         stream = _StreamHandler(sys.stderr)
         stream.setFormatter(formatter)
+        stream.addFilter(not_quiet)
         root.addHandler(stream)
     path = log_file(settings, command)
     if path is not None:
@@ -129,6 +161,7 @@ def configure(settings: Settings, command: str) -> None:
                   "logging to stderr only", file=sys.stderr)
         else:
             to_file.setFormatter(formatter)
+            to_file.addFilter(not_quiet)
             root.addHandler(to_file)
     level = logging.getLevelName(settings.log_level.upper())
     root.setLevel(level)
@@ -140,7 +173,7 @@ def configure(settings: Settings, command: str) -> None:
 def install_exception_hooks() -> None:
     """Exceptions nothing caught (in the main thread or any other) are logged the same way,
     type and place only, instead of Python's traceback with the message on stderr."""
-    unexpected = logging.getLogger("kiosk.unexpected")
+    unexpected = logging.getLogger(UNEXPECTED)
 
     def on_exception(kind: type[BaseException], error: BaseException,
                      trace: TracebackType | None) -> None:

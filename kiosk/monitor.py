@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,12 +21,18 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, ProcessCollector
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    ProcessCollector,
+    disable_created_metrics,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from sqlalchemy import func, select
 
 from kiosk.db import DatabaseUnavailable
+from kiosk.logs import UNEXPECTED, not_quiet, quiet
 
 if TYPE_CHECKING:
     from kiosk.site import SiteContext
@@ -37,6 +44,10 @@ PREFIX = "lobby_kiosk_"
 SCREEN_STALE_SECONDS = 30.0
 # An item waiting this long to be written back is worth a look (the server may be down).
 OUTBOX_STALE = timedelta(minutes=15)
+# A refused write-back degrades health for a day; the gauge and the log keep it after that.
+PARKED_RECENT = timedelta(hours=24)
+
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created beside each counter
 
 
 class Metrics:
@@ -60,6 +71,14 @@ class Metrics:
             PREFIX + "unexpected_errors", "Exceptions nothing handled; the kiosk went back to "
             "the welcome screen.", registry=self.registry)
         ProcessCollector(registry=self.registry)  # memory, CPU, start time, open files
+        # Every series there from the start: rate() and increase() then see the first one.
+        for result in ("ok", "failed"):
+            self.sync_passes.labels(result)
+        for level in ("WARNING", "ERROR", "CRITICAL"):
+            self.log_records.labels(level)
+        for method, outcome in (("qr", "checked_in"), ("qr", "invalid_code"),
+                                ("name_dob", "checked_in"), ("name_dob", "not_found")):
+            self.checkin_attempts.labels(method, outcome, "")
         self._screen_beat: float | None = None
 
     def screen_alive(self) -> None:
@@ -75,9 +94,12 @@ class _CountingHandler(logging.Handler):
     def __init__(self, metrics: Metrics) -> None:
         super().__init__(logging.WARNING)
         self.metrics = metrics
+        self.addFilter(not_quiet)
 
     def emit(self, record: logging.LogRecord) -> None:
         self.metrics.log_records.labels(level=record.levelname).inc()
+        if record.name == UNEXPECTED:
+            self.metrics.unexpected_errors.inc()
 
 
 # -- figures from the database -----------------------------------------------------------------
@@ -93,6 +115,7 @@ class SiteFigures:
     help_open: int = 0
     outbox: dict[str, int] = field(default_factory=dict)             # by state
     outbox_oldest_pending: float = 0.0                               # seconds
+    outbox_parked_recently: int = 0                                  # within PARKED_RECENT
     sync_configured: bool = False
     sync_last_success: datetime | None = None
     sync_last_attempt: datetime | None = None
@@ -138,6 +161,9 @@ def read_figures(ctx: SiteContext) -> SiteFigures:
         oldest = session.scalar(select(func.min(OutboxItem.created_at)).where(
             OutboxItem.site_id == site_id, OutboxItem.state == OutboxState.PENDING))
         figures.outbox_oldest_pending = (now - oldest).total_seconds() if oldest else 0.0
+        figures.outbox_parked_recently = session.scalar(select(func.count()).where(
+            OutboxItem.site_id == site_id, OutboxItem.state == OutboxState.PARKED,
+            OutboxItem.done_at >= now - PARKED_RECENT)) or 0
         status = session.get(SyncStatus, site_id)
         if status is not None:
             figures.sync_last_success = status.last_success_at
@@ -167,9 +193,8 @@ class _SiteCollector:
         if silence is not None:
             yield GaugeMetricFamily(PREFIX + "screen_silence_seconds", "Seconds since the "
                                     "screen's event loop last answered.", value=silence)
-        try:
-            figures = read_figures(self.ctx)
-        except DatabaseUnavailable:
+        figures = _figures_or_none(self.ctx)
+        if figures is None:
             yield GaugeMetricFamily(PREFIX + "database_up", "1 when the database answered "
                                     "this scrape.", value=0)
             return
@@ -200,13 +225,26 @@ class _SiteCollector:
             success = figures.sync_last_success
             yield GaugeMetricFamily(PREFIX + "sync_failing", "1 when the last sync pass "
                                     "failed.", value=int(figures.sync_failing))
+            yield GaugeMetricFamily(PREFIX + "sync_last_success_timestamp_seconds",
+                                    "When the schedule last synced completely (0: never).",
+                                    value=success.timestamp() if success else 0)
             if success is not None:
-                yield GaugeMetricFamily(PREFIX + "sync_last_success_timestamp_seconds",
-                                        "When the schedule last synced completely.",
-                                        value=success.timestamp())
                 yield GaugeMetricFamily(PREFIX + "sync_lag_seconds", "Seconds since the "
                                         "schedule last synced completely.",
                                         value=(now - success).total_seconds())
+
+
+def _figures_or_none(ctx: SiteContext) -> SiteFigures | None:
+    """The figures, or None when they cannot be read: logged once here, type only (the
+    database layer's own line per scrape is kept out of the logs, see :func:`quiet`)."""
+    try:
+        with quiet():
+            return read_figures(ctx)
+    except DatabaseUnavailable:
+        return None
+    except Exception as error:  # a corrupt file, a missing table: the answer says "failing"
+        log.error("monitor: reading the site's figures failed: %s", type(error).__name__)
+        return None
 
 
 def _labelled(name: str, doc: str, label: str, values: dict[str, int]) -> GaugeMetricFamily:
@@ -230,24 +268,23 @@ class Health:
 
 def health(ctx: SiteContext) -> Health:
     """Failing: the database does not answer, or the screen hangs. Degraded: the kiosk
-    works but the practice system is out of step (sync lagging, check-ins piling up or
-    refused)."""
+    works but the practice system is out of step (sync lagging, check-ins piling up, or one
+    refused within the last day)."""
     checks: dict[str, dict[str, Any]] = {}
     silence = ctx.metrics.screen_silence()
     if silence is not None:
         checks["screen"] = {"status": "ok" if silence <= SCREEN_STALE_SECONDS else "fail",
                             "silent_seconds": round(silence, 1)}
-    try:
-        figures = read_figures(ctx)
-    except DatabaseUnavailable as problem:
-        checks["database"] = {"status": "fail", "error": type(problem.__cause__ or problem)
-                              .__name__}
+    figures = _figures_or_none(ctx)
+    if figures is None:
+        checks["database"] = {"status": "fail"}
         return Health("failing", checks)
     checks["database"] = {"status": "ok"}
     pending, parked = figures.outbox.get("pending", 0), figures.outbox.get("parked", 0)
     stale = figures.outbox_oldest_pending > OUTBOX_STALE.total_seconds()
-    checks["outbox"] = {"status": "warn" if parked or stale else "ok", "pending": pending,
-                        "parked": parked,
+    refused = figures.outbox_parked_recently
+    checks["outbox"] = {"status": "warn" if refused or stale else "ok", "pending": pending,
+                        "parked": parked, "parked_last_day": refused,
                         "oldest_pending_seconds": round(figures.outbox_oldest_pending)}
     if figures.sync_configured:
         checks["sync"] = _sync_check(ctx, figures)
@@ -269,14 +306,25 @@ def _sync_check(ctx: SiteContext, figures: SiteFigures) -> dict[str, Any]:
 
 # -- the HTTP endpoint ------------------------------------------------------------------------
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # On Windows SO_REUSEADDR lets a second process take a port in use: refuse instead.
+    allow_reuse_address = sys.platform != "win32"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Not the standard library's traceback on stderr: its message could quote anything.
+        kind = sys.exc_info()[0]
+        log.error("monitor: unexpected %s while answering", kind.__name__ if kind else "error",
+                  exc_info=True)
+
+
 class MonitorServer:
     """``/healthz`` (JSON; 200, or 503 when failing) and ``/metrics``, in daemon threads."""
 
     def __init__(self, ctx: SiteContext, host: str, port: int) -> None:
         self.ctx = ctx
-        ctx.metrics.registry.register(_SiteCollector(ctx))
-        self.httpd = ThreadingHTTPServer((host.strip("[]"), port), _handler_for(ctx))
-        self.httpd.daemon_threads = True
+        self.httpd = _Server((host, port), _handler_for(ctx))
+        ctx.metrics.registry.register(_SiteCollector(ctx))  # after the bind: once per ctx
         self.counting = _CountingHandler(ctx.metrics)
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="monitor",
                                        daemon=True)

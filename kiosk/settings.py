@@ -94,9 +94,10 @@ def _log_format(value: str) -> str | None:
 def _monitor_address(value: str) -> str | None:
     host, _, port = value.rpartition(":")
     if value == "" or (host and port.isdigit() and int(port) < 65535
-                       and re.fullmatch(r"[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]", host)):
+                       and re.fullmatch(r"[A-Za-z0-9.\-]+", host)):
         return None
-    return "empty (off), or HOST:PORT such as '127.0.0.1:9464' (a port below 65535)"
+    return ("empty (off), or HOST:PORT such as '127.0.0.1:9464' (an IPv4 address or a name; "
+            "a port below 65535)")
 
 
 def _database_url(value: str) -> str | None:

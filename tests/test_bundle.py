@@ -24,12 +24,15 @@ import stat
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from kiosk import __version__
 from tests.conftest import IN_CI
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # the marker's time (any will do)
 
 ROOT = Path(__file__).resolve().parent.parent
 LINUX = ROOT / "packaging" / "linux"
@@ -541,7 +544,7 @@ def test_after_a_staff_exit_the_next_start_is_skipped_once(name: str, tmp_path: 
     runtime = {"RUNTIME_DIRECTORY": str(tmp_path)}
     assert start(**runtime).returncode == 0  # no marker: the kiosk starts
     monkeypatch.setenv("RUNTIME_DIRECTORY", str(tmp_path))
-    assert mark_staff_exit("k1") == tmp_path / STAFF_EXIT_MARKER
+    assert mark_staff_exit("k1", NOW) == tmp_path / STAFF_EXIT_MARKER
     skipped = start(**runtime)
     assert skipped.returncode == 1, skipped.stderr
     assert "staff left kiosk mode" in skipped.stdout  # in the unit's journal

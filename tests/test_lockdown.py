@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ from PySide6.QtWidgets import QApplication, QPushButton
 from kiosk.flow import Step
 from kiosk.site import SiteContext
 from kiosk.staff import add_staff
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # the marker's time (any will do)
 
 pytestmark = pytest.mark.gui
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -154,9 +157,9 @@ def test_a_staff_exit_marker_that_cannot_be_written_is_logged(tmp_path, monkeypa
     from ui.lockdown import mark_staff_exit
 
     monkeypatch.delenv("RUNTIME_DIRECTORY", raising=False)
-    assert mark_staff_exit("k1") is None  # not under such a service: nothing to tell
+    assert mark_staff_exit("k1", NOW) is None  # not under such a service: nothing to tell
     monkeypatch.setenv("RUNTIME_DIRECTORY", str(tmp_path / "gone"))
-    assert mark_staff_exit("k1") is None
+    assert mark_staff_exit("k1", NOW) is None
     assert "the service may start the kiosk again" in caplog.text
 
 
@@ -241,3 +244,22 @@ def test_kiosk_run_starts_shows_welcome_and_exits_cleanly(tmp_path):
         env={**env, "QT_QPA_PLATFORM": "offscreen"}, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "kiosk locked down" in done.stderr and "welcome screen shown" in done.stderr
+
+
+def test_qt_messages_reach_the_log_and_the_harness_still_sees_them(qtbot, caplog, qtlog):
+    from PySide6.QtCore import QLoggingCategory, qCInfo, qInfo, qInstallMessageHandler
+
+    from ui.app import route_qt_messages
+
+    caplog.set_level("DEBUG")
+    route_qt_messages()
+    try:
+        qInfo("plain message from Qt")
+        category = QLoggingCategory("qt.kiosktest")
+        qCInfo(category, "categorised message")
+    finally:
+        qInstallMessageHandler(None)
+    records = {(record.name, record.levelname, record.getMessage()) for record in caplog.records}
+    assert ("qt", "INFO", "plain message from Qt") in records
+    assert ("qt.kiosktest", "INFO", "categorised message") in records
+    assert "plain message from Qt" in [entry.message for entry in qtlog.records]  # chained

@@ -129,7 +129,7 @@ def test_healthz_fails_when_the_screen_hangs_or_the_database_is_gone(sqlite_url,
         ctx.db = Database("sqlite:////nonexistent-folder/kiosk.sqlite3")
         status, body = healthz(server.port)
         assert (status, body["status"]) == (503, "failing")
-        assert body["checks"]["database"]["status"] == "fail"
+        assert body["checks"]["database"] == {"status": "fail"}
         assert scrape(server.port)[("lobby_kiosk_database_up", ())] == 0
     finally:
         server.stop()
@@ -169,13 +169,81 @@ def test_healthz_degrades_when_the_practice_system_is_out_of_step(ctx, clock):
             session.execute(update(SyncStatus).values(last_success_at=ctx.now()))
         status, body = healthz(server.port)
         assert body["checks"]["outbox"] == {"status": "warn", "pending": 1, "parked": 0,
+                                            "parked_last_day": 0,
                                             "oldest_pending_seconds": 16 * 60}
         assert scrape(server.port)[("lobby_kiosk_outbox_items", (("state", "pending"),))] == 1
-        with ctx.db.write() as session:
-            session.execute(update(OutboxItem).values(state="parked"))
+        with ctx.db.write() as session:  # refused by the server, as the outbox records it
+            session.execute(update(OutboxItem).values(state="parked", done_at=ctx.now()))
         status, body = healthz(server.port)
-        assert (status, body["checks"]["outbox"]["parked"]) == (200, 1)
+        assert (status, body["checks"]["outbox"]["parked_last_day"]) == (200, 1)
         assert body["status"] == "degraded"
+        clock.advance(hours=24, minutes=1)  # a day later it no longer degrades the kiosk...
+        with ctx.db.write() as session:
+            session.execute(update(SyncStatus).values(last_success_at=ctx.now()))
+        status, body = healthz(server.port)
+        assert (body["status"], body["checks"]["outbox"]["parked"]) == ("ok", 1)
+        # ...but the gauge keeps counting it.
+        assert scrape(server.port)[("lobby_kiosk_outbox_items", (("state", "parked"),))] == 1
+    finally:
+        server.stop()
+
+
+def test_a_failure_that_is_not_the_database_answers_failing_and_logs_no_message(
+        monitored, monkeypatch, capfd, caplog):
+    _ctx, port = monitored
+
+    def broken(_ctx):
+        raise ValueError("patient Müller 1956-03-14")  # as a corrupt file's error might
+    monkeypatch.setattr("kiosk.monitor.read_figures", broken)
+    status, body = healthz(port)
+    assert (status, body["checks"]["database"]) == (503, {"status": "fail"})
+    assert scrape(port)[("lobby_kiosk_database_up", ())] == 0
+
+    def crash(_ctx):
+        raise KeyError("Jürgen Müller")
+    monkeypatch.setattr("kiosk.monitor.health", crash)  # an error in the handler itself
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+    assert "monitor: unexpected KeyError while answering" in caplog.text
+    assert "Müller" not in capfd.readouterr().err  # not the standard library's traceback
+    formatted = "\n".join(logs.TextFormatter().format(record) for record in caplog.records)
+    assert "Müller" not in formatted and "reading the site's figures failed: ValueError" \
+        in formatted
+
+
+def test_counters_of_sync_passes_and_unexpected_errors(monitored):
+    from kiosk.sync.worker import SyncWorker
+
+    ctx, port = monitored
+    before = scrape(port)
+    assert before[("lobby_kiosk_sync_passes_total", (("result", "failed"),))] == 0
+    assert before[("lobby_kiosk_log_records_total", (("level", "ERROR"),))] == 0
+    ctx.settings = ctx.settings.replace(fhir_base_url="http://127.0.0.1:9/fhir",
+                                        fhir_timeout_seconds=1.0)
+    assert not SyncWorker(ctx).run_once().ok  # nothing listens there
+    logging.getLogger(logs.UNEXPECTED).error("unexpected KeyError at somewhere.py:1")
+    after = scrape(port)
+    assert after[("lobby_kiosk_sync_passes_total", (("result", "failed"),))] == 1
+    assert after[("lobby_kiosk_sync_passes_total", (("result", "ok"),))] == 0
+    assert after[("lobby_kiosk_unexpected_errors_total", ())] == 1
+    assert after[("lobby_kiosk_log_records_total", (("level", "ERROR"),))] == 1
+    assert not [name for name, _ in after if name.endswith("_created")]
+
+
+def test_a_database_that_is_down_is_not_logged_at_every_scrape(sqlite_url, clock, caplog):
+    settings = make_settings(sqlite_url, monitor_address="127.0.0.1:0")
+    db = Database(settings.database_url)
+    db.upgrade()
+    ctx = SiteContext(settings, db, clock)
+    server = serve(ctx)
+    assert server is not None
+    try:
+        db.dispose()
+        ctx.db = Database("sqlite:////nonexistent-folder/kiosk.sqlite3")
+        for _ in range(3):
+            assert healthz(server.port)[0] == 503
+            scrape(server.port)
+        assert scrape(server.port)[("lobby_kiosk_log_records_total", (("level", "ERROR"),))] == 0
     finally:
         server.stop()
 
@@ -206,7 +274,7 @@ def test_the_sync_service_listens_on_the_next_port(sqlite_ctx):
 
 
 @pytest.mark.parametrize("value", ["localhost", "127.0.0.1:", ":9464", "127.0.0.1:99999",
-                                   "a b:1", "127.0.0.1:x"])
+                                   "a b:1", "127.0.0.1:x", "[::1]:9464"])
 def test_a_bad_monitor_address_is_refused(sqlite_url, value):
     with pytest.raises(SettingsError, match="monitor_address"):
         make_settings(sqlite_url, monitor_address=value)

@@ -16,12 +16,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import requests
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QPushButton
 
 from kiosk.clock import FixedClock
 from kiosk.flow import Step
 from kiosk.logs import TextFormatter
+from kiosk.monitor import serve
 from kiosk.names import name_key
 from kiosk.settings import load_settings
 from tests.conftest import DAY, IN_CI, PEOPLE, at, make_ctx
@@ -221,6 +223,13 @@ def test_a_scripted_day_leaves_no_patient_data_in_any_log(
     window.worker.wait()
     QApplication.instance().removeEventFilter(window.scanner)
     window.close()
+    ctx.settings = ctx.settings.replace(monitor_address="127.0.0.1:0")
+    monitor = serve(ctx)
+    assert monitor is not None
+    served = "".join(requests.get(f"http://127.0.0.1:{monitor.port}/{path}", timeout=5).text
+                     for path in ("metrics", "healthz"))
+    monitor.stop()
+    assert 'lobby_kiosk_checkins_today{method="name_dob"}' in served
 
     # Noon: the practice system misbehaves; a check-in is refused with the patient quoted.
     monkeypatch.setenv("KIOSK_FHIR_BASE_URL", f"http://127.0.0.1:{broken.server_address[1]}")
@@ -266,6 +275,7 @@ def test_a_scripted_day_leaves_no_patient_data_in_any_log(
                                              for record in caplog.records),
         "stderr": capfd.readouterr().err,
         "kiosk run stderr": run.stderr,
+        "served by the monitor": served,
     }
     assert not leaks_in(haystacks), "\n".join(leaks_in(haystacks)[:20])
     assert len(entries) > 50

@@ -22,7 +22,7 @@ import sys
 import tempfile
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.i18n import S_
-from kiosk.logs import where
+from kiosk.logs import UNEXPECTED, where
 from kiosk.site import SiteContext
 from kiosk.staff import SignedIn
 from ui.staff_sign_in import StaffSignIn
@@ -197,7 +197,8 @@ class Lockdown(QObject):
     def staff_exit(self, name: str) -> None:
         log.warning("kiosk %s: staff member left kiosk mode (signed in as %s)",
                     self.ctx.settings.kiosk_id, name)
-        mark_staff_exit(self.ctx.settings.kiosk_id)  # before exiting: the unit looks for it
+        # Before exiting: the unit looks for it.
+        mark_staff_exit(self.ctx.settings.kiosk_id, self.ctx.now())
         self.may_close = True
         self.window.close()
         self.quit_app(EXIT_STAFF)
@@ -209,9 +210,9 @@ class Lockdown(QObject):
         """Log where it happened (not the message: it may hold patient input) and go back
         to the welcome screen; a burst of them ends the process for a clean restart."""
         # File, line and function only: not even the source line, let alone the message.
-        log.error("unexpected %s at %s; the kiosk returns to the welcome screen",
-                  kind.__name__, where(trace, depth=4))
-        self.ctx.metrics.unexpected_errors.inc()
+        logging.getLogger(UNEXPECTED).error(
+            "unexpected %s at %s; the kiosk returns to the welcome screen", kind.__name__,
+            where(trace, depth=4))
         now = self.ctx.now()
         self.errors.append(now)
         if len(self.errors) == CRASH_LIMIT and now - self.errors[0] <= CRASH_WINDOW:
@@ -229,7 +230,7 @@ class Lockdown(QObject):
             self.quit_app(70)
 
 
-def mark_staff_exit(kiosk_id: str) -> Path | None:
+def mark_staff_exit(kiosk_id: str, now: datetime) -> Path | None:
     """Writes the staff-exit marker into the service's runtime folder, atomically (a file
     renamed into place); None outside such a service, or when it cannot be written (logged:
     the unit may then start the kiosk again)."""
@@ -242,7 +243,7 @@ def mark_staff_exit(kiosk_id: str) -> Path | None:
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{STAFF_EXIT_MARKER}.")
         with os.fdopen(handle, "w", encoding="utf-8") as marker:
             marker.write(f"kiosk {kiosk_id} left by staff at "
-                         f"{datetime.now(UTC).isoformat(timespec='seconds')} "
+                         f"{now.isoformat(timespec='seconds')} "
                          f"(pid {os.getpid()})\n")
             marker.flush()
             os.fsync(marker.fileno())

@@ -108,12 +108,17 @@ def outcome_text(body: Any) -> str:
             if isinstance(issue, dict):
                 paths = [path for path in issue.get("expression") or issue.get("location") or []
                          if isinstance(path, str) and PLAIN_PATH.fullmatch(path)]
-                parts.append(f"{issue.get('severity', '?')}/{issue.get('code', '?')}"
+                severity, code = (value if isinstance(value, str) and CODE.fullmatch(value)
+                                  else "?" for value in (issue.get("severity"),
+                                                         issue.get("code")))
+                parts.append(f"{severity}/{code}"
                              + (f" at {', '.join(paths[:3])}" if paths else ""))
         return "; ".join(parts)[:500] or "OperationOutcome without issues"
     return "no OperationOutcome"
 
 
+# A FHIR code (severity, issue type): anything else a server sends there is not repeated.
+CODE = re.compile(r"[a-z][a-z-]{0,39}")
 # An element path such as Appointment.participant[0].actor; not a FHIRPath with values in it.
 PLAIN_PATH = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*|\[[0-9]+\])*")
 
