@@ -2,7 +2,9 @@
 appointment are deleted once their day is over plus ``retention_days`` (default 1: to the end
 of the next day). What remains of a visit is anonymous: ticket, provider, times, language
 and method, for the day report and the wait estimates. A check-in still waiting to be sent
-upstream (or refused, for IT to look at) keeps its appointment: nothing is lost to the purge."""
+upstream (or refused, for IT to look at) keeps its appointment for up to :data:`UNSENT_GRACE`
+more: long enough to mend a server or a mapping, not so long that a practice system that is
+gone keeps patient data here for ever. Then it goes too, and an audit record says so."""
 
 from __future__ import annotations
 
@@ -22,9 +24,13 @@ from kiosk.models import (
     PatientNameKey,
     Visit,
 )
+from kiosk.queue import audit
 from kiosk.site import SiteContext
 
 log = logging.getLogger(__name__)
+
+# How much longer than retention_days an unsent (pending or refused) check-in keeps its data.
+UNSENT_GRACE = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ class Purged:
     patients: int
     visits_anonymised: int
     kept_for_outbox: int  # appointments past retention whose check-in is not sent yet
+    abandoned: int = 0    # ... and past the grace as well: deleted, write-back given up
 
 
 def purge(ctx: SiteContext, *, dry_run: bool = False) -> Purged:
@@ -42,11 +49,16 @@ def purge(ctx: SiteContext, *, dry_run: bool = False) -> Purged:
     cutoff, _ = local_day_bounds(keep_from_day, ctx.tz)
     unsent = exists().where(OutboxItem.appointment_id == Appointment.id,
                             OutboxItem.state.in_((OutboxState.PENDING, OutboxState.PARKED)))
+    grace_cutoff, _ = local_day_bounds(keep_from_day - UNSENT_GRACE, ctx.tz)
     with ctx.db.write() as session:
         old = select(Appointment.id).where(Appointment.site_id == site,
                                            Appointment.start < cutoff)
-        doomed = list(session.scalars(old.where(~unsent)))
-        kept = len(session.scalars(old.where(unsent)).all())
+        abandoned = list(session.scalars(old.where(unsent, Appointment.start < grace_cutoff)))
+        doomed = list(session.scalars(old.where(~unsent))) + abandoned
+        kept = len(session.scalars(old.where(unsent)).all()) - len(abandoned)
+        if abandoned and not dry_run:
+            audit(session, ctx, "retention", "write_back_abandoned",
+                  appointments=len(abandoned), grace_days=UNSENT_GRACE.days)
         old_visits = select(Visit.id).where(
             Visit.site_id == site, Visit.service_date < keep_from_day,
             (Visit.patient_id.is_not(None) | Visit.walk_in_name.is_not(None)
@@ -72,7 +84,11 @@ def purge(ctx: SiteContext, *, dry_run: bool = False) -> Purged:
             session.execute(delete(Patient).where(Patient.id.in_(patients)))
         if dry_run:
             session.rollback()
-    result = Purged(len(doomed), len(patients), len(visits), kept)
+    result = Purged(len(doomed), len(patients), len(visits), kept, len(abandoned))
+    if abandoned:
+        log.warning("purge%s: %d check-ins never written back to the practice system are "
+                    "given up after %d more days; their patient data goes too",
+                    " (dry run)" if dry_run else "", len(abandoned), UNSENT_GRACE.days)
     log.info("purge%s: %d appointments, %d patients, %d visits made anonymous (before %s); "
              "%d kept until their check-in is sent", " (dry run)" if dry_run else "",
              result.appointments, result.patients, result.visits_anonymised, keep_from_day,

@@ -77,6 +77,30 @@ def test_patient_data_goes_at_the_end_of_the_next_day(ctx, day, clock):
     assert after.total.waits == before.total.waits
 
 
+def test_a_check_in_never_written_back_keeps_its_data_a_week_longer_then_not(ctx, day,
+                                                                             clock):
+    from kiosk.models import AuditEvent
+    from kiosk.retention import UNSENT_GRACE
+
+    a_day(ctx, day)
+    clock.advance(days=2)
+    purge(ctx)
+    clock.advance(days=UNSENT_GRACE.days - 1)  # the practice system is still down
+    assert purge(ctx).kept_for_outbox == 1 and "王" in every_cell(ctx)
+    clock.advance(days=1)
+    counted = purge(ctx, dry_run=True)
+    assert (counted.abandoned, counted.kept_for_outbox) == (1, 0) and "王" in every_cell(ctx)
+    done = purge(ctx)
+    assert (done.abandoned, done.appointments, done.kept_for_outbox) == (1, 1, 0)
+    cells = every_cell(ctx)
+    assert "王" not in cells and "伟" not in cells
+    with ctx.db.read() as session:
+        assert session.scalars(select(OutboxItem)).all() == []
+        given_up = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "write_back_abandoned")).one()
+    assert given_up.detail == {"appointments": 1, "grace_days": UNSENT_GRACE.days}
+
+
 def test_a_dry_run_counts_and_deletes_nothing(ctx, day, clock):
     a_day(ctx, day)
     clock.advance(days=2)
