@@ -109,7 +109,8 @@ def fhir(settings: Settings) -> list[Check]:
         return [Check("fhir", OK, "not configured (no schedule sync)")]
     import requests
 
-    from kiosk.sync.client import FhirClient, SyncError, tls_problem, tls_verify, trusted
+    from kiosk.sync.client import FhirClient, SyncError
+    from kiosk.sync.transport import tls_problem, tls_verify, trusted
 
     base = settings.fhir_base_url.rstrip("/")
     verify = tls_verify(settings)

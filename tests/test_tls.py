@@ -1,5 +1,5 @@
 """TLS to the FHIR server for real: a private CA and a server certificate made here, an HTTPS
-server on loopback, and the CAs the kiosk trusts (client.tls_verify): the fhir_ca_bundle file,
+server on loopback, and the CAs the kiosk trusts (transport.tls_verify): the fhir_ca_bundle file,
 else the system's CA file, and a clear SyncError when neither holds the practice's CA."""
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from kiosk import doctor
-from kiosk.sync import client as client_module
-from kiosk.sync.client import FhirClient, SyncError, Unavailable, tls_verify
+from kiosk.sync import transport as transport_module
+from kiosk.sync.client import FhirClient, SyncError, Unavailable
+from kiosk.sync.transport import tls_verify
 from kiosk.sync.worker import SyncWorker
 from tests.conftest import make_settings
 from tests.test_sync import sync_ctx
@@ -149,7 +150,7 @@ def system_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     ssl.get_default_verify_paths() reads; the distributions' usual files are left out."""
     def use(path: Path) -> None:
         monkeypatch.setenv("SSL_CERT_FILE", str(path))
-        monkeypatch.setattr(client_module, "SYSTEM_CA_FILES", (str(tmp_path / "absent.crt"),))
+        monkeypatch.setattr(transport_module, "SYSTEM_CA_FILES", (str(tmp_path / "absent.crt"),))
     return use
 
 
@@ -223,6 +224,10 @@ def test_smart_sign_in_uses_the_same_cas(https, pki, system_store, tmp_path):
     with pytest.raises(SyncError, match="sign-in: SMART configuration: TLS certificate not "
                                         "trusted"):
         FhirClient(settings_for(https, **smart)).capabilities()
+    # A missing CA file: a sync error from sign-in too, as from the client (once a traceback).
+    missing = settings_for(https, fhir_ca_bundle=str(tmp_path / "missing.pem"), **smart)
+    with pytest.raises(SyncError, match=r"SMART configuration: no CA file .*missing\.pem"):
+        FhirClient(missing).capabilities()
 
 
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
@@ -236,12 +241,12 @@ def test_which_file_is_the_system_store(monkeypatch, tmp_path, pki):
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "absent.pem"))
     second = tmp_path / "ca-bundle.crt"
     second.write_bytes(pki.ca.read_bytes())
-    monkeypatch.setattr(client_module, "SYSTEM_CA_FILES",
+    monkeypatch.setattr(transport_module, "SYSTEM_CA_FILES",
                         (str(tmp_path / "ca-certificates.crt"), str(second)))
     settings = settings_for("https://fhir.practice.test/")
     assert tls_verify(settings) == str(second)
-    monkeypatch.setattr(client_module, "SYSTEM_CA_FILES", ())
+    monkeypatch.setattr(transport_module, "SYSTEM_CA_FILES", ())
     assert tls_verify(settings) is True  # no system file: requests' default (certifi)
-    monkeypatch.setattr(client_module, "SYSTEM_CA_FILES", (str(second),))
-    monkeypatch.setattr(client_module.sys, "platform", "win32")
+    monkeypatch.setattr(transport_module, "SYSTEM_CA_FILES", (str(second),))
+    monkeypatch.setattr(transport_module.sys, "platform", "win32")
     assert tls_verify(settings) is True  # Windows and macOS: requests' default

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import ssl
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,37 +19,13 @@ import requests
 
 from kiosk.settings import Settings
 from kiosk.sync.smart import AuthError, SmartBackendAuth
+from kiosk.sync.transport import TransportError, send, tls_verify
 
 log = logging.getLogger(__name__)
 # urllib3 logs whole URLs at DEBUG, search parameters (ids, dates) included: keep it quiet.
 logging.getLogger("urllib3").setLevel(logging.WARNING)
 
 FHIR_JSON = "application/fhir+json"
-
-# Where Linux distributions keep the system's CA certificates as one file, with what
-# update-ca-certificates (Debian, Ubuntu) or update-ca-trust (Fedora, RHEL) added to it. Tried
-# after the file OpenSSL itself is set to (SSL_CERT_FILE, or its build's default, which in a
-# bundle built elsewhere may not exist here).
-SYSTEM_CA_FILES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
-                   "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem")
-
-
-def tls_verify(settings: Settings) -> bool | str:
-    """What requests' ``verify=`` is for the FHIR server and its token endpoint: False when
-    fhir_verify_tls is off; the fhir_ca_bundle file when set; else, on Linux, the system's CA
-    file, so that a practice CA added to the system store is trusted (requests alone would
-    trust only certifi's copy of Mozilla's list); else True, that list (Windows, macOS, or a
-    Linux without such a file)."""
-    if not settings.fhir_verify_tls:
-        return False
-    if settings.fhir_ca_bundle:
-        return settings.fhir_ca_bundle
-    if sys.platform.startswith("linux"):
-        for candidate in (ssl.get_default_verify_paths().cafile, *SYSTEM_CA_FILES):
-            if candidate and os.path.isfile(candidate):
-                return candidate
-    return True
-
 
 class SyncError(Exception):
     """Something went wrong talking to the FHIR server; the message is safe to log."""
@@ -221,23 +194,10 @@ class FhirClient:
         self.stats.requests += 1
         self.stats.by_type[kind] = self.stats.by_type.get(kind, 0) + 1
         try:
-            return self.http.request(method, self.url(path), params=params, data=data,
-                                     headers=all_headers, timeout=self.timeout,
-                                     verify=self.http.verify)
-        except requests.Timeout:
-            raise Unavailable(f"{method} {_what(path)}: no answer within "
-                              f"{self.timeout:g} s") from None
-        except requests.exceptions.SSLError as error:
-            raise Unavailable(f"{method} {_what(path)}: TLS certificate not trusted "
-                              f"({tls_problem(error)}; trusting {trusted(self.http.verify)})"
-                              ) from None
-        except requests.ConnectionError:
-            raise Unavailable(f"{method} {_what(path)}: cannot connect") from None
-        except requests.RequestException as error:
-            raise Unavailable(f"{method} {_what(path)}: {type(error).__name__}") from None
-        except OSError:  # requests' own check: the CA file does not exist
-            raise Unavailable(f"{method} {_what(path)}: no CA file "
-                              f"{trusted(self.http.verify)}") from None
+            return send(self.http, method, self.url(path), timeout=self.timeout, params=params,
+                        data=data, headers=all_headers)
+        except TransportError as error:
+            raise Unavailable(f"{method} {_what(path)}: {error}") from None
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Response:
         return self.request("GET", path, params=params)
@@ -264,31 +224,6 @@ class FhirClient:
         if self._capabilities is None:
             self._capabilities = self.get("metadata").resource
         return self._capabilities
-
-
-def tls_problem(error: BaseException) -> str:
-    """OpenSSL's reason a certificate was refused ("unable to get local issuer certificate",
-    "certificate has expired", a host name mismatch), found in the exceptions requests and
-    urllib3 wrap it in; not their messages, which quote the URL and its query."""
-    seen: set[int] = set()
-    todo: list[object] = [error]
-    while todo:
-        item = todo.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, ssl.SSLCertVerificationError):
-            return str(item.verify_message or "certificate verify failed")
-        todo.extend([*item.args, getattr(item, "reason", None), item.__cause__,
-                     item.__context__])
-    return "TLS handshake failed"
-
-
-def trusted(verify: bool | str) -> str:
-    """The CAs a ``verify=`` value stands for, in words."""
-    if isinstance(verify, str):
-        return verify
-    return "certifi's CA list (or REQUESTS_CA_BUNDLE)" if verify else "no CA (not verified)"
 
 
 def _what(path: str) -> str:

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from kiosk.settings import Settings
+from kiosk.sync.transport import TransportError, send
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +34,7 @@ RENEW_MARGIN_SECONDS = 60
 
 
 class AuthError(Exception):
-    """Sign-in failed; ``lasting`` when retrying cannot help (a bad key, a refused client).
-    The message is safe to log."""
-
-    def __init__(self, message: str, *, lasting: bool) -> None:
-        super().__init__(message)
-        self.lasting = lasting
+    """Sign-in failed; the message is safe to log."""
 
 
 @dataclass
@@ -53,25 +49,22 @@ def load_key(settings: Settings) -> tuple[Any, str]:
     if pem is None:
         if not settings.fhir_private_key_file:
             raise AuthError("fhir_auth is 'smart' but neither fhir_private_key_file nor "
-                            "fhir_private_key is set", lasting=True)
+                            "fhir_private_key is set")
         try:
             pem = Path(settings.fhir_private_key_file).read_bytes()
         except OSError as error:
-            raise AuthError(f"cannot read fhir_private_key_file: {error.strerror}",
-                            lasting=True) from None
+            raise AuthError(f"cannot read fhir_private_key_file: {error.strerror}") from None
     try:
         key = load_pem_private_key(pem, password=None)
     except (ValueError, TypeError):
-        raise AuthError("the SMART private key is not an unencrypted PEM private key",
-                        lasting=True) from None
+        raise AuthError("the SMART private key is not an unencrypted PEM private key") from None
     if isinstance(key, rsa.RSAPrivateKey):
         if key.key_size < 2048:
-            raise AuthError("the SMART RSA key must have at least 2048 bits", lasting=True)
+            raise AuthError("the SMART RSA key must have at least 2048 bits")
         return key, "RS384"
     if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP384R1):
         return key, "ES384"
-    raise AuthError("the SMART private key must be RSA (RS384) or EC P-384 (ES384)",
-                    lasting=True)
+    raise AuthError("the SMART private key must be RSA (RS384) or EC P-384 (ES384)")
 
 
 class SmartBackendAuth:
@@ -81,7 +74,7 @@ class SmartBackendAuth:
     def __init__(self, settings: Settings, http: requests.Session, base_url: str,
                  now: Callable[[], float] = time.time) -> None:
         if not settings.fhir_client_id:
-            raise AuthError("fhir_auth is 'smart' but fhir_client_id is not set", lasting=True)
+            raise AuthError("fhir_auth is 'smart' but fhir_client_id is not set")
         self.settings = settings
         self.http = http
         self.base_url = base_url
@@ -111,7 +104,7 @@ class SmartBackendAuth:
             url = found.get("token_endpoint")
             if not isinstance(url, str) or not url.startswith(("https://", "http://")):
                 raise AuthError("the server's SMART configuration names no token_endpoint "
-                                "(set fhir_token_url)", lasting=True)
+                                "(set fhir_token_url)")
             self._token_url = url
         return self._token_url
 
@@ -133,8 +126,7 @@ class SmartBackendAuth:
         answer = self._post_or_get("POST", url, what="token endpoint", data=form)
         value = answer.get("access_token")
         if not isinstance(value, str) or not value:
-            raise AuthError("the token endpoint answered without an access_token",
-                            lasting=False)
+            raise AuthError("the token endpoint answered without an access_token")
         lifetime = answer.get("expires_in")
         seconds = float(lifetime) if isinstance(lifetime, (int, float)) and lifetime > 0 \
             else ASSERTION_SECONDS
@@ -145,31 +137,23 @@ class SmartBackendAuth:
 
     def _post_or_get(self, method: str, url: str, *, what: str,
                      data: dict[str, str] | None = None) -> dict[str, Any]:
-        timeout = self.settings.fhir_timeout_seconds
         try:
-            # verify: the FhirClient's choice (client.tls_verify), given with each request as
-            # the client does, lest REQUESTS_CA_BUNDLE in the environment override it.
-            reply = self.http.request(method, url, data=data, timeout=timeout,
-                                      headers={"Accept": "application/json"},
-                                      verify=self.http.verify)
-        except requests.Timeout:
-            raise AuthError(f"{what}: no answer within {timeout:g} s", lasting=False) from None
-        except requests.exceptions.SSLError:
-            raise AuthError(f"{what}: TLS certificate not trusted", lasting=False) from None
-        except requests.RequestException:
-            raise AuthError(f"{what}: cannot connect", lasting=False) from None
+            reply = send(self.http, method, url, timeout=self.settings.fhir_timeout_seconds,
+                         data=data, headers={"Accept": "application/json"})
+        except TransportError as error:
+            raise AuthError(f"{what}: {error}") from None
         try:
             body = reply.json()
         except ValueError:
             body = None
         if reply.status_code >= 500 or reply.status_code == 429:
-            raise AuthError(f"{what}: HTTP {reply.status_code}", lasting=False)
+            raise AuthError(f"{what}: HTTP {reply.status_code}")
         if reply.status_code >= 400:
             # OAuth errors are codes such as invalid_client; the description is the server's.
             code = body.get("error", "?") if isinstance(body, dict) else "?"
             text = body.get("error_description", "") if isinstance(body, dict) else ""
             raise AuthError(f"{what} refused the kiosk: HTTP {reply.status_code} {code}"
-                            + (f" ({str(text)[:200]})" if text else ""), lasting=True)
+                            + (f" ({str(text)[:200]})" if text else ""))
         if not isinstance(body, dict):
-            raise AuthError(f"{what}: HTTP {reply.status_code} but not JSON", lasting=False)
+            raise AuthError(f"{what}: HTTP {reply.status_code} but not JSON")
         return body
