@@ -141,6 +141,12 @@ def test_the_kiosk_applies_a_change_between_patients(qtbot, sqlite_ctx: SiteCont
     assert set(welcome.language_buttons) == {"en", "ar"}
     assert window.flow.languages == ("en", "ar")
     assert welcome.note.text() == "Welcome!" and not welcome.note.isHidden()
+    # The language chooser over every screen offers the same (it kept the old list, and
+    # opening it on a language no longer there raised KeyError).
+    assert set(window.languages.buttons) == {"en", "ar"}
+    window.flow.choose_language("ar")
+    window.languages.open()
+    assert window.languages.isVisible() and window.languages.buttons["ar"].hasFocus()
     window.close()
 
 

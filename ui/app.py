@@ -108,7 +108,7 @@ def build_kiosk(
     app.installEventFilter(scanner)
     window.scanner = scanner  # type: ignore[attr-defined]
     window.setWindowTitle(settings.site_name)
-    window.pages[Step.WELCOME].set_note(settings.welcome_message)  # type: ignore[attr-defined]
+    window.apply_site_settings(settings)
     window.site_settings = SiteSettingsFollower(ctx, window, worker)  # type: ignore[attr-defined]
     return window
 
@@ -159,15 +159,7 @@ class SiteSettingsFollower(QObject):
             return
         self.pending = None
         self.ctx.settings = settings
-        welcome = self.window.pages[Step.WELCOME]
-        if (flow.languages, flow.default_language) != (
-            settings.languages,
-            settings.default_language,
-        ):
-            welcome.set_languages(settings.languages)  # type: ignore[attr-defined]
-            flow.configure(settings.default_language, settings.languages)
-        welcome.set_note(settings.welcome_message)  # type: ignore[attr-defined]
-        self.window.render()
+        self.window.apply_site_settings(settings)
         log.info("site-wide settings applied")
 
 

@@ -36,6 +36,7 @@ from kiosk.i18n import (
     translate,
 )
 from kiosk.queue import Wait
+from kiosk.settings import Settings
 from ui.theme import CALM, HIGH_CONTRAST, stylesheet
 from ui.widgets.faces import face_icon
 from ui.widgets.icons import contrast_icon, larger_text_icon
@@ -165,6 +166,27 @@ class Page(QWidget):
     def shown(self) -> None: ...
 
 
+def fill_language_grid(grid: QGridLayout, old: dict[str, QPushButton], codes: tuple[str, ...],
+                       *, columns: int, choose: Callable[[str], None],
+                       checkable: bool = False) -> dict[str, QPushButton]:
+    """One button per language, by its own name, in ``columns`` columns (replacing ``old``):
+    the welcome screen's grid and the language chooser's."""
+    for choice in old.values():
+        grid.removeWidget(choice)
+        choice.deleteLater()
+    buttons: dict[str, QPushButton] = {}
+    for index, code in enumerate(codes):
+        # Narrow padding: five columns of native names fit a 1024-pixel-wide screen.
+        choice = button("language")
+        choice.setText(native_name(code))
+        choice.setAccessibleName(native_name(code))
+        choice.setCheckable(checkable)
+        choice.clicked.connect(lambda _=False, c=code: choose(c))
+        grid.addWidget(choice, index // columns, index % columns)
+        buttons[code] = choice
+    return buttons
+
+
 class WelcomePage(Page):
     def __init__(self, window: KioskWindow) -> None:
         super().__init__(window)
@@ -196,19 +218,9 @@ class WelcomePage(Page):
         self.setLayout(layout)
 
     def set_languages(self, codes: tuple[str, ...]) -> None:
-        for choice in self.language_buttons.values():
-            self.languages.removeWidget(choice)
-            choice.deleteLater()
-        self.language_buttons = {}
-        for index, code in enumerate(codes):
-            # Narrow padding: five columns of native names fit a 1024-pixel-wide screen.
-            choice = button("language")
-            choice.setText(native_name(code))
-            choice.setCheckable(True)
-            choice.setAccessibleName(native_name(code))
-            choice.clicked.connect(lambda _=False, c=code: self.window_.flow.choose_language(c))
-            self.languages.addWidget(choice, index // 5, index % 5)
-            self.language_buttons[code] = choice
+        self.language_buttons = fill_language_grid(
+            self.languages, self.language_buttons, codes, columns=5,
+            choose=self.window_.flow.choose_language, checkable=True)
 
     def set_note(self, text: str) -> None:
         self.note.setText(text)
@@ -554,23 +566,20 @@ class LanguageOverlay(Overlay):
 
     def __init__(self, window: KioskWindow) -> None:
         self.title = label("title")
-        grid = QGridLayout()
-        grid.setSpacing(10)
+        self.grid = QGridLayout()
+        self.grid.setSpacing(10)
         self.buttons: dict[str, QPushButton] = {}
-        for index, code in enumerate(window.flow.languages):
-            # Narrow padding: five columns of native names fit a 1024-pixel-wide screen.
-            choice = button("language")
-            choice.setText(native_name(code))
-            choice.setAccessibleName(native_name(code))
-            choice.clicked.connect(lambda _=False, c=code: self.choose(c))
-            grid.addWidget(choice, index // 3, index % 3)
-            self.buttons[code] = choice
         self.close_button = button()
         inner = column(self.title)
-        inner.addLayout(grid)
+        inner.addLayout(self.grid)
         inner.addWidget(self.close_button, alignment=Qt.AlignmentFlag.AlignTrailing)
         super().__init__(window, inner, margin=40)
         self.close_button.clicked.connect(self.hide)
+        self.set_languages(window.flow.languages)
+
+    def set_languages(self, codes: tuple[str, ...]) -> None:
+        self.buttons = fill_language_grid(self.grid, self.buttons, codes, columns=3,
+                                          choose=self.choose)
 
     def open(self) -> None:
         self.window_.flow.touch()
@@ -709,6 +718,18 @@ class KioskWindow(QWidget):
 
     def tr(self, message: str, **values: Any) -> str:  # type: ignore[override]
         return translate(message, self.flow.language, **values)
+
+    def apply_site_settings(self, settings: Settings) -> None:
+        """The site-wide settings (languages offered, default language, the welcome note):
+        at start, and when an admin changes them, between patients."""
+        flow = self.flow
+        if (flow.languages, flow.default_language) != (settings.languages,
+                                                       settings.default_language):
+            flow.configure(settings.default_language, settings.languages)
+            self.pages[Step.WELCOME].set_languages(settings.languages)  # type: ignore[attr-defined]
+            self.languages.set_languages(settings.languages)
+        self.pages[Step.WELCOME].set_note(settings.welcome_message)  # type: ignore[attr-defined]
+        self.render()
 
     def run(self, request: CheckinRequest | None) -> None:
         """Answer a check-in request off the GUI thread; the flow shows the result."""
