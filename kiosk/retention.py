@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import CursorResult, delete, exists, func, select, update
 
 from kiosk.clock import local_day_bounds
 from kiosk.models import (
@@ -43,52 +44,54 @@ class Purged:
 
 
 def purge(ctx: SiteContext, *, dry_run: bool = False) -> Purged:
+    """Deletes what is past retention, in one transaction; a dry run does the same and rolls
+    back. Statements select by subquery, not by lists of ids: a site's first purge may cover
+    months (and a database takes only so many parameters)."""
     settings = ctx.settings
     site = settings.site_id
     keep_from_day = ctx.today() - timedelta(days=settings.retention_days)
     cutoff, _ = local_day_bounds(keep_from_day, ctx.tz)
+    grace_cutoff, _ = local_day_bounds(keep_from_day - UNSENT_GRACE, ctx.tz)
     unsent = exists().where(OutboxItem.appointment_id == Appointment.id,
                             OutboxItem.state.in_((OutboxState.PENDING, OutboxState.PARKED)))
-    grace_cutoff, _ = local_day_bounds(keep_from_day - UNSENT_GRACE, ctx.tz)
+    old = (Appointment.site_id == site, Appointment.start < cutoff)
+    doomed = select(Appointment.id).where(*old, ~unsent | (Appointment.start < grace_cutoff))
     with ctx.db.write() as session:
-        old = select(Appointment.id).where(Appointment.site_id == site,
-                                           Appointment.start < cutoff)
-        abandoned = list(session.scalars(old.where(unsent, Appointment.start < grace_cutoff)))
-        doomed = list(session.scalars(old.where(~unsent))) + abandoned
-        kept = len(session.scalars(old.where(unsent)).all()) - len(abandoned)
-        if abandoned and not dry_run:
+
+        def run(statement: Any) -> int:
+            """A bulk UPDATE or DELETE; how many rows it touched."""
+            done = session.execute(statement, execution_options={"synchronize_session": False})
+            return cast(CursorResult[Any], done).rowcount
+
+        unsent_old, abandoned = session.execute(
+            select(func.count(), func.count().filter(Appointment.start < grace_cutoff))
+            .select_from(Appointment).where(*old, unsent)).one()
+        if abandoned:
             audit(session, ctx, "retention", "write_back_abandoned",
-                  appointments=len(abandoned), grace_days=UNSENT_GRACE.days)
-        old_visits = select(Visit.id).where(
+                  appointments=abandoned, grace_days=UNSENT_GRACE.days)
+        visits = run(update(Visit).where(
             Visit.site_id == site, Visit.service_date < keep_from_day,
-            (Visit.patient_id.is_not(None) | Visit.walk_in_name.is_not(None)
-             | Visit.appointment_id.in_(doomed)))
-        visits = list(session.scalars(old_visits))
-        if not dry_run:
-            session.execute(update(Visit).where(Visit.id.in_(visits)).values(
-                appointment_id=None, patient_id=None, walk_in_name=None))
-            session.execute(update(Visit).where(Visit.appointment_id.in_(doomed)).values(
-                appointment_id=None))
-            session.execute(update(AuditEvent).where(AuditEvent.appointment_id.in_(doomed))
-                            .values(appointment_id=None))
-            session.execute(delete(OutboxItem).where(OutboxItem.appointment_id.in_(doomed)))
-            session.execute(delete(Appointment).where(Appointment.id.in_(doomed)))
+            Visit.patient_id.is_not(None) | Visit.walk_in_name.is_not(None)
+            | Visit.appointment_id.in_(doomed)).values(
+            appointment_id=None, patient_id=None, walk_in_name=None))
+        run(update(Visit).where(Visit.appointment_id.in_(doomed)).values(appointment_id=None))
+        run(update(AuditEvent).where(AuditEvent.appointment_id.in_(doomed))
+            .values(appointment_id=None))
+        run(delete(OutboxItem).where(OutboxItem.appointment_id.in_(doomed)))
+        appointments = run(delete(Appointment).where(Appointment.id.in_(doomed)))
         orphans = select(Patient.id).where(
             Patient.site_id == site,
-            ~exists().where(Appointment.patient_id == Patient.id,
-                            Appointment.id.not_in(doomed)),
-            ~exists().where(Visit.patient_id == Patient.id, Visit.id.not_in(visits)))
-        patients = list(session.scalars(orphans))
-        if not dry_run:
-            session.execute(delete(PatientNameKey).where(PatientNameKey.patient_id.in_(patients)))
-            session.execute(delete(Patient).where(Patient.id.in_(patients)))
+            ~exists().where(Appointment.patient_id == Patient.id),
+            ~exists().where(Visit.patient_id == Patient.id))
+        run(delete(PatientNameKey).where(PatientNameKey.patient_id.in_(orphans)))
+        patients = run(delete(Patient).where(Patient.id.in_(orphans)))
         if dry_run:
             session.rollback()
-    result = Purged(len(doomed), len(patients), len(visits), kept, len(abandoned))
+    result = Purged(appointments, patients, visits, unsent_old - abandoned, abandoned)
     if abandoned:
         log.warning("purge%s: %d check-ins never written back to the practice system are "
                     "given up after %d more days; their patient data goes too",
-                    " (dry run)" if dry_run else "", len(abandoned), UNSENT_GRACE.days)
+                    " (dry run)" if dry_run else "", abandoned, UNSENT_GRACE.days)
     log.info("purge%s: %d appointments, %d patients, %d visits made anonymous (before %s); "
              "%d kept until their check-in is sent", " (dry run)" if dry_run else "",
              result.appointments, result.patients, result.visits_anonymised, keep_from_day,
