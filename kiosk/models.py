@@ -322,7 +322,7 @@ class WaitEstimateRecord(Base):
     model_median: Mapped[float]                        # the estimator's, before calibration
     model_upper: Mapped[float]
     known: Mapped[bool] = mapped_column(Boolean, default=True)
-    actual: Mapped[float | None]
+    # The actual wait is not stored: Visit.called_at less shown_at (kiosk.waits.actual_minutes).
 
 
 class OutboxState(enum.StrEnum):

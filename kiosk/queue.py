@@ -354,10 +354,6 @@ class QueueService:
             setattr(visit, STAMPS[action], ctx.now())
             if action == "start" and visit.called_at is None:
                 visit.called_at = visit.started_at  # straight in: called and started at once
-            if visit.called_at is not None and action in ("call", "start"):
-                from kiosk.waits import record_called
-
-                record_called(session, visit.id, visit.called_at)
             if action == "call" and room:
                 visit.room = room
             audit(session, ctx, actor, action, visit_id=visit.id, room=room, before=before)

@@ -90,7 +90,7 @@ from kiosk.models import (
     WaitEstimateRecord,
 )
 from kiosk.site import SiteContext
-from kiosk.waits import accuracy
+from kiosk.waits import accuracy, actual_minutes
 
 TOTAL = "total"
 LONGEST_WAITS = 5
@@ -454,10 +454,10 @@ def day_report(ctx: SiteContext, day: date) -> DayReport:
                    Appointment.start < day_end)).all()
         estimates = [
             _Estimate(row.provider_id, float(row.median), float(row.upper),
-                      None if row.actual is None else float(row.actual))
+                      actual_minutes(row.shown_at, row.called_at))
             for row in session.execute(
                 select(WaitEstimateRecord.provider_id, WaitEstimateRecord.median,
-                       WaitEstimateRecord.upper, WaitEstimateRecord.actual)
+                       WaitEstimateRecord.upper, WaitEstimateRecord.shown_at, Visit.called_at)
                 .join(Visit, Visit.id == WaitEstimateRecord.visit_id)
                 .where(Visit.site_id == site_id, Visit.service_date == day,
                        WaitEstimateRecord.known.is_(True)))]

@@ -3,8 +3,9 @@
 * :class:`EtaWaitModel` turns one provider's day (appointment book, check-ins, calls, finished
   consultations) into estimator events, with each provider's history of consultation times;
   it is the app's wait model (the kiosk's confirmation, the queue, reception).
-* Every estimate shown to a patient at check-in is recorded (:func:`record_shown`), and the
-  actual wait is filled in when the patient is called (:func:`record_called`).
+* Every estimate shown to a patient at check-in is recorded (:func:`record_shown`); the
+  actual wait is the visit's ``called_at`` less the moment it was shown
+  (:func:`actual_minutes`), so an undone or moved call never leaves a stale one.
   :func:`accuracy` summarises the practice's own record (``kiosk eta-report``), and
   :func:`calibration` derives a correction from it that the model applies from its start
   (recalibration on every start of the app, nightly on a kiosk restarted each night).
@@ -257,12 +258,11 @@ def record_shown(session: Session, visit_id: int, provider_id: int, shown_at: da
                                    known=wait.known))
 
 
-def record_called(session: Session, visit_id: int, called_at: datetime) -> None:
-    """The wait is known: fill it in for every estimate shown to this patient."""
-    for record in session.scalars(select(WaitEstimateRecord).where(
-            WaitEstimateRecord.visit_id == visit_id,
-            WaitEstimateRecord.actual.is_(None))):
-        record.actual = max(0.0, (called_at - record.shown_at).total_seconds() / 60)
+def actual_minutes(shown_at: datetime, called_at: datetime | None) -> float | None:
+    """How long the patient waited after the estimate was shown; None until called."""
+    if called_at is None:
+        return None
+    return max(0.0, (called_at - shown_at).total_seconds() / 60)
 
 
 def _records(session: Session, ctx: SiteContext, days: int, *, model: bool
@@ -274,12 +274,13 @@ def _records(session: Session, ctx: SiteContext, days: int, *, model: bool
     median = WaitEstimateRecord.model_median if model else WaitEstimateRecord.median
     upper = WaitEstimateRecord.model_upper if model else WaitEstimateRecord.upper
     rows = session.execute(
-        select(median, upper, WaitEstimateRecord.actual)
+        select(median, upper, WaitEstimateRecord.shown_at, Visit.called_at)
         .join(Visit, Visit.id == WaitEstimateRecord.visit_id)
         .where(Visit.site_id == ctx.settings.site_id, WaitEstimateRecord.shown_at >= since,
-               WaitEstimateRecord.known.is_(True), WaitEstimateRecord.actual.is_not(None))
+               WaitEstimateRecord.known.is_(True), Visit.called_at.is_not(None))
     ).all()
-    return [(float(m), float(u), float(a)) for m, u, a in rows if a is not None]
+    return [(float(m), float(u), actual_minutes(shown, called) or 0.0)
+            for m, u, shown, called in rows]
 
 
 def _recent_records(session: Session, ctx: SiteContext) -> list[tuple[float, float, float]]:

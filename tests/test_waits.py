@@ -13,9 +13,10 @@ from kiosk import tokens
 from kiosk.checkin import CheckinService
 from kiosk.cli import main
 from kiosk.eta import QueueEvent, WaitEstimator
-from kiosk.models import WaitEstimateRecord
+from kiosk.models import Visit, WaitEstimateRecord
 from kiosk.queue import QueueService
-from kiosk.waits import calibration
+from kiosk.report import day_report
+from kiosk.waits import _records, actual_minutes, calibration
 from tests.conftest import DAY, at
 
 
@@ -31,8 +32,26 @@ def test_estimates_shown_are_recorded_with_the_wait_that_followed(ctx, clock, da
     QueueService(ctx).act(first.ticket, "call", actor="anna", room="3")
     with ctx.db.read() as session:
         record = session.scalars(select(WaitEstimateRecord)).one()
+        called_at = session.get(Visit, record.visit_id).called_at
     assert (record.median, record.upper) == (first.wait.median, first.wait.upper)
-    assert record.actual == 12.0
+    assert actual_minutes(record.shown_at, called_at) == 12.0  # the actual wait
+
+
+def test_a_call_taken_back_and_made_again_counts_the_second_one(ctx, clock, day,
+                                                               monkeypatch):
+    monkeypatch.setattr("kiosk.waits.ENOUGH_HISTORY", 0)  # a wait with a number is shown
+    first = scan(ctx, day, "muller")
+    queue = QueueService(ctx)
+    clock.advance(minutes=5)
+    queue.act(first.ticket, "call", actor="anna")
+    clock.advance(seconds=10)
+    assert queue.undo_last(actor="anna") == first.ticket  # the wrong patient was called
+    clock.advance(minutes=30)
+    queue.act(first.ticket, "call", actor="anna")
+    with ctx.db.read() as session:
+        (_, _, actual), = _records(session, ctx, 30, model=False)
+    assert actual == pytest.approx(35 + 10 / 60)
+    assert day_report(ctx, DAY).total.estimates.with_actual == 1
 
 
 def test_a_patient_behind_a_long_consultation_waits_longer(ctx, clock, day):
@@ -110,8 +129,6 @@ def test_a_patient_called_then_gone_teaches_no_pace_and_frees_the_provider():
 
 
 def test_calibration_learns_from_the_models_own_numbers(ctx, clock, day, monkeypatch):
-    from kiosk.waits import _records
-
     monkeypatch.setattr("kiosk.waits.ENOUGH_HISTORY", 0)
     first = scan(ctx, day, "muller")
     clock.advance(minutes=9)
