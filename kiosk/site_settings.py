@@ -40,6 +40,25 @@ def version(ctx: SiteContext) -> datetime | None:
             SiteSetting.site_id == ctx.settings.site_id))
 
 
+class Follower:
+    """For a window that keeps running while an admin changes things: :meth:`changed` asks
+    the cheap question (:func:`version`) and reads the settings only when they changed since
+    it last looked (the first time, always). Called off the GUI thread."""
+
+    def __init__(self, ctx: SiteContext) -> None:
+        self.ctx = ctx
+        self.seen: Any = object()  # nothing seen yet
+
+    def changed(self) -> Settings | None:
+        """The site-wide settings laid over this machine's, when they changed; else None."""
+        current = version(self.ctx)
+        if current == self.seen:
+            return None
+        fresh = effective(self.ctx.settings, stored(self.ctx))
+        self.seen = current
+        return fresh
+
+
 def effective(settings: Settings, values: dict[str, Any]) -> Settings:
     """``settings`` with the site-wide ``values`` laid over them. A stored value this release
     cannot use (written by a newer one, say) is logged and left out, not fatal."""

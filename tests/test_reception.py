@@ -424,6 +424,28 @@ def test_the_board_can_show_given_name_and_initial(qtbot, staffed):
     window.close()
 
 
+def test_a_board_in_its_own_process_follows_an_admins_change(qtbot, staffed, clock):
+    """The board runs with its own settings (its own process): an admin's change of what it
+    shows reaches it with the next lobby change, without a restart."""
+    from kiosk import site_settings
+    from kiosk.models import StaffRole
+    from tests.conftest import make_ctx
+    from ui.board.window import BoardWindow
+
+    own = make_ctx(staffed.settings, clock)
+    check_in(staffed, "muller")
+    window = BoardWindow(own, chime=Chime())
+    qtbot.addWidget(window)
+    settle(qtbot, window)
+    assert "K-1" in board_text(window) and "Jürgen M." not in board_text(window)
+    site_settings.save(staffed, {"board_names": "initials"}, actor="Ines",
+                       role=StaffRole.ADMIN)
+    qtbot.waitUntil(lambda: "K-1  Jürgen M." in board_text(window), timeout=5000)
+    assert own.settings.board_names == "initials"
+    window.close()
+    own.db.dispose()
+
+
 def test_a_second_scan_shows_the_current_place(staffed, day):
     from kiosk import tokens
 

@@ -121,34 +121,20 @@ class SiteSettingsFollower(QObject):
     def __init__(self, ctx: SiteContext, window: KioskWindow, worker: Worker) -> None:
         super().__init__(window)
         self.ctx, self.window, self.worker = ctx, window, worker
-        self.seen: Any = None
+        self.site = site_settings.Follower(ctx)
         self.pending: Settings | None = None
         self.timer = QTimer(self)
         self.timer.setInterval(SITE_SETTINGS_POLL_MS)
         self.timer.timeout.connect(self.check)
         self.timer.start()
-        self.worker.run(lambda: site_settings.version(ctx), self._first, lambda _: None)
-
-    def _first(self, version: Any) -> None:
-        self.seen = version
 
     def check(self) -> None:
-        if self.pending is not None:
+        if self.pending is None:  # database away: next time
+            self.worker.run(self.site.changed, self._read, lambda _: None)
+        else:
             self.apply_when_idle()
-            return
-        ctx = self.ctx
 
-        def read() -> tuple[Any, Settings | None]:
-            version = site_settings.version(ctx)
-            if version == self.seen:
-                return version, None
-            return version, site_settings.effective(ctx.settings, site_settings.stored(ctx))
-
-        self.worker.run(read, self._read, lambda _: None)  # database away: next time
-
-    def _read(self, answer: tuple[Any, Settings | None]) -> None:
-        version, settings = answer
-        self.seen = version
+    def _read(self, settings: Settings | None) -> None:
         if settings is not None:
             self.pending = settings
             self.apply_when_idle()

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk import site_settings
 from kiosk.board import BoardCall, BoardState, board_state
 from kiosk.i18n import is_right_to_left, translate
 from kiosk.queue import QueueService
@@ -59,6 +60,7 @@ class BoardWindow(QWidget):
         super().__init__()
         self.ctx = ctx
         self.queue = QueueService(ctx)
+        self.site = site_settings.Follower(ctx)
         self.chime = chime or Chime(self)
         self.speaker = speaker  # ui.speech.Guide where announcements are on and a voice exists
         self.state: BoardState | None = None
@@ -143,6 +145,10 @@ class BoardWindow(QWidget):
 
     def _read(self) -> BoardState:
         # On the worker thread; if the database is gone, the board keeps its last state.
+        # An admin's change (what the board shows beside a ticket) counts as a lobby change.
+        fresh = self.site.changed()
+        if fresh is not None:
+            self.ctx.settings = fresh
         settings = self.ctx.settings
         return board_state(self.queue.rows(), names=settings.board_names,
                            default_language=settings.default_language)

@@ -78,7 +78,7 @@ HEALTH_EVERY_MS = 10_000
 # What a background read brings: queue rows, open help requests, the desk list, the
 # site-wide settings.
 Lobby = tuple[list[QueueRow] | None, list[OpenHelp], list[DeskAppointment] | None,
-              dict[str, Any]]
+              Settings | None]
 HELP_REPEAT_MS = 15_000
 COLUMNS = (S_("Ticket"), S_("Patient"), S_("Provider"), S_("Appointment"), S_("Checked in"),
            S_("Waiting"), S_("Status"), S_("Estimate"), S_("Flags"))
@@ -330,7 +330,7 @@ class ReceptionWindow(QMainWindow):
         self.help_timer.setInterval(HELP_REPEAT_MS)
         self.help_timer.timeout.connect(self.chime.play)
         self._desk_open = False  # read by the worker thread: no widget state there
-        self._site: dict[str, Any] | None = None  # the site-wide settings last applied
+        self.site = site_settings.Follower(ctx)  # an admin's changes, here or elsewhere
         self.live = LiveUpdates(ctx, self._read_lobby, self._show_lobby, self,
                                 failed=self._unreachable)
 
@@ -539,21 +539,20 @@ class ReceptionWindow(QMainWindow):
     def _read_lobby(self) -> Lobby:
         # On the worker thread. Locked: only the help requests, which still chime.
         signed_in = self.member is not None
-        # An admin elsewhere may have changed the target wait: read with every change.
-        site = site_settings.stored(self.ctx) if signed_in else {}
+        # An admin (here or at another desk) may have changed the target wait.
+        site = self.site.changed() if signed_in else None
         rows = self.queue.rows() if signed_in else None
         desk = appointments_to_check_in(self.ctx) if signed_in and self._desk_open else None
         return rows, open_help_requests(self.ctx), desk, site
 
     def _show_lobby(self, lobby: Lobby) -> None:
         rows, help_requests, desk, site = lobby
+        if site is not None:  # applied even if locked meanwhile: it is read only once
+            self.ctx.settings = site
+            self.model.target = site.target_wait_minutes
         if self.member is None or rows is None:  # locked meanwhile: show nothing
             self._chime_for(help_requests)
             return
-        if site != self._site:  # changed by an admin (here or at another desk)
-            self._site = site
-            self.ctx.settings = site_settings.effective(self.ctx.settings, site)
-            self.model.target = self.ctx.settings.target_wait_minutes
         selected = self.selected_ticket()
         self.model.set_rows(rows, self.ctx.now(),
                             {r.visit_id for r in help_requests if r.visit_id is not None})
