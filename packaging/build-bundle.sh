@@ -35,8 +35,8 @@ command -v objdump >/dev/null 2>&1 || {
 
 cd "$root"
 # The catalogs ship as .po sources; the bundle carries the compiled .mo files.
-for domain in kiosk reception; do
-  "$py" -m babel.messages.frontend -q compile -d locales -D "$domain"
+for template in locales/*.pot; do  # one domain per template: kiosk, reception
+  "$py" -m babel.messages.frontend -q compile -d locales -D "$(basename "$template" .pot)"
 done
 
 say "building the bundle into $outdir/lobby-kiosk (work folder $workdir)"

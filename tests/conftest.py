@@ -47,10 +47,13 @@ def compiled_catalogs() -> None:
     """The tests read translations from compiled catalogs, as the kiosk does."""
     from babel.messages.frontend import CommandLineInterface
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    failed = CommandLineInterface().run(
-        ["pybabel", "-q", "compile", "-d", os.path.join(root, "locales"), "-D", "kiosk"])
-    assert not failed, "pybabel compile failed"
+    locales = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "locales")
+    for template in sorted(os.listdir(locales)):  # one domain per template: kiosk, reception
+        if template.endswith(".pot"):
+            failed = CommandLineInterface().run(
+                ["pybabel", "-q", "compile", "-d", locales, "-D", template[:-4]])
+            assert not failed, f"pybabel compile failed for {template}"
 
 
 @pytest.fixture(scope="session")
@@ -90,10 +93,11 @@ def sqlite_url(tmp_path: os.PathLike[str]) -> str:
     return f"sqlite:///{tmp_path}/kiosk.sqlite3"
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def restore_logging() -> Iterator[None]:
-    """For tests that configure logging as a command does (kiosk.logs.configure): the
-    handlers, level and exception hooks are put back afterwards."""
+    """Every test: what a command run in-process (kiosk.logs.configure) or a lockdown changes
+    in logging (handlers, level) and the exception hooks is put back afterwards, so that
+    pytest keeps seeing exceptions in threads."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     hooks = sys.excepthook, threading.excepthook

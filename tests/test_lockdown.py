@@ -46,14 +46,12 @@ def locked(qtbot, sqlite_ctx: SiteContext) -> Iterator:
     qtbot.addWidget(window)
     window.resize(1280, 800)
     exits = Exits()
-    hook = sys.excepthook
     lockdown = Lockdown(sqlite_ctx, window, on_reset=window.flow.reset, quit_app=exits,
                         escape_allowed=window.languages.isVisible)
     lockdown.apply()
     lockdown.exits = exits  # type: ignore[attr-defined]
     qtbot.waitExposed(window)
     yield window, lockdown
-    sys.excepthook = hook
     app = QApplication.instance()
     app.removeEventFilter(lockdown)
     while QApplication.overrideCursor() is not None:
@@ -220,14 +218,12 @@ def test_the_cursor_hides_when_told(qtbot, sqlite_ctx):
     sqlite_ctx.settings = sqlite_ctx.settings.replace(hide_cursor="always")
     window = build_kiosk(sqlite_ctx)
     qtbot.addWidget(window)
-    hook = sys.excepthook
     lockdown = Lockdown(sqlite_ctx, window, on_reset=window.flow.reset, quit_app=Exits())
     lockdown.apply()
     try:
         cursor = QApplication.overrideCursor()
         assert cursor is not None and cursor.shape() == Qt.CursorShape.BlankCursor
     finally:
-        sys.excepthook = hook
         QApplication.instance().removeEventFilter(lockdown)
         QApplication.restoreOverrideCursor()
         lockdown.may_close = True

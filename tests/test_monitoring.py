@@ -282,8 +282,7 @@ def test_a_bad_monitor_address_is_refused(sqlite_url, value):
 
 # -- logs ---------------------------------------------------------------------------------------
 
-def test_json_lines_in_a_file_per_command_and_no_exception_message(tmp_path, sqlite_url,
-                                                                   restore_logging):
+def test_json_lines_in_a_file_per_command_and_no_exception_message(tmp_path, sqlite_url):
     settings = make_settings(sqlite_url, log_format="json", log_dir=str(tmp_path / "logs"),
                              kiosk_id="lobby-2")
     logs.configure(settings, "sync")
@@ -308,7 +307,7 @@ def test_json_lines_in_a_file_per_command_and_no_exception_message(tmp_path, sql
     assert "Müller" not in lines[1] and "message withheld" in second["exception"]
 
 
-def test_text_logs_withhold_the_message_too(tmp_path, sqlite_url, restore_logging):
+def test_text_logs_withhold_the_message_too(tmp_path, sqlite_url):
     settings = make_settings(sqlite_url, log_dir=str(tmp_path))
     logs.configure(settings, "run")
     try:
@@ -322,8 +321,7 @@ def test_text_logs_withhold_the_message_too(tmp_path, sqlite_url, restore_loggin
     assert "García" not in text
 
 
-def test_log_files_rotate_by_size_and_keep_the_backups_asked_for(tmp_path, sqlite_url,
-                                                                  restore_logging):
+def test_log_files_rotate_by_size_and_keep_the_backups_asked_for(tmp_path, sqlite_url):
     settings = make_settings(sqlite_url, log_dir=str(tmp_path), log_max_megabytes=1,
                              log_backups=2)
     logs.configure(settings, "run")
@@ -344,8 +342,7 @@ def test_an_unwritable_log_folder_leaves_stderr(tmp_path, sqlite_url, restore_lo
     assert "cannot write the log file" in capsys.readouterr().err
 
 
-def test_uncaught_exceptions_are_logged_without_their_message(tmp_path, sqlite_url,
-                                                              restore_logging):
+def test_uncaught_exceptions_are_logged_without_their_message(tmp_path, sqlite_url):
     import sys
     import threading
 

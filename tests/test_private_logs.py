@@ -135,7 +135,7 @@ def needles() -> list[tuple[str, re.Pattern[str]]]:
 
 @pytest.mark.qt_no_exception_capture  # the kiosk's own hook must see the exception
 def test_a_scripted_day_leaves_no_patient_data_in_any_log(
-        tmp_path, upstream, broken, qtbot, monkeypatch, caplog, capfd, restore_logging):
+        tmp_path, upstream, broken, qtbot, monkeypatch, caplog, capfd):
     from ui.launcher import main
 
     caplog.set_level("DEBUG")
