@@ -101,6 +101,7 @@ class Database:
 
     def __init__(self, url: str | URL, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
         self.url = normalise_url(url) if isinstance(url, str) else url
+        self.down_because: str | None = None  # why the last statement failed, until one works
         self.engine = make_engine(self.url, busy_timeout_ms=busy_timeout_ms)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self.write_sessions = sessionmaker(
@@ -136,13 +137,22 @@ class Database:
 
 @contextmanager
 def _translate_errors(db: Database) -> Iterator[None]:
+    """Driver errors become :class:`DatabaseUnavailable`, logged when the state changes (down,
+    for another reason, back): pollers (heartbeat, monitor, lobby watchers) would otherwise
+    write the same line every few seconds while the server is away."""
     try:
         yield
     except OperationalError as error:
         # The driver's text says why (locked, refused, no such file); no patient data in it.
-        log.error("database %s unavailable: %s", describe_url(db.url), str(error.orig).strip())
+        reason = str(error.orig).strip()
+        if reason != db.down_because:
+            db.down_because = reason
+            log.error("database %s unavailable: %s", describe_url(db.url), reason)
         # "from None": the original error's text may quote a statement's parameters.
-        raise DatabaseUnavailable(str(error.orig).strip()) from None
+        raise DatabaseUnavailable(reason) from None
+    if db.down_because is not None:
+        db.down_because = None
+        log.warning("database %s reachable again", describe_url(db.url))
 
 
 def alembic_config(engine: Engine) -> Config:

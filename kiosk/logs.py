@@ -14,8 +14,6 @@ import logging.handlers
 import sys
 import threading
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -112,25 +110,6 @@ class _FileHandler(_Ours, logging.handlers.RotatingFileHandler):
     pass
 
 
-_quiet = threading.local()
-
-
-@contextmanager
-def quiet() -> Iterator[None]:
-    """Records this thread logs meanwhile are dropped by our handlers: the monitor reads the
-    database at every scrape, and its answer already says when that fails; an error line
-    (and an error counted) per scrape would only drown the kiosk's own."""
-    _quiet.on = True
-    try:
-        yield
-    finally:
-        _quiet.on = False
-
-
-def not_quiet(record: logging.LogRecord) -> bool:
-    return not getattr(_quiet, "on", False)
-
-
 def log_file(settings: Settings, command: str) -> Path | None:
     return Path(settings.log_dir) / f"{command}.log" if settings.log_dir else None
 
@@ -148,7 +127,6 @@ def configure(settings: Settings, command: str) -> None:
     if not others:  # stderr, unless something else (a test harness) already collects logs
         stream = _StreamHandler(sys.stderr)
         stream.setFormatter(formatter)
-        stream.addFilter(not_quiet)
         root.addHandler(stream)
     path = log_file(settings, command)
     if path is not None:
@@ -161,7 +139,6 @@ def configure(settings: Settings, command: str) -> None:
                   "logging to stderr only", file=sys.stderr)
         else:
             to_file.setFormatter(formatter)
-            to_file.addFilter(not_quiet)
             root.addHandler(to_file)
     level = logging.getLevelName(settings.log_level.upper())
     root.setLevel(level)

@@ -32,7 +32,7 @@ from prometheus_client.exposition import choose_encoder
 from sqlalchemy import func, select
 
 from kiosk.db import DatabaseUnavailable
-from kiosk.logs import UNEXPECTED, not_quiet, quiet
+from kiosk.logs import UNEXPECTED
 
 if TYPE_CHECKING:
     from kiosk.site import SiteContext
@@ -94,7 +94,6 @@ class _CountingHandler(logging.Handler):
     def __init__(self, metrics: Metrics) -> None:
         super().__init__(logging.WARNING)
         self.metrics = metrics
-        self.addFilter(not_quiet)
 
     def emit(self, record: logging.LogRecord) -> None:
         self.metrics.log_records.labels(level=record.levelname).inc()
@@ -235,11 +234,10 @@ class _SiteCollector:
 
 
 def _figures_or_none(ctx: SiteContext) -> SiteFigures | None:
-    """The figures, or None when they cannot be read: logged once here, type only (the
-    database layer's own line per scrape is kept out of the logs, see :func:`quiet`)."""
+    """The figures, or None when they cannot be read (the database layer logs an outage once;
+    anything else is logged here, by type)."""
     try:
-        with quiet():
-            return read_figures(ctx)
+        return read_figures(ctx)
     except DatabaseUnavailable:
         return None
     except Exception as error:  # a corrupt file, a missing table: the answer says "failing"

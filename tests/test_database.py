@@ -137,3 +137,28 @@ def test_an_upgrade_from_the_previous_release_keeps_every_row(ctx, day):
     site_settings.save(ctx, {"target_wait_minutes": 20}, actor="Ines", role=StaffRole.ADMIN)
     request_help(ctx, "k1", "result", visit_id=1)
     assert {row.ticket for row in QueueService(ctx).rows()} == {"K-1", "K-2", "K-3"}
+
+
+def test_an_outage_is_logged_when_it_starts_and_when_it_ends(tmp_path, caplog):
+    """Pollers read every few seconds: one line when the database goes, one when it is back."""
+    import logging
+
+    from sqlalchemy import text
+
+    from kiosk.db import Database, DatabaseUnavailable
+
+    folder = tmp_path / "not-yet"
+    db = Database(f"sqlite:///{folder}/kiosk.sqlite3")
+    caplog.set_level(logging.INFO, logger="kiosk.db")
+    for _ in range(3):
+        with pytest.raises(DatabaseUnavailable), db.read() as session:
+            session.execute(text("SELECT 1"))
+    folder.mkdir()
+    for _ in range(2):
+        with db.read() as session:
+            session.execute(text("SELECT 1"))
+    lines = [(record.levelname, record.getMessage().split(":")[0]) for record in caplog.records
+             if record.name == "kiosk.db"]
+    assert [level for level, _ in lines] == ["ERROR", "WARNING"], lines
+    assert "reachable again" in caplog.records[-1].getMessage()
+    db.dispose()
