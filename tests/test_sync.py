@@ -396,6 +396,15 @@ def test_write_back_failures_retry_with_backoff_or_park(sqlite_url, clock, bad_s
     assert timedelta(seconds=1) <= item.next_attempt_at - ctx.now() <= timedelta(seconds=3)
     assert drain(ctx, client).retrying == 0  # not due yet: nothing sent
 
+    # A pass whose pull finds the server down does not also try the write-back.
+    reads = bad_server.routes["/Appointment"]
+    bad_server.routes["/Appointment"] = (503, "text/html", "<h1>down</h1>", 0, {})
+    clock.advance(seconds=5)
+    bad_server.seen.clear()
+    assert not SyncWorker(ctx, client).run_once().ok
+    assert [method for method, *_ in bad_server.seen if method == "PUT"] == []
+    bad_server.routes["/Appointment"] = reads
+
     bad_server.routes["PUT /Appointment"] = (429, FHIR, {}, 0, {"Retry-After": "120"})
     clock.advance(seconds=5)
     drain(ctx, client)

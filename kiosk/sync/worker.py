@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from kiosk.db import DatabaseUnavailable
 from kiosk.models import SyncStatus
 from kiosk.site import SiteContext
-from kiosk.sync.client import FhirClient, SyncError
+from kiosk.sync.client import FhirClient, SyncError, Unavailable
 from kiosk.sync.outbox import DrainResult, drain
 from kiosk.sync.pull import PullResult, pull
 
@@ -85,16 +85,19 @@ class SyncWorker:
         """Pull the schedule and send due write-backs; records the outcome for reception."""
         self.take_lease()
         result = PassResult()
+        server_down = False
         try:
             result.pulled = pull(self.ctx, self.client, full=full)
         except SyncError as error:
             result.error = f"pull: {error}"
+            server_down = isinstance(error, Unavailable)
             log.warning("sync: schedule pull failed, the stored schedule is unchanged: %s",
                         error)
-        try:
-            result.pushed = drain(self.ctx, self.client)
-        except SyncError as error:
-            result.error = result.error or f"write-back: {error}"
+        if not server_down:  # else writing back would only wait out another timeout
+            try:
+                result.pushed = drain(self.ctx, self.client)
+            except SyncError as error:
+                result.error = result.error or f"write-back: {error}"
         self._record(result)
         return result
 
