@@ -98,7 +98,9 @@ class ChangeWatcher:
         self._seen = -1
 
     def start(self) -> ChangeWatcher:
-        self._seen = self._read_seq()
+        """Starts watching in a thread; its first look (which calls ``on_change`` once) is made
+        there too, not on the caller's (a window's) thread, where a database away would
+        freeze it."""
         target = self._listen if self.db.url.get_backend_name() == "postgresql" \
             else self._watch_files
         self._thread = threading.Thread(target=target, name="lobby-changes", daemon=True)
@@ -147,6 +149,7 @@ class ChangeWatcher:
     def _watch_files(self) -> None:
         path = self.db.url.database or ""
         last = self._signature(path)
+        self._check()  # the first look: anything from before the signature
         since_check = 0.0
         while not self._stop.wait(self.poll_seconds):
             since_check += self.poll_seconds
