@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import threading
 import uuid
@@ -91,6 +92,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture
 def sqlite_url(tmp_path: os.PathLike[str]) -> str:
     return f"sqlite:///{tmp_path}/kiosk.sqlite3"
+
+
+def doctor_rows(output: str) -> dict[str, tuple[str, str]]:
+    """`kiosk doctor`'s table: check name -> (ok | warn | FAIL, detail)."""
+    found = (re.match(r"^(.+?)\s{2,}(ok|warn|FAIL)\s+(.*)$", line)
+             for line in output.splitlines())
+    return {match[1]: (match[2], match[3]) for match in found if match}
 
 
 @pytest.fixture(autouse=True)

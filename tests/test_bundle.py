@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import __version__
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, doctor_rows
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # the marker's time (any will do)
 
@@ -255,6 +255,7 @@ def test_run_serves_healthz_and_metrics_and_writes_json_logs(bundle: Path, workd
                 pass
             time.sleep(0.2)
         assert health.get("status") == "ok", health
+        assert health["checks"]["screen"]["status"] == "ok", health  # type: ignore[index]
         metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
         assert "lobby_kiosk_database_up 1.0" in metrics
         assert 'lobby_kiosk_visits_today{status="waiting"}' in metrics
@@ -273,6 +274,9 @@ def test_doctor_prints_its_checks(bundle: Path, workdir: Path, demo_db: str) -> 
     # 1: a check failed, which is fine here (no camera); anything else is a crash.
     assert done.returncode in (0, 1), output
     assert "database" in output.lower(), output
+    table = doctor_rows(done.stdout)
+    for name in ("config", "translations", "database", "fonts"):  # what the bundle carries
+        assert table[name][0] == "ok", (name, done.stdout)
 
 
 # --- more of the bundle ------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email.utils
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ import pytest
 from kiosk import doctor
 from kiosk.db import Database, upgrade
 from kiosk.settings import load_settings
+from tests.conftest import doctor_rows
 from tests.test_sync import fhir  # noqa: F401 - the session's real FHIR server
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -29,12 +29,6 @@ def run_doctor(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
                           capture_output=True, text=True, cwd=REPOSITORY, check=False,
                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env or {})},
                           timeout=120)
-
-
-def rows(output: str) -> dict[str, tuple[str, str]]:
-    found = (re.match(r"^(.+?)\s{2,}(ok|warn|FAIL)\s+(.*)$", line)
-             for line in output.splitlines())
-    return {match[1]: (match[2], match[3]) for match in found if match}
 
 
 @pytest.fixture
@@ -48,7 +42,7 @@ def migrated(tmp_path) -> str:
 
 def test_a_healthy_kiosk_with_its_fhir_server(migrated, fhir):  # noqa: F811
     done = run_doctor("--db", migrated, env={"KIOSK_FHIR_BASE_URL": fhir.url})
-    table = rows(done.stdout)
+    table = doctor_rows(done.stdout)
     for name in ("config", "translations", "database", "outbox", "fhir", "clock", "fhir auth",
                  "disk", "scanner", "fonts", "camera", "speech"):
         assert name in table, (name, done.stdout)
@@ -67,7 +61,7 @@ def test_an_old_schema_an_unreachable_server_and_a_missing_catalog_fail(tmp_path
     done = run_doctor("--db", url, env={"KIOSK_FHIR_BASE_URL": "http://127.0.0.1:9",
                                         "KIOSK_FHIR_TIMEOUT_SECONDS": "1",
                                         "KIOSK_LANGUAGES": "en,de"})
-    table = rows(done.stdout)
+    table = doctor_rows(done.stdout)
     assert done.returncode == 1
     assert table["database"][0] == "FAIL" and "schema 0005" in table["database"][1]
     assert table["fhir"][0] == "FAIL" and "not reachable" in table["fhir"][1]

@@ -446,6 +446,7 @@ def test_a_bearer_token_is_sent_and_never_logged(sqlite_url, clock, bad_server, 
 def test_the_kiosk_process_syncs_in_the_background(lite_up, upstream):
     from ui.app import start_background_sync
 
+    lite_up.settings = lite_up.settings.replace(fhir_poll_seconds=1)
     stop = start_background_sync(lite_up)
     try:
         deadline = time.monotonic() + 20
@@ -456,6 +457,9 @@ def test_the_kiosk_process_syncs_in_the_background(lite_up, upstream):
             time.sleep(0.05)
         assert count == APPOINTMENTS
         check_in(lite_up, "ap-0")
+        while time.monotonic() < deadline + 10 and upstream.arrived_writes() != {"ap-0": 1}:
+            time.sleep(0.1)
+        assert upstream.arrived_writes() == {"ap-0": 1}  # written back by the next pass
     finally:
         stop()
     # Stopped: the lease is given back for a service to take.

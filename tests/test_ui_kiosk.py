@@ -345,14 +345,16 @@ def clipped(window: QWidget) -> list[str]:
     return problems
 
 
+# Known limit (README): Tagalog's longer welcome text leaves no height for the language grid
+# at 1024 x 768. Its other screens must fit; fixing the welcome screen shows here.
+KNOWN_TIGHT = {("tl", (1024, 768)): "welcome:"}
+
+
 @pytest.mark.parametrize(("language", "size", "larger"), [
     *[(language, size, False) for language in LANGUAGES
       for size in ((1280, 800), (1920, 1080), (1080, 1920))],
-    # An older 1024 x 768 kiosk screen: every language but Tagalog, whose longer welcome
-    # text leaves no height for the language grid (README, Known limits).
-    *[pytest.param(language, (1024, 768), False, marks=[pytest.mark.xfail(
-        strict=True, reason="Tagalog's welcome screen needs more than 768 pixels")]
-        if language == "tl" else []) for language in LANGUAGES],
+    # An older 1024 x 768 kiosk screen (Tagalog's welcome screen: see KNOWN_TIGHT).
+    *[(language, (1024, 768), False) for language in LANGUAGES],
     # Larger text and high contrast, in the longest and the tallest scripts.
     *[(language, (1280, 800), True) for language in ("en", "tl", "ar", "zh_Hans", "hi", "ru")],
 ])
@@ -390,7 +392,11 @@ def test_every_language_fits_every_screen(qtbot, window, language, size, larger)
     flow.clock.advance(seconds=45)
     flow.tick()
     look("timeout warning")
-    assert screens == []
+    if (language, size) in KNOWN_TIGHT:  # only the screen known to lack room, and it does
+        assert screens and all(problem.startswith(KNOWN_TIGHT[language, size])
+                               for problem in screens), screens
+    else:
+        assert screens == []
 
 
 def test_the_language_can_be_changed_on_any_screen_keeping_what_was_typed(qtbot, window):

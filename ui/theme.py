@@ -63,8 +63,8 @@ def stylesheet(*, high_contrast: bool = False, larger: bool = False) -> str:
     QPushButton[role="primary"] QLabel {{ color: {p.primary_text}; font-weight: 600;
                                          background: transparent; }}
     QPushButton[role="help"] {{ border: 3px solid {p.danger}; color: {p.danger};
-                               font-weight: 600; font-size: {BODY_PX}px; }}
-    QPushButton[role="bar"] {{ font-size: {BODY_PX}px; }}
+                               font-weight: 600; font-size: {BODY_PX}px; padding: 6px 14px; }}
+    QPushButton[role="bar"] {{ font-size: {BODY_PX}px; padding: 6px 14px; }}
     QPushButton[role="language"] {{ padding: 6px 10px; }}
     QPushButton[role="key"] {{ min-height: {KEY_HEIGHT_PX}px; min-width: {BUTTON_HEIGHT_PX}px;
                               padding: 0; font-size: {round(body * 1.1)}px; }}
