@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -31,6 +32,7 @@ from kiosk.schedule import (
 )
 from kiosk.settings import Settings, load_settings
 from kiosk.site import SiteContext
+from tests.fhir_server import FhirServer, FhirServerUnavailable
 from tests.pg_server import PostgresUnavailable, TempPostgres, create_database, server_url
 
 TZ = ZoneInfo("Europe/Berlin")
@@ -64,10 +66,8 @@ def pg_admin_url() -> Iterator[str]:
     try:
         url, server = server_url()
     except PostgresUnavailable as why:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required in CI: {why}")
         _pg_skipped.append(str(why).splitlines()[0])
-        pytest.skip(f"PostgreSQL unavailable: {why}")
+        unavailable(f"PostgreSQL unavailable: {why}")
     yield url
     if server is not None:
         server.stop()
@@ -92,6 +92,30 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture
 def sqlite_url(tmp_path: os.PathLike[str]) -> str:
     return f"sqlite:///{tmp_path}/kiosk.sqlite3"
+
+
+def unavailable(message: str) -> NoReturn:
+    """A real part the tests need is missing: a failure in CI (where ./dev test installs
+    everything), a skip with the reason elsewhere."""
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def start_fhir_server(**options: Any) -> FhirServer:
+    """The real FHIR server on loopback (tests/fhir_server.py), or :func:`unavailable`."""
+    try:
+        return FhirServer(**options)
+    except FhirServerUnavailable as problem:
+        unavailable(f"no FHIR server: {problem}")
+
+
+@pytest.fixture(scope="session")
+def fhir() -> Iterator[FhirServer]:
+    """One FHIR server for the whole session; tests reset() it and load what they need."""
+    server = start_fhir_server()
+    yield server
+    server.stop()
 
 
 def doctor_rows(output: str) -> dict[str, tuple[str, str]]:

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import __version__
-from tests.conftest import IN_CI, doctor_rows
+from tests.conftest import IN_CI, doctor_rows, unavailable
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # the marker's time (any will do)
 
@@ -48,10 +48,6 @@ SOURCES = ("kiosk", "ui", "locales", "assets", "packaging/pyinstaller",
            "packaging/build-bundle.sh", "pyproject.toml")
 
 
-def _unavailable(message: str) -> None:
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 class BundleReport:
@@ -98,9 +94,9 @@ def _build(outdir: Path, workdir: Path) -> float:
 def bundle(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundle folder (holding the executable `kiosk`)."""
     if importlib.util.find_spec("PyInstaller") is None:
-        _unavailable("PyInstaller is not installed (pip install -e '.[dev]'; ./dev does)")
+        unavailable("PyInstaller is not installed (pip install -e '.[dev]'; ./dev does)")
     if shutil.which("objdump") is None:
-        _unavailable("objdump is not installed (Debian: binutils; ./dev test adds it)")
+        unavailable("objdump is not installed (Debian: binutils; ./dev test adds it)")
     report = BundleReport()
     request.config.pluginmanager.register(report, "lobby-kiosk-bundle-report")
     if IN_CI:
@@ -383,7 +379,7 @@ def test_every_bundled_library_finds_what_it_links(bundle: Path) -> None:
 def test_run_under_x_with_the_bundled_xcb_plugin(bundle: Path, workdir: Path,
                                                 demo_db: str) -> None:
     if shutil.which("Xvfb") is None:
-        _unavailable("Xvfb is not installed (Debian: xvfb; ./dev test adds it)")
+        unavailable("Xvfb is not installed (Debian: xvfb; ./dev test adds it)")
     display = f":{900 + os.getpid() % 90}"
     xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -404,7 +400,7 @@ def test_run_under_x_with_the_bundled_xcb_plugin(bundle: Path, workdir: Path,
 @pytest.fixture(scope="session")
 def deb(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("dpkg-deb") is None:
-        _unavailable("dpkg-deb is not installed (Debian: dpkg)")
+        unavailable("dpkg-deb is not installed (Debian: dpkg)")
     out = tmp_path_factory.mktemp("deb")
     # gzip at level 1: the same package, built in seconds rather than minutes with xz.
     env = {**os.environ, "DEB_COMPRESSION": "gzip", "DEB_LEVEL": "1"}
@@ -476,7 +472,7 @@ def units_to_verify(bundle: Path, tmp_path: Path) -> tuple[Path, list[str]]:
 @pytest.mark.slow
 def test_systemd_analyze_verifies_the_units(units_to_verify: tuple[Path, list[str]]) -> None:
     if shutil.which("systemd-analyze") is None:
-        _unavailable("systemd-analyze is not installed (Debian: systemd): units not verified")
+        unavailable("systemd-analyze is not installed (Debian: systemd): units not verified")
     folder, replaced = units_to_verify
     done = subprocess.run(["systemd-analyze", "verify", *(str(folder / u) for u in UNITS)],
                           capture_output=True, text=True, timeout=120, check=False)
@@ -592,7 +588,7 @@ def test_install_dry_run_says_what_it_would_do_and_changes_nothing(tmp_path: Pat
 
 def test_the_shell_scripts_pass_shellcheck() -> None:
     if shutil.which("shellcheck") is None:
-        _unavailable("shellcheck is not installed (Debian: shellcheck)")
+        unavailable("shellcheck is not installed (Debian: shellcheck)")
     scripts = [ROOT / "packaging" / "build-bundle.sh", LINUX / "install.sh",
                LINUX / "build-deb.sh"]
     done = subprocess.run(["shellcheck", *map(str, scripts)], capture_output=True, text=True,

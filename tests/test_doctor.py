@@ -19,7 +19,6 @@ from kiosk import doctor
 from kiosk.db import Database, upgrade
 from kiosk.settings import load_settings
 from tests.conftest import doctor_rows
-from tests.test_sync import fhir  # noqa: F401 - the session's real FHIR server
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -40,7 +39,7 @@ def migrated(tmp_path) -> str:
     return url
 
 
-def test_a_healthy_kiosk_with_its_fhir_server(migrated, fhir):  # noqa: F811
+def test_a_healthy_kiosk_with_its_fhir_server(migrated, fhir):
     done = run_doctor("--db", migrated, env={"KIOSK_FHIR_BASE_URL": fhir.url})
     table = doctor_rows(done.stdout)
     for name in ("config", "translations", "database", "outbox", "fhir", "clock", "fhir auth",

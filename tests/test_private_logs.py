@@ -26,8 +26,7 @@ from kiosk.logs import TextFormatter
 from kiosk.monitor import serve
 from kiosk.names import name_key
 from kiosk.settings import load_settings
-from tests.conftest import DAY, IN_CI, PEOPLE, at, make_ctx
-from tests.fhir_server import FhirServer, FhirServerUnavailable
+from tests.conftest import DAY, PEOPLE, at, make_ctx
 from tests.test_ui_kiosk import click, press_enter, press_keys, type_on_screen, wait_for
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
@@ -96,16 +95,10 @@ class Misbehaving(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def upstream():
-    try:
-        server = FhirServer()
-    except FhirServerUnavailable as problem:
-        if IN_CI:
-            pytest.fail(str(problem))
-        pytest.skip(f"no FHIR server: {problem}")
-    server.put_all(practice_as_fhir())
-    yield server
-    server.stop()
+def upstream(fhir):
+    fhir.reset()
+    fhir.put_all(practice_as_fhir())
+    return fhir
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -21,26 +20,10 @@ from kiosk.sync.client import FhirClient
 from kiosk.sync.outbox import drain
 from kiosk.sync.pull import pull
 from kiosk.sync.worker import LeaseHeld, SyncWorker
-from tests.conftest import DAY, IN_CI, at, make_ctx, make_settings
-from tests.fhir_server import FhirServer, FhirServerUnavailable, practice_day
+from tests.conftest import DAY, at, make_ctx, make_settings, start_fhir_server
+from tests.fhir_server import FhirServer, practice_day
 
 APPOINTMENTS, PATIENTS, PRACTITIONERS = 30, 25, 3
-
-
-def _server(**options: bool) -> FhirServer:
-    try:
-        return FhirServer(**options)
-    except FhirServerUnavailable as problem:
-        if IN_CI:
-            pytest.fail(str(problem))
-        pytest.skip(f"no FHIR server: {problem}")
-
-
-@pytest.fixture(scope="session")
-def fhir() -> Iterator[FhirServer]:
-    server = _server()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -124,7 +107,7 @@ def test_an_incremental_pull_brings_upstream_edits(lite_up, upstream):
 
 
 def test_without_last_updated_the_window_is_pulled_again(sqlite_url, clock):
-    server = _server(last_updated=False)
+    server = start_fhir_server(last_updated=False)
     try:
         server.put_all(practice_day(DAY.isoformat(), appointments=10, patients=10,
                                     practitioners=2))

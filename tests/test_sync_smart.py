@@ -19,8 +19,8 @@ from kiosk.sync.client import FhirClient, SignInFailed
 from kiosk.sync.outbox import drain
 from kiosk.sync.pull import pull
 from kiosk.sync.worker import SyncWorker
-from tests.conftest import DAY, IN_CI, make_ctx, make_settings
-from tests.fhir_server import FhirServer, FhirServerUnavailable, practice_day
+from tests.conftest import DAY, make_ctx, make_settings, start_fhir_server
+from tests.fhir_server import practice_day
 from tests.smart_token_server import TokenEndpoint
 from tests.test_sync import check_in
 
@@ -51,13 +51,11 @@ class Site:
         tokens.touch()
         self.auth = TokenEndpoint(tokens, CLIENT_ID, public_key, KEY_ID)
         try:
-            self.fhir = FhirServer(env={"FHIR_TOKENS_FILE": str(tokens),
-                                        "SMART_TOKEN_URL": self.auth.url})
-        except FhirServerUnavailable as problem:
-            self.auth.close()
-            if IN_CI:
-                pytest.fail(str(problem))
-            pytest.skip(f"no FHIR server: {problem}")
+            self.fhir = start_fhir_server(env={"FHIR_TOKENS_FILE": str(tokens),
+                                               "SMART_TOKEN_URL": self.auth.url})
+        finally:
+            if getattr(self, "fhir", None) is None:  # failed or skipped: no endpoint left
+                self.auth.close()
         self.fhir.put_all(practice_day(DAY.isoformat(), appointments=12, patients=10,
                                        practitioners=2))
 

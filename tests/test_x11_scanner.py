@@ -20,7 +20,7 @@ from kiosk.clock import FixedClock
 from kiosk.db import Database
 from kiosk.models import Appointment, Visit
 from kiosk.site import SiteContext
-from tests.conftest import DAY, IN_CI, at, make_settings
+from tests.conftest import DAY, at, make_settings, unavailable
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 NEEDED = ("Xvfb", "xdotool")
@@ -30,9 +30,7 @@ def _require_tools() -> None:
     missing = [tool for tool in NEEDED if shutil.which(tool) is None]
     if missing:
         message = f"{', '.join(missing)} not installed (Debian: xvfb xdotool; ./dev test adds them)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(message)
 
 
 def wait_until(check, seconds: float = 20.0) -> bool:
