@@ -27,14 +27,13 @@ def kiosk(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
                           env={**os.environ, "KIOSK_CONFIG": ""})
 
 
-def test_the_packaged_sample_documents_every_setting_as_the_code_declares_it():
+def test_the_packaged_sample_documents_every_setting_as_the_code_declares_it(tmp_path):
     sample = (REPOSITORY / "packaging" / "kiosk.toml.sample").read_text(encoding="utf-8")
     assert sample == sample_config(), "regenerate: kiosk config sample > packaging/..."
     # Uncommented, the sample is a valid config file holding exactly the defaults.
     active = "\n".join(line[2:] for line in sample.splitlines()
                        if line.startswith("# ") and " = " in line and "`" not in line)
-    path = REPOSITORY / "build" / "sample-uncommented.toml"
-    path.parent.mkdir(exist_ok=True)
+    path = tmp_path / "sample-uncommented.toml"
     path.write_text(active, encoding="utf-8")
     assert load_settings(path, environ={}) == load_settings(environ={})
 
