@@ -9,6 +9,7 @@ cannot be guessed at the reception desk.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import logging
@@ -121,31 +122,44 @@ def staff_names(ctx: SiteContext) -> list[tuple[str, StaffRole]]:
             .order_by(StaffMember.name))]
 
 
+@functools.cache
+def _unknown_name_hash() -> str:
+    """A hash to check a PIN against when the name is unknown: the same time as a real one."""
+    return hash_pin("0000")
+
+
 def sign_in(ctx: SiteContext, name: str, pin: str, *, where: str) -> SignedIn:
-    """The member, or :class:`StaffError` saying (without hinting which part was wrong)."""
+    """The member, or :class:`StaffError` saying (without hinting which part was wrong). The
+    PIN is checked outside any transaction (the slow hash must not hold the write lock that
+    check-ins wait for); the outcome is written after, in a short one."""
     now = ctx.now()
-    problem, minutes = S_("Wrong name or PIN."), 0
-    with ctx.db.write() as session:  # commits the failure count too, then raises below
+    wrong = S_("Wrong name or PIN.")
+    with ctx.db.read() as session:
         member = session.scalar(select(StaffMember).where(
             StaffMember.site_id == ctx.settings.site_id, StaffMember.name == name,
             StaffMember.active.is_(True)))
-        if member is None:
-            pin_matches(pin, hash_pin("0000"))  # the same time as a real check
-        elif member.locked_until is not None and member.locked_until > now:
-            minutes = max(1, round((member.locked_until - now).total_seconds() / 60))
-            problem = S_("Too many wrong PINs: try again in {minutes} min.")
-        elif not pin_matches(pin, member.pin_hash):
-            member.failed_attempts += 1
-            if member.failed_attempts >= MAX_FAILURES:
-                member.failed_attempts = 0
-                member.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-                audit(session, ctx, where, "staff_locked", staff_id=member.id)
-                log.warning("reception %s: staff member %d locked after %d wrong PINs", where,
-                            member.id, MAX_FAILURES)
-            else:
-                audit(session, ctx, where, "staff_wrong_pin", staff_id=member.id)
+    if member is None:
+        pin_matches(pin, _unknown_name_hash())
+        raise StaffError(wrong, minutes=0)
+    if member.locked_until is not None and member.locked_until > now:
+        minutes = max(1, round((member.locked_until - now).total_seconds() / 60))
+        raise StaffError(S_("Too many wrong PINs: try again in {minutes} min."),
+                         minutes=minutes)
+    right = pin_matches(pin, member.pin_hash)
+    with ctx.db.write() as session:
+        current = session.get(StaffMember, member.id, with_for_update=True)
+        assert current is not None  # members are deactivated, never deleted
+        if right:
+            current.failed_attempts, current.locked_until = 0, None
+            audit(session, ctx, current.name, "staff_signed_in", where=where)
+            return SignedIn(current.id, current.name, current.role)
+        current.failed_attempts += 1
+        if current.failed_attempts >= MAX_FAILURES:
+            current.failed_attempts = 0
+            current.locked_until = now + timedelta(minutes=LOCK_MINUTES)
+            audit(session, ctx, where, "staff_locked", staff_id=current.id)
+            log.warning("reception %s: staff member %d locked after %d wrong PINs", where,
+                        current.id, MAX_FAILURES)
         else:
-            member.failed_attempts, member.locked_until = 0, None
-            audit(session, ctx, member.name, "staff_signed_in", where=where)
-            return SignedIn(member.id, member.name, member.role)
-    raise StaffError(problem, minutes=minutes)
+            audit(session, ctx, where, "staff_wrong_pin", staff_id=current.id)
+    raise StaffError(wrong, minutes=0)
