@@ -299,6 +299,7 @@ def test_kiosk_health_shows_online_offline_and_the_outbox(qtbot, reception, staf
     heartbeat(staffed, "kiosk-1", clock.now(), "0.1.0")
     sign_in_window(qtbot, reception)
     reception.tabs.setCurrentIndex(2)
+    qtbot.waitUntil(lambda: reception.health.count() == 2, timeout=5000)  # read off the GUI
     lines = [reception.health.item(i).text() for i in range(reception.health.count())]
     assert lines[0].startswith("kiosk-1: online")
     assert lines[1].startswith("kiosk-2: OFFLINE")

@@ -50,7 +50,7 @@ from kiosk import site_settings
 from kiosk.checkin import CheckinService
 from kiosk.db import DatabaseUnavailable
 from kiosk.i18n import S_, is_right_to_left
-from kiosk.lobby import OpenHelp, acknowledge_help, open_help_requests, site_health
+from kiosk.lobby import OpenHelp, SiteHealth, acknowledge_help, open_help_requests, site_health
 from kiosk.models import StaffRole, VisitStatus
 from kiosk.queue import (
     STATUS_NAMES,
@@ -609,11 +609,12 @@ class ReceptionWindow(QMainWindow):
         self.alert.show()
 
     def refresh_health(self) -> None:
-        try:
-            health = site_health(self.ctx)
-        except DatabaseUnavailable:
-            self.sync_line.setText(self.t(UNREACHABLE))
-            return
+        """Kiosks and sync, read off the GUI thread (every 10 s: a database away must not
+        freeze the desk)."""
+        self.live.worker.run(lambda: site_health(self.ctx), self._show_health,
+                             lambda _error: self.sync_line.setText(self.t(UNREACHABLE)))
+
+    def _show_health(self, health: SiteHealth) -> None:
         self.health.clear()
         now, t = self.ctx.now(), self.t
         for kiosk in health.kiosks:
