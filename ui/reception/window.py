@@ -750,7 +750,14 @@ class ReceptionWindow(QMainWindow):
             self.status.setText(t(S_("Select a patient in the list first.")))
             return
         if action == "ticket":
-            card = ticket_card(self.ctx, row.visit_id)
+            try:
+                card = ticket_card(self.ctx, row.visit_id)
+            except LookupError as error:  # gone meanwhile (purged, another desk)
+                self.status.setText(self.t.error(error))
+                return
+            except DatabaseUnavailable:
+                self.status.setText(self.t(UNREACHABLE))
+                return
             self.ticket_dialog = TicketDialog(self, t, card.ticket, card.provider,
                                               card.qr_token)
             self.ticket_dialog.show()
