@@ -43,8 +43,7 @@ class Calibration:
 
 
 class EtaWaitModel:
-    def __init__(self, **settings: float) -> None:
-        self.settings = settings
+    def __init__(self) -> None:
         self._history: dict[int, list[float]] | None = None
         self._habits: Habits | None = None
         self._calibration: Calibration | None = None
@@ -61,7 +60,7 @@ class EtaWaitModel:
         estimator = WaitEstimator({str(queue.provider_id): history.get(queue.provider_id, [])},
                                   late_after_minutes=ctx.settings.late_after_minutes,
                                   slot_minutes=ctx.settings.consultation_minutes,
-                                  **(habits.settings_for(queue.provider_id) | self.settings))
+                                  **habits.settings_for(queue.provider_id))
         for event in events:
             # The book is known in advance, and so are cancellations and no-shows marked
             # (whatever slot time they carry); the rest only once it has happened.
@@ -89,7 +88,7 @@ class EtaWaitModel:
 
     def _calibration_of(self, session: Session, ctx: SiteContext) -> Calibration:
         if self._calibration is None:
-            self._calibration = calibration(_recent_records(session, ctx))
+            self._calibration = calibration(_records(session, ctx, CALIBRATION_DAYS, model=True))
         return self._calibration
 
 
@@ -281,10 +280,6 @@ def _records(session: Session, ctx: SiteContext, days: int, *, model: bool
     ).all()
     return [(float(m), float(u), actual_minutes(shown, called) or 0.0)
             for m, u, shown, called in rows]
-
-
-def _recent_records(session: Session, ctx: SiteContext) -> list[tuple[float, float, float]]:
-    return _records(session, ctx, CALIBRATION_DAYS, model=True)
 
 
 def calibration(records: Sequence[tuple[float, float, float]]) -> Calibration:
