@@ -531,24 +531,21 @@ def cmd_sync(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def _print_sync_status(rt: Runtime) -> int:
-    from kiosk.models import SyncStatus
-    from kiosk.sync.outbox import counts
+    from kiosk.lobby import site_health
 
     ctx = rt.ctx
-    with ctx.db.read() as session:
-        status = session.get(SyncStatus, ctx.settings.site_id)
-        outbox = counts(session, ctx.settings.site_id)
+    health = site_health(ctx)
 
     def when(moment: datetime | None) -> str:
         return f"{ctx.local(moment):%Y-%m-%d %H:%M:%S}" if moment else "never"
 
     print(f"FHIR server:        {ctx.settings.fhir_base_url or '(none configured)'}")
-    print(f"last success:       {when(status.last_success_at if status else None)}")
-    print(f"last attempt:       {when(status.last_attempt_at if status else None)}")
-    print(f"last error:         {(status.last_error if status else None) or '-'}")
-    print(f"active worker:      {(status.lease_holder if status else None) or '-'}")
-    print(f"check-ins to send:  {outbox['pending']}")
-    print(f"parked (refused):   {outbox['parked']}")
+    print(f"last success:       {when(health.last_sync)}")
+    print(f"last attempt:       {when(health.last_attempt)}")
+    print(f"last error:         {health.sync_error or '-'}")
+    print(f"active worker:      {health.lease_holder or '-'}")
+    print(f"check-ins to send:  {health.outbox_pending}")
+    print(f"parked (refused):   {health.outbox_parked}")
     return EXIT_OK
 
 

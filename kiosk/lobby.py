@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kiosk.clock import local_day_bounds
 from kiosk.models import Feedback, HelpRequest, KioskHeartbeat, SyncStatus
@@ -87,28 +88,41 @@ class KioskHealth:
 class SiteHealth:
     kiosks: list[KioskHealth]
     last_sync: datetime | None     # last successful schedule sync; None: never (or no sync)
+    last_attempt: datetime | None
     sync_error: str | None
-    outbox_pending: int
-    outbox_parked: int
+    lease_holder: str | None       # the sync worker active for the site
+    outbox: dict[str, int]         # write-backs by state (pending, sent, skipped, parked)
+
+    @property
+    def outbox_pending(self) -> int:
+        return self.outbox["pending"]
+
+    @property
+    def outbox_parked(self) -> int:
+        return self.outbox["parked"]
 
 
 def site_health(ctx: SiteContext) -> SiteHealth:
+    with ctx.db.read() as session:
+        return read_site_health(session, ctx)
+
+
+def read_site_health(session: Session, ctx: SiteContext) -> SiteHealth:
     from kiosk.sync.outbox import counts
 
     now = ctx.now()
     site_id = ctx.settings.site_id
-    with ctx.db.read() as session:
-        kiosks = [KioskHealth(kiosk_id, now - last_seen <= OFFLINE_AFTER, last_seen, version)
-                  for kiosk_id, last_seen, version in session.execute(
-                      select(KioskHeartbeat.kiosk_id, KioskHeartbeat.last_seen,
-                             KioskHeartbeat.version)
-                      .where(KioskHeartbeat.site_id == site_id)
-                      .order_by(KioskHeartbeat.kiosk_id))]
-        status = session.get(SyncStatus, site_id)
-        outbox = counts(session, site_id)
+    kiosks = [KioskHealth(kiosk_id, now - last_seen <= OFFLINE_AFTER, last_seen, version)
+              for kiosk_id, last_seen, version in session.execute(
+                  select(KioskHeartbeat.kiosk_id, KioskHeartbeat.last_seen,
+                         KioskHeartbeat.version)
+                  .where(KioskHeartbeat.site_id == site_id)
+                  .order_by(KioskHeartbeat.kiosk_id))]
+    status = session.get(SyncStatus, site_id)
     return SiteHealth(kiosks, status.last_success_at if status else None,
-                      status.last_error if status else None, outbox["pending"],
-                      outbox["parked"])
+                      status.last_attempt_at if status else None,
+                      status.last_error if status else None,
+                      status.lease_holder if status else None, counts(session, site_id))
 
 
 def record_feedback(ctx: SiteContext, kiosk_id: str, score: int, language: str,

@@ -117,30 +117,43 @@ class SiteFigures:
     outbox_parked_recently: int = 0                                  # within PARKED_RECENT
     sync_configured: bool = False
     sync_last_success: datetime | None = None
-    sync_last_attempt: datetime | None = None
+    sync_lag: float | None = None                                    # seconds; None: never
     sync_failing: bool = False
     kiosks: dict[str, int] = field(default_factory=dict)             # online / offline
 
 
-def read_figures(ctx: SiteContext) -> SiteFigures:
-    """Raises :class:`DatabaseUnavailable` when the database does not answer."""
-    from kiosk.lobby import OFFLINE_AFTER
+def read_figures(ctx: SiteContext, *, health_only: bool = False) -> SiteFigures:
+    """Raises :class:`DatabaseUnavailable` when the database does not answer. ``health_only``:
+    the outbox and the sync alone, what :func:`health` judges by."""
+    from kiosk.lobby import read_site_health
     from kiosk.models import (
         CheckinMethod,
         HelpRequest,
-        KioskHeartbeat,
         OutboxItem,
         OutboxState,
-        SyncStatus,
         Visit,
         VisitStatus,
     )
-    from kiosk.sync.outbox import counts
 
     site_id, today, now = ctx.settings.site_id, ctx.today(), ctx.now()
     figures = SiteFigures(sync_configured=bool(ctx.settings.fhir_base_url))
     target = timedelta(minutes=ctx.settings.target_wait_minutes)
     with ctx.db.read() as session:
+        site = read_site_health(session, ctx)
+        figures.outbox = site.outbox
+        figures.sync_last_success = site.last_sync
+        figures.sync_lag = (now - site.last_sync).total_seconds() if site.last_sync else None
+        figures.sync_failing = site.sync_error is not None
+        online = sum(kiosk.online for kiosk in site.kiosks)
+        figures.kiosks = {"online": online, "offline": len(site.kiosks) - online}
+        oldest = session.scalar(select(func.min(OutboxItem.created_at)).where(
+            OutboxItem.site_id == site_id, OutboxItem.state == OutboxState.PENDING))
+        figures.outbox_oldest_pending = (now - oldest).total_seconds() if oldest else 0.0
+        figures.outbox_parked_recently = session.scalar(select(func.count()).where(
+            OutboxItem.site_id == site_id, OutboxItem.state == OutboxState.PARKED,
+            OutboxItem.done_at >= now - PARKED_RECENT)) or 0
+        if health_only:
+            return figures
         of_today = (Visit.site_id == site_id, Visit.service_date == today)
         by_method = dict(session.execute(select(Visit.method, func.count()).where(
             *of_today).group_by(Visit.method)).all())
@@ -156,22 +169,6 @@ def read_figures(ctx: SiteContext) -> SiteFigures:
         figures.longest_wait = max((wait.total_seconds() for wait in waits), default=0.0)
         figures.help_open = session.scalar(select(func.count()).where(
             HelpRequest.site_id == site_id, HelpRequest.acknowledged_at.is_(None))) or 0
-        figures.outbox = counts(session, site_id)
-        oldest = session.scalar(select(func.min(OutboxItem.created_at)).where(
-            OutboxItem.site_id == site_id, OutboxItem.state == OutboxState.PENDING))
-        figures.outbox_oldest_pending = (now - oldest).total_seconds() if oldest else 0.0
-        figures.outbox_parked_recently = session.scalar(select(func.count()).where(
-            OutboxItem.site_id == site_id, OutboxItem.state == OutboxState.PARKED,
-            OutboxItem.done_at >= now - PARKED_RECENT)) or 0
-        status = session.get(SyncStatus, site_id)
-        if status is not None:
-            figures.sync_last_success = status.last_success_at
-            figures.sync_last_attempt = status.last_attempt_at
-            figures.sync_failing = status.last_error is not None
-        seen = session.scalars(select(KioskHeartbeat.last_seen).where(
-            KioskHeartbeat.site_id == site_id)).all()
-        online = sum(now - last <= OFFLINE_AFTER for last in seen)
-        figures.kiosks = {"online": online, "offline": len(seen) - online}
     return figures
 
 
@@ -220,24 +217,23 @@ class _SiteCollector:
         yield GaugeMetricFamily(PREFIX + "sync_configured", "1 when a FHIR server is "
                                 "configured.", value=int(figures.sync_configured))
         if figures.sync_configured:
-            now = self.ctx.now()
             success = figures.sync_last_success
             yield GaugeMetricFamily(PREFIX + "sync_failing", "1 when the last sync pass "
                                     "failed.", value=int(figures.sync_failing))
             yield GaugeMetricFamily(PREFIX + "sync_last_success_timestamp_seconds",
                                     "When the schedule last synced completely (0: never).",
                                     value=success.timestamp() if success else 0)
-            if success is not None:
+            if figures.sync_lag is not None:
                 yield GaugeMetricFamily(PREFIX + "sync_lag_seconds", "Seconds since the "
                                         "schedule last synced completely.",
-                                        value=(now - success).total_seconds())
+                                        value=figures.sync_lag)
 
 
-def _figures_or_none(ctx: SiteContext) -> SiteFigures | None:
+def _figures_or_none(ctx: SiteContext, *, health_only: bool = False) -> SiteFigures | None:
     """The figures, or None when they cannot be read (the database layer logs an outage once;
     anything else is logged here, by type)."""
     try:
-        return read_figures(ctx)
+        return read_figures(ctx, health_only=health_only)
     except DatabaseUnavailable:
         return None
     except Exception as error:  # a corrupt file, a missing table: the answer says "failing"
@@ -273,7 +269,7 @@ def health(ctx: SiteContext) -> Health:
     if silence is not None:
         checks["screen"] = {"status": "ok" if silence <= SCREEN_STALE_SECONDS else "fail",
                             "silent_seconds": round(silence, 1)}
-    figures = _figures_or_none(ctx)
+    figures = _figures_or_none(ctx, health_only=True)
     if figures is None:
         checks["database"] = {"status": "fail"}
         return Health("failing", checks)
@@ -294,8 +290,7 @@ def health(ctx: SiteContext) -> Health:
 def _sync_check(ctx: SiteContext, figures: SiteFigures) -> dict[str, Any]:
     # Three missed passes (at least five minutes) before it counts as lagging.
     allowed = max(3 * ctx.settings.fhir_poll_seconds, 300)
-    success = figures.sync_last_success
-    lag = (ctx.now() - success).total_seconds() if success else None
+    lag = figures.sync_lag
     lagging = lag is None or lag > allowed
     return {"status": "warn" if lagging or figures.sync_failing else "ok",
             "lag_seconds": None if lag is None else round(lag), "last_pass_failed":
