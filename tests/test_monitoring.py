@@ -192,7 +192,7 @@ def test_a_failure_that_is_not_the_database_answers_failing_and_logs_no_message(
         monitored, monkeypatch, capfd, caplog):
     _ctx, port = monitored
 
-    def broken(_ctx):
+    def broken(_ctx, **_options):
         raise ValueError("patient Müller 1956-03-14")  # as a corrupt file's error might
     monkeypatch.setattr("kiosk.monitor.read_figures", broken)
     status, body = healthz(port)
