@@ -24,7 +24,14 @@ from sqlalchemy.orm import Session
 
 from kiosk.models import Appointment, OutboxItem, OutboxState
 from kiosk.site import SiteContext
-from kiosk.sync.client import BadAnswer, FhirClient, Refused, SyncError, Unavailable
+from kiosk.sync.client import (
+    BadAnswer,
+    FhirClient,
+    Refused,
+    Response,
+    SyncError,
+    Unavailable,
+)
 from kiosk.sync.pull import flag_cancelled_upstream
 
 log = logging.getLogger(__name__)
@@ -128,8 +135,9 @@ def drain(ctx: SiteContext, client: FhirClient, *, limit: int | None = None) -> 
 
 
 def _deliver(client: FhirClient, ctx: SiteContext, external_id: str, stored: str | None,
-             version: str | None) -> tuple[str, dict[str, Any] | None]:
-    """Write ``arrived``; returns (the status upstream now has, the resource as written)."""
+             version: str | None) -> tuple[str, Response | None]:
+    """Write ``arrived``; returns (the status upstream now has, the server's answer to the
+    write: the resource as written and its new version)."""
     settings = ctx.settings
     path = f"Appointment/{external_id}"
     resource: dict[str, Any] | None = json.loads(stored) if stored else None
@@ -158,7 +166,7 @@ def _deliver(client: FhirClient, ctx: SiteContext, external_id: str, stored: str
             continue
         if settings.fhir_create_encounter:
             _create_encounter(client, external_id)
-        return ARRIVED, reply.resource
+        return ARRIVED, reply
     raise Unavailable(f"Appointment kept changing upstream while writing {ARRIVED}")
 
 
@@ -184,7 +192,7 @@ def _retry_later(ctx: SiteContext, item_id: int, attempts: int, error: SyncError
 
 
 def _finish(ctx: SiteContext, item_id: int, state: OutboxState, error: str | None, *,
-            fresh: dict[str, Any] | None = None, cancelled: bool = False) -> None:
+            fresh: Response | None = None, cancelled: bool = False) -> None:
     with ctx.db.write() as session:
         item = session.get(OutboxItem, item_id)
         if item is None:
@@ -194,8 +202,8 @@ def _finish(ctx: SiteContext, item_id: int, state: OutboxState, error: str | Non
         item.last_error = error[:1000] if error else None
         appointment = session.get(Appointment, item.appointment_id)
         if appointment is not None and fresh is not None:
-            appointment.upstream_json = json.dumps(fresh, separators=(",", ":"))
-            appointment.upstream_version = (fresh.get("meta") or {}).get("versionId") \
-                or appointment.upstream_version
+            appointment.upstream_json = json.dumps(fresh.resource, separators=(",", ":"))
+            # From the ETag or meta.versionId, as the client read it.
+            appointment.upstream_version = fresh.version or appointment.upstream_version
         if cancelled:
             flag_cancelled_upstream(session, ctx, Appointment.id == item.appointment_id)

@@ -106,9 +106,7 @@ class SyncWorker:
         now = self.ctx.now()
         with self.ctx.db.write() as session:
             status = session.get(SyncStatus, self.ctx.settings.site_id)
-            if status is None:
-                status = SyncStatus(site_id=self.ctx.settings.site_id)
-                session.add(status)
+            assert status is not None  # take_lease made it at the start of the pass
             status.last_attempt_at = now
             if result.ok:
                 status.last_success_at, status.last_error = now, None
