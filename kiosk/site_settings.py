@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.changes import mark_changed
 from kiosk.models import SiteSetting, StaffRole
-from kiosk.settings import Settings, SettingsError, load_settings
+from kiosk.settings import Settings, SettingsError
 from kiosk.site import SiteContext, ensure_site
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def save(ctx: SiteContext, changes: dict[str, Any], *, actor: str, role: StaffRo
     now = ctx.now()
     with ctx.db.write() as session:  # read, check and write in one transaction
         merged = {**_stored(session, ctx.settings.site_id), **changes}
-        checked = load_settings(overrides={**ctx.settings.as_dict(), **merged}, environ={})
+        checked = ctx.settings.replace(**merged)
         ensure_site(session, ctx.settings, now)
         for name in changes:
             value = getattr(checked, name)
@@ -111,5 +111,5 @@ def save(ctx: SiteContext, changes: dict[str, Any], *, actor: str, role: StaffRo
         audit(session, ctx, actor, "site_settings", names=sorted(changes))
         mark_changed(session, ctx.settings.site_id)
     log.info("site-wide settings %s changed by %s", ", ".join(sorted(changes)), actor)
-    ctx.settings = effective(ctx.settings, merged)
-    return ctx.settings
+    ctx.settings = checked
+    return checked
