@@ -28,7 +28,7 @@ class Guide:
         return cls(engine)
 
     def voice_for(self, language: str) -> QLocale | None:
-        wanted = QLocale(language.replace("_Hans", "").replace("_Hant", "_TW"))
+        wanted = QLocale(language)
         for locale in self.tts.availableLocales():
             if locale.language() == wanted.language():
                 return locale

@@ -827,7 +827,7 @@ class KioskWindow(QWidget):
     def setLocale(self, language: str) -> None:  # type: ignore[override]
         from PySide6.QtCore import QLocale
 
-        super().setLocale(QLocale(language.replace("_Hans", "").replace("_Hant", "_TW")))
+        super().setLocale(QLocale(language))
 
     def _speak(self, page: Page) -> None:
         """Read a page aloud once when it appears (or its language changes)."""
