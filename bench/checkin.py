@@ -1,6 +1,6 @@
 """Check-in latency on a busy day, on SQLite (a WAL file) and on PostgreSQL.
 
-For each database: seed a practice day with ``kiosk.demo.generate_day`` (by default 200,000
+For each database: seed a practice day with ``kiosk.ops.demo.generate_day`` (by default 200,000
 patients and 5,000 appointments; the time is printed as "seeding"), then check patients in
 through ``CheckinService``: N by QR code and N more by family name and date of birth, on disjoint
 booked appointments at the kiosk's location, in the order of the day. Before each check-in the
@@ -40,15 +40,16 @@ from zoneinfo import ZoneInfo
 import sqlalchemy
 from sqlalchemy import select
 
-from kiosk import tokens
-from kiosk.checkin import CheckinResult, CheckinService, Outcome
-from kiosk.clock import FixedClock, local_day_bounds
-from kiosk.db import Database
-from kiosk.demo import generate_day
-from kiosk.models import Appointment, AppointmentStatus, Location, Patient, PatientNameKey
-from kiosk.names import name_key
-from kiosk.settings import load_settings
-from kiosk.site import SiteContext
+from kiosk.base.clock import FixedClock, local_day_bounds
+from kiosk.base.settings import load_settings
+from kiosk.domain import tokens
+from kiosk.domain.names import name_key
+from kiosk.domain.results import CheckinResult, Outcome
+from kiosk.ops.demo import generate_day
+from kiosk.services.checkin import CheckinService
+from kiosk.store.db import Database
+from kiosk.store.models import Appointment, AppointmentStatus, Location, Patient, PatientNameKey
+from kiosk.store.site import SiteContext
 
 # tests/ (the private PostgreSQL server) is a package at the repository root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -141,7 +142,7 @@ def bench(url: str, label: str, args: argparse.Namespace) -> None:
         db.upgrade()
         print(f"\n== {label} (server {_version(db)}) ==")
         clock = FixedClock(MORNING)
-        ctx = SiteContext(settings, db, clock)
+        ctx = SiteContext.open(settings, db, clock)
 
         began = time.perf_counter()
         summary = generate_day(ctx, DAY, appointments=args.appointments, seed=1,

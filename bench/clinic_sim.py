@@ -34,7 +34,7 @@ Times are minutes after midnight of one Monday (Europe/Berlin). The doors and th
   that allowance or for the next check-in, whichever is first. Providers keep calling after
   12:00 until nobody is left.
 
-Events fed to estimators (the contract in ``kiosk/eta.py``)
+Events fed to estimators (the contract in ``kiosk/domain/eta.py``)
 -----------------------------------------------------------
 At 07:30, before anything else: one ``session`` per provider (``at`` = the booked session start,
 08:00, ``session_end`` = 12:00; not when the provider really starts), then one ``booked`` per
@@ -124,7 +124,8 @@ def at(minutes: float) -> datetime:
     return DAY + timedelta(minutes=minutes)
 
 
-# The estimator contract (kiosk/eta.py). The harness sends kiosk.eta's own QueueEvent when that
+# The estimator contract (kiosk/domain/eta.py). The harness sends kiosk.domain.eta's own
+# QueueEvent when that
 # module imports, so an estimator may match on the class; this copy lets the harness run without.
 @dataclass(frozen=True)
 class QueueEvent:
@@ -144,7 +145,7 @@ class WaitEstimate:
 
 def _event_class() -> Callable[..., QueueEvent]:
     try:
-        from kiosk.eta import QueueEvent as KioskQueueEvent
+        from kiosk.domain.eta import QueueEvent as KioskQueueEvent
     except Exception:  # not written yet, or broken: bench/eta.py reports which
         return QueueEvent
     return KioskQueueEvent
@@ -274,7 +275,7 @@ def make_history(scenario: Scenario, seed: int, size: int = HISTORY_SIZE) -> dic
 
 def usual_walk_in_rates(provider_ids: Sequence[str], scenario: Scenario | None = None
                         ) -> dict[str | None, list[float]]:
-    """The walk-ins a practice's records show, as ``kiosk.eta`` takes them: per hour of day,
+    """The walk-ins a practice's records show, as ``kiosk.domain.eta`` takes them: per hour of day,
     for each provider (None: for anyone). The usual day is the base scenario's, whatever the
     day brings (the stress day has more walk-ins than the records say)."""
     s = scenario or BASE

@@ -5,7 +5,7 @@ the model, the event conventions and the sources of every parameter). Days use t
 0..N-1, in two scenarios: "base", and "stress" where reality is harsher than the estimators'
 history says. The estimators, each given the same events and a fresh instance per day:
 
-* ``kiosk``: ``kiosk.eta.WaitEstimator``, when that module imports;
+* ``kiosk``: ``kiosk.domain.eta.WaitEstimator``, when that module imports;
 * ``naive``: the baseline below, the place in the provider's line of present patients times the
   provider's historical mean consultation.
 
@@ -127,11 +127,12 @@ class NaiveEstimator:
 
 
 def kiosk_estimator(history: History) -> Estimator:
-    from kiosk.eta import WaitEstimator
+    from kiosk.domain.eta import WaitEstimator
 
     # The practice's rules, as the app passes them from its settings: on time means within
     # 5 minutes of the slot here (the simulator's rule), and calls come at most 15 minutes early.
-    # And its habits, as the app learns them from past days (kiosk.waits.practice_habits): the
+    # And its habits, as the app learns them from past days
+    # (kiosk.services.waits.practice_habits): the
     # usual day's, which is the base scenario's, also on a stress day.
     usual = BASE
     estimator: Estimator = WaitEstimator(
@@ -144,16 +145,16 @@ def kiosk_estimator(history: History) -> Estimator:
 
 
 ESTIMATORS: dict[str, tuple[EstimatorFactory, str]] = {
-    "kiosk": (kiosk_estimator, "kiosk.eta.WaitEstimator"),
+    "kiosk": (kiosk_estimator, "kiosk.domain.eta.WaitEstimator"),
     "naive": (NaiveEstimator, "place in line x historical mean (bench/eta.py)"),
 }
 BASELINE = "naive"
 
 
 def kiosk_import_error() -> str | None:
-    """None if kiosk.eta.WaitEstimator imports, otherwise why not."""
+    """None if kiosk.domain.eta.WaitEstimator imports, otherwise why not."""
     try:
-        from kiosk.eta import WaitEstimator  # noqa: F401
+        from kiosk.domain.eta import WaitEstimator  # noqa: F401
     except Exception:
         return traceback.format_exc(limit=-1).strip().splitlines()[-1]
     return None
@@ -378,8 +379,9 @@ def main() -> None:
     names = list(ESTIMATORS) if args.estimator == "all" else [args.estimator]
     if "kiosk" in names and (error := kiosk_import_error()) is not None:
         if args.estimator == "kiosk":
-            sys.exit(f"kiosk.eta.WaitEstimator does not import: {error}")
-        print(f"note: kiosk.eta.WaitEstimator does not import ({error}); naive baseline only")
+            sys.exit(f"kiosk.domain.eta.WaitEstimator does not import: {error}")
+        print(f"note: kiosk.domain.eta.WaitEstimator does not import ({error}); "
+              "naive baseline only")
         names.remove("kiosk")
     for name in names:
         print(f"estimator {name}: {ESTIMATORS[name][1]}")
@@ -406,7 +408,7 @@ def main() -> None:
         if name != BASELINE:
             print_targets(name, results, timings[name])
     if names == [BASELINE]:
-        print("\n(no estimator under test: targets are for kiosk.eta.WaitEstimator)")
+        print("\n(no estimator under test: targets are for kiosk.domain.eta.WaitEstimator)")
     print(f"\nelapsed: {time.perf_counter() - started:.1f} s")
 
 

@@ -26,11 +26,11 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 if str(REPOSITORY) not in sys.path:
     sys.path.insert(0, str(REPOSITORY))
 
-from kiosk.checkin import CheckinService  # noqa: E402
-from kiosk.clock import FixedClock  # noqa: E402
-from kiosk.db import Database  # noqa: E402
-from kiosk.settings import load_settings  # noqa: E402
-from kiosk.site import SiteContext  # noqa: E402
+from kiosk.base.clock import FixedClock  # noqa: E402
+from kiosk.base.settings import load_settings  # noqa: E402
+from kiosk.services.checkin import CheckinService  # noqa: E402
+from kiosk.store.db import Database  # noqa: E402
+from kiosk.store.site import SiteContext  # noqa: E402
 from kiosk.sync.client import FhirClient  # noqa: E402
 from kiosk.sync.outbox import drain  # noqa: E402
 from kiosk.sync.pull import pull  # noqa: E402
@@ -91,7 +91,7 @@ def main() -> None:
         db = Database(url)
         db.upgrade()
         clock = FixedClock(datetime(2026, 11, 23, 13, 0, tzinfo=TZ))
-        ctx = SiteContext(settings, db, clock)
+        ctx = SiteContext.open(settings, db, clock)
         client = FhirClient(settings)
 
         started = time.perf_counter()

@@ -32,16 +32,16 @@ if str(REPOSITORY) not in sys.path:
 
 from sqlalchemy import event, select  # noqa: E402
 
-from kiosk.changes import ChangeWatcher  # noqa: E402
-from kiosk.checkin import CheckinService  # noqa: E402
-from kiosk.clock import SystemClock, local_day_bounds  # noqa: E402
-from kiosk.db import Database  # noqa: E402
-from kiosk.demo import generate_day  # noqa: E402
-from kiosk.lobby import open_help_requests  # noqa: E402
-from kiosk.models import Appointment  # noqa: E402
-from kiosk.queue import QueueService  # noqa: E402
-from kiosk.settings import load_settings  # noqa: E402
-from kiosk.site import SiteContext  # noqa: E402
+from kiosk.base.clock import SystemClock, local_day_bounds  # noqa: E402
+from kiosk.base.settings import load_settings  # noqa: E402
+from kiosk.ops.demo import generate_day  # noqa: E402
+from kiosk.services.checkin import CheckinService  # noqa: E402
+from kiosk.services.lobby import open_help_requests  # noqa: E402
+from kiosk.services.queue import QueueService  # noqa: E402
+from kiosk.services.watcher import ChangeWatcher  # noqa: E402
+from kiosk.store.db import Database  # noqa: E402
+from kiosk.store.models import Appointment  # noqa: E402
+from kiosk.store.site import SiteContext  # noqa: E402
 
 KIOSKS, RECEPTIONS = 20, 5
 
@@ -49,7 +49,7 @@ KIOSKS, RECEPTIONS = 20, 5
 def context(url: str) -> SiteContext:
     settings = load_settings(environ={}, overrides={"database_url": url,
                                                     "timezone": "Europe/Berlin"})
-    return SiteContext(settings, Database(url), SystemClock())
+    return SiteContext.open(settings, Database(url), SystemClock())
 
 
 def kiosk(url: str, index: int, appointments: list[str], seconds: float,

@@ -1,6 +1,6 @@
 """Patient kiosk window, offscreen: start-up, scan-to-confirmation latency, memory over cycles.
 
-Three figures, on a SQLite file seeded with ``kiosk.demo.generate_day`` (by default 5,000
+Three figures, on a SQLite file seeded with ``kiosk.ops.demo.generate_day`` (by default 5,000
 appointments and 20,000 patients, Europe/Berlin):
 
 1. Start to first frame. ``--starts`` fresh interpreters each import this module (the kiosk's
@@ -63,14 +63,14 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import select
 
-from kiosk import tokens
-from kiosk.checkin import Outcome
-from kiosk.clock import FixedClock, local_day_bounds
-from kiosk.db import Database
-from kiosk.flow import Step
-from kiosk.models import Appointment, AppointmentStatus, Location
-from kiosk.settings import load_settings
-from kiosk.site import SiteContext
+from kiosk.base.clock import FixedClock, local_day_bounds
+from kiosk.base.settings import load_settings
+from kiosk.domain import tokens
+from kiosk.domain.flow import Step
+from kiosk.domain.results import Outcome
+from kiosk.store.db import Database
+from kiosk.store.models import Appointment, AppointmentStatus, Location
+from kiosk.store.site import SiteContext
 from ui.app import CAMERA_AFTER_MS, application, build_kiosk
 from ui.kiosk.window import KioskWindow
 
@@ -132,7 +132,7 @@ def open_site(url: str, clock: FixedClock) -> SiteContext:
     settings = load_settings(environ={}, overrides={"database_url": url, "timezone": TIMEZONE})
     db = Database(url)
     db.upgrade()
-    return SiteContext(settings, db, clock)
+    return SiteContext.open(settings, db, clock)
 
 
 def show(ctx: SiteContext) -> tuple[QApplication, KioskWindow, PaintWatch]:
@@ -185,7 +185,7 @@ def measure_starts(url: str, runs: int) -> None:
 
 
 def seed(url: str, appointments: int) -> tuple[SiteContext, FixedClock]:
-    from kiosk.demo import generate_day
+    from kiosk.ops.demo import generate_day
     from tests.conftest import make_ctx, make_settings
 
     clock = FixedClock(MORNING)

@@ -16,15 +16,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from docs.make_screenshots import throwaway_site
-from kiosk import site_settings
-from kiosk.checkin import CheckinService
-from kiosk.clock import FixedClock, local_day_bounds
-from kiosk.demo import generate_day, seed_history
-from kiosk.lobby import heartbeat, request_help
-from kiosk.models import Appointment, StaffRole
-from kiosk.queue import QueueService
-from kiosk.site import SiteContext
-from kiosk.staff import add_staff
+from kiosk.base.clock import FixedClock, local_day_bounds
+from kiosk.ops.demo import generate_day, seed_history
+from kiosk.services import site_settings
+from kiosk.services.checkin import CheckinService
+from kiosk.services.lobby import heartbeat, request_help
+from kiosk.services.queue import QueueService
+from kiosk.services.staff import add_staff
+from kiosk.store.models import Appointment, StaffRole
+from kiosk.store.site import SiteContext
 from ui.app import application, build_kiosk
 from ui.board.window import BoardWindow
 from ui.lockdown import StaffExitDialog

@@ -15,12 +15,12 @@ from sqlalchemy import delete
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kiosk.clock import FixedClock
-from kiosk.db import Database
-from kiosk.demo import generate_day, seed_history
-from kiosk.models import Visit
-from kiosk.settings import load_settings
-from kiosk.site import SiteContext
+from kiosk.base.clock import FixedClock
+from kiosk.base.settings import load_settings
+from kiosk.ops.demo import generate_day, seed_history
+from kiosk.store.db import Database
+from kiosk.store.models import Visit
+from kiosk.store.site import SiteContext
 from ui.app import application, build_kiosk
 
 DAY = date(2026, 3, 2)
@@ -35,7 +35,7 @@ def throwaway_site(start: datetime) -> tuple[SiteContext, FixedClock]:
     database = Database(url)
     database.upgrade()
     clock = FixedClock(start)
-    return SiteContext(settings, database, clock), clock
+    return SiteContext.open(settings, database, clock), clock
 
 
 def main() -> None:

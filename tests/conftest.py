@@ -19,10 +19,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
-from kiosk.clock import FixedClock
-from kiosk.db import Database
-from kiosk.models import AppointmentStatus
-from kiosk.schedule import (
+from kiosk.base.clock import FixedClock
+from kiosk.base.settings import Settings, load_settings
+from kiosk.store.db import Database
+from kiosk.store.models import AppointmentStatus
+from kiosk.store.schedule import (
     AppointmentRecord,
     PatientRecord,
     upsert_appointments,
@@ -30,8 +31,7 @@ from kiosk.schedule import (
     upsert_patients,
     upsert_providers,
 )
-from kiosk.settings import Settings, load_settings
-from kiosk.site import SiteContext
+from kiosk.store.site import SiteContext
 from tests.fhir_server import FhirServer, FhirServerUnavailable
 from tests.pg_server import PostgresUnavailable, TempPostgres, create_database, server_url
 
@@ -127,7 +127,7 @@ def doctor_rows(output: str) -> dict[str, tuple[str, str]]:
 
 @pytest.fixture(autouse=True)
 def restore_logging() -> Iterator[None]:
-    """Every test: what a command run in-process (kiosk.logs.configure) or a lockdown changes
+    """Every test: what a command run in-process (kiosk.base.logs.configure) or a lockdown changes
     in logging (handlers, level) and the exception hooks is put back afterwards, so that
     pytest keeps seeing exceptions in threads."""
     root = logging.getLogger()
@@ -160,7 +160,7 @@ def settings(db_url: str) -> Settings:
 def make_ctx(settings: Settings, clock: FixedClock) -> SiteContext:
     db = Database(settings.database_url)
     db.upgrade()
-    return SiteContext(settings, db, clock)
+    return SiteContext.open(settings, db, clock)
 
 
 @pytest.fixture

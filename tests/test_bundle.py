@@ -192,7 +192,7 @@ def test_demo_data_migrates_the_database_frozen(bundle: Path, workdir: Path,
                                                  demo_db: str) -> None:
     from alembic.script import ScriptDirectory
 
-    from kiosk.db import MIGRATIONS
+    from kiosk.store.db import MIGRATIONS
 
     with sqlite3.connect(workdir / "k.db") as connection:
         (version,) = connection.execute("SELECT version_num FROM alembic_version").fetchone()
@@ -325,10 +325,11 @@ def test_the_sample_config_is_read_by_the_bundle(bundle: Path, workdir: Path) ->
 @pytest.mark.slow
 def test_the_bundle_holds_what_the_kiosk_needs_and_not_more(bundle: Path) -> None:
     internal = bundle / "_internal"
-    versions = {p.name for p in (ROOT / "kiosk" / "migrations" / "versions").glob("*.py")}
-    bundled = {p.name for p in (internal / "kiosk" / "migrations" / "versions").glob("*.py")}
+    versions = {p.name for p in (ROOT / "kiosk" / "store" / "migrations" / "versions").glob("*.py")}
+    bundled = {p.name for p in
+               (internal / "kiosk" / "store" / "migrations" / "versions").glob("*.py")}
     assert versions and bundled == versions
-    assert (internal / "kiosk" / "migrations" / "env.py").is_file()
+    assert (internal / "kiosk" / "store" / "migrations" / "env.py").is_file()
     for po in (ROOT / "locales").glob("*/LC_MESSAGES/*.po"):
         assert (internal / po.relative_to(ROOT).with_suffix(".mo")).is_file(), po
     assert (internal / "assets").is_dir()
@@ -429,7 +430,7 @@ def test_the_deb_holds_the_bundle_units_and_maintainer_scripts(deb: Path,
                               text=True, check=True).stdout
     entries = {line.split()[-1]: line.split()[0] for line in contents.splitlines()}
     assert entries["./opt/lobby-kiosk/kiosk"].startswith("-rwxr-xr-x")
-    assert "./opt/lobby-kiosk/_internal/kiosk/migrations/env.py" in entries
+    assert "./opt/lobby-kiosk/_internal/kiosk/store/migrations/env.py" in entries
     for unit in UNITS:
         assert entries[f"./lib/systemd/system/{unit}"].startswith("-rw-r--r--")
     for path in ("./usr/share/doc/lobby-kiosk/kiosk.toml.sample",

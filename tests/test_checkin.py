@@ -7,12 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, func, select
 
-from kiosk import tokens
-from kiosk.checkin import CheckinService, Outcome, Reason
-from kiosk.clock import FixedClock
-from kiosk.models import Appointment, AppointmentStatus, AuditEvent, Visit
-from kiosk.names import name_key
-from kiosk.site import SiteContext
+from kiosk.base.clock import FixedClock
+from kiosk.domain import tokens
+from kiosk.domain.names import name_key
+from kiosk.domain.results import Outcome, Reason
+from kiosk.services.checkin import CheckinService
+from kiosk.store.models import Appointment, AppointmentStatus, AuditEvent, Visit
+from kiosk.store.site import SiteContext
 from tests.conftest import DAY, Person, at
 
 
@@ -243,8 +244,8 @@ def test_the_clock_decides_what_today_is(ctx, day, service):
 
 
 def add_appointment(ctx, patient: str, external_id: str, start, provider="p2"):
-    from kiosk.models import Location, Patient, Provider
-    from kiosk.schedule import AppointmentRecord, upsert_appointments
+    from kiosk.store.models import Location, Patient, Provider
+    from kiosk.store.schedule import AppointmentRecord, upsert_appointments
 
     with ctx.db.write() as session:
         patients = {p.external_id: p.id for p in session.scalars(select(Patient))}
@@ -317,11 +318,11 @@ def test_database_errors_carry_no_patient_data(ctx, day, service):
 
 
 def test_a_configured_qr_secret_rekeys_the_site_so_all_codes_agree(ctx, day, clock):
-    from kiosk.site import SiteContext
+    from kiosk.store.site import SiteContext
 
     old_token = qr_for(ctx, day["muller"])
     configured = ctx.settings.replace(qr_secret="a-configured-secret-0123456789")
-    rekeyed = SiteContext(configured, ctx.db, clock)
+    rekeyed = SiteContext.open(configured, ctx.db, clock)
     assert rekeyed.qr_secret == b"a-configured-secret-0123456789"
     service = CheckinService(rekeyed)
     assert service.by_qr(old_token).outcome is Outcome.INVALID_CODE
@@ -329,14 +330,14 @@ def test_a_configured_qr_secret_rekeys_the_site_so_all_codes_agree(ctx, day, clo
 
 
 def test_a_configured_qr_secret_on_a_new_database_creates_the_site(sqlite_url, clock):
-    from kiosk.db import Database
-    from kiosk.site import SiteContext
+    from kiosk.store.db import Database
+    from kiosk.store.site import SiteContext
     from tests.conftest import load_day, make_settings
 
     database = Database(sqlite_url)
     database.upgrade()
     settings = make_settings(sqlite_url, qr_secret="a-configured-secret-0123456789")
-    fresh = SiteContext(settings, database, clock)
+    fresh = SiteContext.open(settings, database, clock)
     people = load_day(fresh)
     token = tokens.issue(b"a-configured-secret-0123456789", "main", people["wang"].appointment,
                          DAY)

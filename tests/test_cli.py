@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from kiosk.cli import main
+from kiosk.ops.cli import main
 
 NOW = "2026-11-23T08:50"
 

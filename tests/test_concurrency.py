@@ -13,12 +13,12 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from kiosk import tokens
-from kiosk.checkin import CheckinService
-from kiosk.clock import FixedClock
-from kiosk.db import Database
-from kiosk.models import Visit
-from kiosk.site import SiteContext
+from kiosk.base.clock import FixedClock
+from kiosk.domain import tokens
+from kiosk.services.checkin import CheckinService
+from kiosk.store.db import Database
+from kiosk.store.models import Visit
+from kiosk.store.site import SiteContext
 from tests.conftest import DAY, at, make_settings
 
 KIOSKS = 4
@@ -28,7 +28,7 @@ ROUNDS = ("muller", "garcia", "oneil", "hashemi", "wang", "ivanova")
 def _kiosk(url: str, kiosk_id: str, token_list: list[str], barrier, results) -> None:
     if os.environ.get("KIOSK_TEST_RACE_LOG"):
         logging.basicConfig(level="INFO")
-    ctx = SiteContext(make_settings(url), Database(url), FixedClock(at(8, 55)))
+    ctx = SiteContext.open(make_settings(url), Database(url), FixedClock(at(8, 55)))
     service = CheckinService(ctx)
     mine = []
     for token in token_list:

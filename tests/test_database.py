@@ -8,11 +8,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from kiosk import db as kiosk_db
-from kiosk.checkin import CheckinService, Outcome
-from kiosk.db import Database, DatabaseUnavailable
-from kiosk.models import Base
-from kiosk.site import SiteContext
+from kiosk.domain.results import Outcome
+from kiosk.services.checkin import CheckinService
+from kiosk.store import db as kiosk_db
+from kiosk.store.db import Database, DatabaseUnavailable
+from kiosk.store.models import Base
+from kiosk.store.site import SiteContext
 from tests.conftest import make_settings
 
 
@@ -34,7 +35,7 @@ def test_kiosks_starting_together_migrate_once(db_url):
     import subprocess
     import sys
 
-    starts = [subprocess.Popen([sys.executable, "-m", "kiosk.cli", "--db", db_url, "db",
+    starts = [subprocess.Popen([sys.executable, "-m", "kiosk.ops.cli", "--db", db_url, "db",
                                 "upgrade"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True) for _ in range(4)]
     for process in starts:
@@ -56,7 +57,7 @@ def test_embedded_default_is_a_wal_sqlite_file_in_the_user_data_folder(monkeypat
 def test_a_locked_database_is_a_clear_error_and_loses_nothing(sqlite_url, clock, day_factory):
     database = Database(sqlite_url, busy_timeout_ms=200)
     database.upgrade()
-    ctx = SiteContext(make_settings(sqlite_url), database, clock)
+    ctx = SiteContext.open(make_settings(sqlite_url), database, clock)
     person = day_factory(ctx)["muller"]
     path = sqlite_url.removeprefix("sqlite:///")
     blocker = sqlite3.connect(path, isolation_level=None)
@@ -90,13 +91,13 @@ def test_an_upgrade_from_the_previous_release_keeps_every_row(ctx, day):
     from alembic import command
     from sqlalchemy import MetaData, select
 
-    from kiosk import site_settings
-    from kiosk.checkin import CheckinService
-    from kiosk.db import alembic_config, current_revision
-    from kiosk.lobby import request_help
-    from kiosk.models import StaffRole
-    from kiosk.queue import QueueService
-    from kiosk.staff import add_staff
+    from kiosk.services import site_settings
+    from kiosk.services.checkin import CheckinService
+    from kiosk.services.lobby import request_help
+    from kiosk.services.queue import QueueService
+    from kiosk.services.staff import add_staff
+    from kiosk.store.db import alembic_config, current_revision
+    from kiosk.store.models import StaffRole
 
     checkin = CheckinService(ctx)
     for who in ("muller", "hashemi", "wang"):
@@ -145,11 +146,11 @@ def test_an_outage_is_logged_when_it_starts_and_when_it_ends(tmp_path, caplog):
 
     from sqlalchemy import text
 
-    from kiosk.db import Database, DatabaseUnavailable
+    from kiosk.store.db import Database, DatabaseUnavailable
 
     folder = tmp_path / "not-yet"
     db = Database(f"sqlite:///{folder}/kiosk.sqlite3")
-    caplog.set_level(logging.INFO, logger="kiosk.db")
+    caplog.set_level(logging.INFO, logger="kiosk.store.db")
     for _ in range(3):
         with pytest.raises(DatabaseUnavailable), db.read() as session:
             session.execute(text("SELECT 1"))
@@ -158,7 +159,7 @@ def test_an_outage_is_logged_when_it_starts_and_when_it_ends(tmp_path, caplog):
         with db.read() as session:
             session.execute(text("SELECT 1"))
     lines = [(record.levelname, record.getMessage().split(":")[0]) for record in caplog.records
-             if record.name == "kiosk.db"]
+             if record.name == "kiosk.store.db"]
     assert [level for level, _ in lines] == ["ERROR", "WARNING"], lines
     assert "reachable again" in caplog.records[-1].getMessage()
     db.dispose()

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import doctor
-from kiosk.db import Database, upgrade
-from kiosk.settings import load_settings
+from kiosk.base.settings import load_settings
+from kiosk.ops import doctor
+from kiosk.store.db import Database, upgrade
 from tests.conftest import doctor_rows
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -32,7 +32,7 @@ def run_doctor(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
 
 @pytest.fixture
 def migrated(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'kiosk.db'}"
+    url = f"sqlite:///{tmp_path / 'kiosk.store.db'}"
     db = Database(url)
     upgrade(db.engine)
     db.dispose()
@@ -108,9 +108,9 @@ def test_clock_skew_against_the_server_fails(late_server):
 
 
 def test_logs_and_the_running_kiosks_health(tmp_path, migrated):
-    from kiosk.clock import SystemClock
-    from kiosk.monitor import serve
-    from kiosk.site import SiteContext
+    from kiosk.base.clock import SystemClock
+    from kiosk.ops.monitor import serve
+    from kiosk.store.site import SiteContext
 
     blocked = tmp_path / "a-file"
     blocked.write_text("")

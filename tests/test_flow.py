@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from kiosk.checkin import CheckinResult, Outcome, Reason
-from kiosk.clock import FixedClock
-from kiosk.flow import InputProblem, KioskFlow, Step, Timing, validate_birth_date
+from kiosk.base.clock import FixedClock
+from kiosk.domain.flow import InputProblem, KioskFlow, Step, Timing, validate_birth_date
+from kiosk.domain.results import CheckinResult, Outcome, Reason
 from tests.conftest import TZ
 
 LANGS = ("en", "ar", "zh_Hans")

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from kiosk.i18n import (
+from kiosk.base.i18n import (
     STAFF_LANGUAGES,
     date_field_order,
     is_right_to_left,
     native_name,
     translate,
 )
-from kiosk.settings import Settings
+from kiosk.base.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
@@ -67,9 +67,9 @@ def test_every_message_is_translated_with_its_placeholders(domain, language):
 
 
 def test_staff_errors_read_in_the_staff_language():
-    from kiosk.i18n import StaffWord
-    from kiosk.models import VisitStatus
-    from kiosk.queue import REFUSED, STATUS_NAMES, InvalidTransition
+    from kiosk.base.i18n import StaffWord
+    from kiosk.services.queue import REFUSED, STATUS_NAMES, InvalidTransition
+    from kiosk.store.models import VisitStatus
 
     error = InvalidTransition(REFUSED["finish"], ticket="K-3",
                               status=StaffWord(STATUS_NAMES[VisitStatus.WAITING]))

@@ -16,9 +16,9 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QPushButton
 
-from kiosk.flow import Step
-from kiosk.site import SiteContext
-from kiosk.staff import add_staff
+from kiosk.domain.flow import Step
+from kiosk.services.staff import add_staff
+from kiosk.store.site import SiteContext
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # the marker's time (any will do)
 

@@ -13,15 +13,16 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
-from kiosk import logs
-from kiosk.checkin import CheckinService
-from kiosk.db import Database
-from kiosk.models import Appointment, OutboxItem, SyncStatus
-from kiosk.monitor import SCREEN_STALE_SECONDS, Metrics, serve
-from kiosk.queue import QueueService
-from kiosk.settings import SettingsError
-from kiosk.site import SiteContext
-from kiosk.tokens import issue
+from kiosk.base import logs
+from kiosk.base.metrics import Metrics
+from kiosk.base.settings import SettingsError
+from kiosk.domain.tokens import issue
+from kiosk.ops.monitor import SCREEN_STALE_SECONDS, serve
+from kiosk.services.checkin import CheckinService
+from kiosk.services.queue import QueueService
+from kiosk.store.db import Database
+from kiosk.store.models import Appointment, OutboxItem, SyncStatus
+from kiosk.store.site import SiteContext
 from tests.conftest import DAY, load_day, make_settings
 
 
@@ -105,7 +106,7 @@ def test_healthz_fails_when_the_screen_hangs_or_the_database_is_gone(sqlite_url,
     settings = make_settings(sqlite_url, monitor_address="127.0.0.1:0")
     db = Database(settings.database_url)
     db.upgrade()
-    ctx = SiteContext(settings, db, clock, metrics)
+    ctx = SiteContext.open(settings, db, clock, metrics)
     server = serve(ctx)
     assert server is not None
     try:
@@ -194,14 +195,14 @@ def test_a_failure_that_is_not_the_database_answers_failing_and_logs_no_message(
 
     def broken(_ctx, **_options):
         raise ValueError("patient Müller 1956-03-14")  # as a corrupt file's error might
-    monkeypatch.setattr("kiosk.monitor.read_figures", broken)
+    monkeypatch.setattr("kiosk.ops.monitor.read_figures", broken)
     status, body = healthz(port)
     assert (status, body["checks"]["database"]) == (503, {"status": "fail"})
     assert scrape(port)[("lobby_kiosk_database_up", ())] == 0
 
     def crash(_ctx):
         raise KeyError("Jürgen Müller")
-    monkeypatch.setattr("kiosk.monitor.health", crash)  # an error in the handler itself
+    monkeypatch.setattr("kiosk.ops.monitor.health", crash)  # an error in the handler itself
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
     assert "monitor: unexpected KeyError while answering" in caplog.text
@@ -234,7 +235,7 @@ def test_a_database_that_is_down_is_not_logged_at_every_scrape(sqlite_url, clock
     settings = make_settings(sqlite_url, monitor_address="127.0.0.1:0")
     db = Database(settings.database_url)
     db.upgrade()
-    ctx = SiteContext(settings, db, clock)
+    ctx = SiteContext.open(settings, db, clock)
     server = serve(ctx)
     assert server is not None
     try:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.names import MAX_NAME_LENGTH, name_key, name_keys
+from kiosk.domain.names import MAX_NAME_LENGTH, name_key, name_keys
 
 
 @pytest.mark.parametrize(("typed", "recorded"), [

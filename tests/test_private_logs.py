@@ -20,12 +20,12 @@ import requests
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QPushButton
 
-from kiosk.clock import FixedClock
-from kiosk.flow import Step
-from kiosk.logs import TextFormatter
-from kiosk.monitor import serve
-from kiosk.names import name_key
-from kiosk.settings import load_settings
+from kiosk.base.clock import FixedClock
+from kiosk.base.logs import TextFormatter
+from kiosk.base.settings import load_settings
+from kiosk.domain.flow import Step
+from kiosk.domain.names import name_key
+from kiosk.ops.monitor import serve
 from tests.conftest import DAY, PEOPLE, at, make_ctx
 from tests.test_ui_kiosk import click, press_enter, press_keys, type_on_screen, wait_for
 

@@ -7,10 +7,11 @@ from datetime import UTC
 import pytest
 from sqlalchemy import select
 
-from kiosk import tokens
-from kiosk.checkin import CheckinService
-from kiosk.models import AuditEvent, VisitStatus
-from kiosk.queue import InvalidTransition, ProviderDay, QueueService, SimpleWaitModel
+from kiosk.domain import tokens
+from kiosk.services.checkin import CheckinService
+from kiosk.services.queue import InvalidTransition, QueueService
+from kiosk.services.waits import ProviderDay, SimpleWaitModel
+from kiosk.store.models import AuditEvent, VisitStatus
 from tests.conftest import DAY, at
 
 
@@ -73,7 +74,7 @@ def test_walk_in_takes_its_place_at_its_arrival(ctx, clock, day):
 def test_simple_wait_model_grows_with_place_and_respects_appointment_time():
     from datetime import datetime, timedelta
 
-    from kiosk.queue import QueuedVisit
+    from kiosk.services.waits import QueuedVisit
 
     now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     waiting = [QueuedVisit(n, 1, VisitStatus.WAITING, now, n, None, None) for n in range(3)]

@@ -15,14 +15,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel
 from sqlalchemy import select
 
-from kiosk.checkin import CheckinService
-from kiosk.i18n import staff_translate, translate
-from kiosk.lobby import heartbeat, open_help_requests, request_help
-from kiosk.models import AuditEvent, HelpRequest, StaffMember, Visit, VisitStatus
-from kiosk.queue import QueueService
-from kiosk.site import SiteContext
-from kiosk.staff import MAX_FAILURES, StaffError, add_staff, sign_in
-from kiosk.texts import BOARD_SPOKEN_CALL
+from kiosk.base.i18n import staff_translate, translate
+from kiosk.domain.texts import BOARD_SPOKEN_CALL
+from kiosk.services.checkin import CheckinService
+from kiosk.services.lobby import heartbeat, open_help_requests, request_help
+from kiosk.services.queue import QueueService
+from kiosk.services.staff import MAX_FAILURES, StaffError, add_staff, sign_in
+from kiosk.store.models import AuditEvent, HelpRequest, StaffMember, Visit, VisitStatus
+from kiosk.store.site import SiteContext
 from tests.conftest import PEOPLE
 
 pytestmark = pytest.mark.gui
@@ -428,8 +428,8 @@ def test_the_board_can_show_given_name_and_initial(qtbot, staffed):
 def test_a_board_in_its_own_process_follows_an_admins_change(qtbot, staffed, clock):
     """The board runs with its own settings (its own process): an admin's change of what it
     shows reaches it with the next lobby change, without a restart."""
-    from kiosk import site_settings
-    from kiosk.models import StaffRole
+    from kiosk.services import site_settings
+    from kiosk.store.models import StaffRole
     from tests.conftest import make_ctx
     from ui.board.window import BoardWindow
 
@@ -448,7 +448,7 @@ def test_a_board_in_its_own_process_follows_an_admins_change(qtbot, staffed, clo
 
 
 def test_a_second_scan_shows_the_current_place(staffed, day):
-    from kiosk import tokens
+    from kiosk.domain import tokens
 
     person = day["garcia"]
     check_in(staffed, "muller")

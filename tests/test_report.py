@@ -9,12 +9,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from kiosk import tokens
-from kiosk.checkin import CheckinService
-from kiosk.lobby import record_feedback
-from kiosk.models import Appointment, AppointmentStatus
-from kiosk.queue import ProviderDay, QueueService, Wait
-from kiosk.report import TOTAL, DayReport, day_report
+from kiosk.domain import tokens
+from kiosk.domain.results import Wait
+from kiosk.services.checkin import CheckinService
+from kiosk.services.lobby import record_feedback
+from kiosk.services.queue import QueueService
+from kiosk.services.report import TOTAL, DayReport, day_report
+from kiosk.services.waits import ProviderDay
+from kiosk.store.models import Appointment, AppointmentStatus
 from tests.conftest import DAY, PEOPLE, at
 
 OKAFOR, GOLDBERG, CHEN = "Dr. Amara Okafor", "Dr. Sarah Goldberg", "Dr. Wei Chen"  # p1, p3, p2

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData, select, text
 
-from kiosk.checkin import CheckinService
-from kiosk.models import OutboxItem, OutboxState, Patient, Visit
-from kiosk.queue import QueueService
-from kiosk.report import day_report
-from kiosk.retention import purge
-from kiosk.site import SiteContext
+from kiosk.services.checkin import CheckinService
+from kiosk.services.queue import QueueService
+from kiosk.services.report import day_report
+from kiosk.services.retention import purge
+from kiosk.store.models import OutboxItem, OutboxState, Patient, Visit
+from kiosk.store.site import SiteContext
 from tests.conftest import DAY, PEOPLE
 
 
@@ -36,7 +36,7 @@ def a_day(ctx: SiteContext, day) -> None:
     queue.act("K-1", "finish", actor="Rosa")
     with ctx.db.write() as session:  # Wang's check-in is still to be sent upstream
         wang = session.scalar(select(Patient.id).where(Patient.external_id == "wang"))
-        from kiosk.models import Appointment
+        from kiosk.store.models import Appointment
 
         appointment = session.scalar(select(Appointment.id).where(
             Appointment.patient_id == wang))
@@ -79,8 +79,8 @@ def test_patient_data_goes_at_the_end_of_the_next_day(ctx, day, clock):
 
 def test_a_check_in_never_written_back_keeps_its_data_a_week_longer_then_not(ctx, day,
                                                                              clock):
-    from kiosk.models import AuditEvent
-    from kiosk.retention import UNSENT_GRACE
+    from kiosk.services.retention import UNSENT_GRACE
+    from kiosk.store.models import AuditEvent
 
     a_day(ctx, day)
     clock.advance(days=2)
@@ -118,7 +118,7 @@ def test_retention_is_a_setting(ctx, day, clock):
 
 
 def test_audit_records_hold_no_patient_data(ctx, day):
-    from kiosk.models import AuditEvent
+    from kiosk.store.models import AuditEvent
 
     a_day(ctx, day)
     with ctx.db.read() as session:
@@ -137,7 +137,7 @@ def test_months_of_history_purge_in_one_go(ctx, day, clock):
 
     from sqlalchemy import insert
 
-    from kiosk.models import Provider
+    from kiosk.store.models import Provider
 
     count = 70_000
     with ctx.db.write() as session:

@@ -1,8 +1,8 @@
-"""Scanner bursts told from people typing, by timing alone (kiosk/scanner.py)."""
+"""Scanner bursts told from people typing, by timing alone (kiosk/domain/scanner.py)."""
 
 from __future__ import annotations
 
-from kiosk.scanner import BurstDetector
+from kiosk.domain.scanner import BurstDetector
 
 TOKEN = "LK1AETF75XMDLIDEAJ7ZO5T2T22SYOWLQKV54"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.settings import MASK, Settings, SettingsError, describe, load_settings
+from kiosk.base.settings import MASK, Settings, SettingsError, describe, load_settings
 
 
 def test_defaults_need_no_file():
@@ -89,7 +89,7 @@ def test_secrets_are_masked_when_shown():
 def test_the_readme_documents_every_setting():
     from pathlib import Path
 
-    from kiosk.settings import markdown_table
+    from kiosk.base.settings import markdown_table
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     stale = [row for row in markdown_table() if row not in readme]

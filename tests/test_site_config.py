@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from kiosk import site_settings
-from kiosk.models import AuditEvent, StaffRole
-from kiosk.provision import provision, sample_config
-from kiosk.settings import SettingsError, load_settings
-from kiosk.site import SiteContext
-from kiosk.staff import add_staff
+from kiosk.base.settings import SettingsError, load_settings
+from kiosk.ops.provision import provision, sample_config
+from kiosk.services import site_settings
+from kiosk.services.staff import add_staff
+from kiosk.store.models import AuditEvent, StaffRole
+from kiosk.store.site import SiteContext
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -76,7 +76,7 @@ def test_an_admin_changes_site_wide_settings_for_every_machine(ctx: SiteContext)
                              "welcome_message": "Flu vaccinations today"},
                        actor="Ines", role=StaffRole.ADMIN)
     # Another machine of the site, with its own config file's values, reads them.
-    other = SiteContext(ctx.settings.replace(languages=["en", "es", "fr"],
+    other = SiteContext.open(ctx.settings.replace(languages=["en", "es", "fr"],
                                              target_wait_minutes=15), ctx.db, ctx.clock)
     applied = site_settings.apply(other)
     assert applied.languages == ("en", "ar") and applied.target_wait_minutes == 20
@@ -105,8 +105,8 @@ def test_site_wide_settings_are_validated_and_admins_only(ctx: SiteContext):
 
 
 def test_a_stored_value_this_release_cannot_use_is_skipped_not_fatal(ctx: SiteContext):
-    from kiosk.models import SiteSetting
-    from kiosk.site import ensure_site
+    from kiosk.store.models import SiteSetting
+    from kiosk.store.site import ensure_site
 
     with ctx.db.write() as session:
         ensure_site(session, ctx.settings, ctx.now())
@@ -120,7 +120,7 @@ def test_a_stored_value_this_release_cannot_use_is_skipped_not_fatal(ctx: SiteCo
 
 @pytest.mark.gui
 def test_the_kiosk_applies_a_change_between_patients(qtbot, sqlite_ctx: SiteContext):
-    from kiosk.flow import Step
+    from kiosk.domain.flow import Step
     from ui.app import build_kiosk
 
     window = build_kiosk(sqlite_ctx)

@@ -13,9 +13,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import func, select
 
-from kiosk.checkin import CheckinService
-from kiosk.cli import main
-from kiosk.models import Appointment, AppointmentStatus, OutboxItem, OutboxState, Patient, Visit
+from kiosk.ops.cli import main
+from kiosk.services.checkin import CheckinService
+from kiosk.store.models import (
+    Appointment,
+    AppointmentStatus,
+    OutboxItem,
+    OutboxState,
+    Patient,
+    Visit,
+)
 from kiosk.sync.client import FhirClient
 from kiosk.sync.outbox import drain
 from kiosk.sync.pull import pull

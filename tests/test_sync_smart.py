@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from sqlalchemy import select
 
-from kiosk.models import Appointment, OutboxItem, OutboxState
-from kiosk.settings import SettingsError
+from kiosk.base.settings import SettingsError
+from kiosk.store.models import Appointment, OutboxItem, OutboxState
 from kiosk.sync.client import FhirClient, SignInFailed
 from kiosk.sync.outbox import drain
 from kiosk.sync.pull import pull

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from kiosk import doctor
+from kiosk.ops import doctor
 from kiosk.sync import transport as transport_module
 from kiosk.sync.client import FhirClient, SyncError, Unavailable
 from kiosk.sync.transport import tls_verify

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk import tokens
+from kiosk.domain import tokens
 
 SECRET = b"s" * 32
 DAY = date(2026, 11, 23)

@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtMultimedia import QVideoFrame, QVideoSink
 
-from kiosk import tokens
-from kiosk.flow import Step
+from kiosk.domain import tokens
+from kiosk.domain.flow import Step
 from tests.conftest import DAY
 
 pytestmark = pytest.mark.gui

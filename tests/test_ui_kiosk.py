@@ -11,11 +11,11 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton, QWidget
 from sqlalchemy import select
 
-from kiosk import tokens
-from kiosk.flow import Step
-from kiosk.models import AuditEvent, Feedback
-from kiosk.settings import Settings
-from kiosk.site import SiteContext
+from kiosk.base.settings import Settings
+from kiosk.domain import tokens
+from kiosk.domain.flow import Step
+from kiosk.store.models import AuditEvent, Feedback
+from kiosk.store.site import SiteContext
 from tests.conftest import DAY, at
 
 pytestmark = pytest.mark.gui
@@ -429,7 +429,7 @@ def test_reach_layout_keeps_controls_in_the_lower_part_of_a_tall_screen(qtbot, s
     from ui.app import build_kiosk
 
     settings = sqlite_ctx.settings.replace(reach_layout=True)
-    tall = build_kiosk(SiteContext(settings, sqlite_ctx.db, sqlite_ctx.clock))
+    tall = build_kiosk(SiteContext.open(settings, sqlite_ctx.db, sqlite_ctx.clock))
     qtbot.addWidget(tall)
     tall.resize(1080, 1920)
     tall.show()
@@ -472,7 +472,7 @@ def test_spoken_guidance_reads_each_screen_in_the_patients_language(qtbot, sqlit
     from ui.app import build_kiosk
 
     settings = sqlite_ctx.settings.replace(speak_guidance=True)
-    kiosk = build_kiosk(SiteContext(settings, sqlite_ctx.db, sqlite_ctx.clock),
+    kiosk = build_kiosk(SiteContext.open(settings, sqlite_ctx.db, sqlite_ctx.clock),
                         speech_engine="mock")
     qtbot.addWidget(kiosk)
     kiosk.show()

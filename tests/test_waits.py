@@ -9,14 +9,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from kiosk import tokens
-from kiosk.checkin import CheckinService
-from kiosk.cli import main
-from kiosk.eta import QueueEvent, WaitEstimator
-from kiosk.models import Visit, WaitEstimateRecord
-from kiosk.queue import QueueService
-from kiosk.report import day_report
-from kiosk.waits import _records, actual_minutes, calibration
+from kiosk.domain import tokens
+from kiosk.domain.eta import QueueEvent, WaitEstimator
+from kiosk.ops.cli import main
+from kiosk.services.checkin import CheckinService
+from kiosk.services.queue import QueueService
+from kiosk.services.report import day_report
+from kiosk.services.waits import _records, actual_minutes, calibration
+from kiosk.store.models import Visit, WaitEstimateRecord
 from tests.conftest import DAY, at
 
 
@@ -39,7 +39,7 @@ def test_estimates_shown_are_recorded_with_the_wait_that_followed(ctx, clock, da
 
 def test_a_call_taken_back_and_made_again_counts_the_second_one(ctx, clock, day,
                                                                monkeypatch):
-    monkeypatch.setattr("kiosk.waits.ENOUGH_HISTORY", 0)  # a wait with a number is shown
+    monkeypatch.setattr("kiosk.services.waits.ENOUGH_HISTORY", 0)  # a wait with a number is shown
     first = scan(ctx, day, "muller")
     queue = QueueService(ctx)
     clock.advance(minutes=5)
@@ -88,7 +88,8 @@ def test_calibration_removes_a_bias_and_fits_the_bound():
 
 
 def test_eta_report_command(ctx, clock, day, capsys, monkeypatch):
-    monkeypatch.setattr("kiosk.waits.ENOUGH_HISTORY", 0)  # a number is shown from the start
+    # a number is shown from the start
+    monkeypatch.setattr("kiosk.services.waits.ENOUGH_HISTORY", 0)
     first = scan(ctx, day, "muller")
     clock.advance(minutes=7)
     QueueService(ctx).act(first.ticket, "call", actor="anna")
@@ -104,7 +105,7 @@ def test_eta_report_command(ctx, clock, day, capsys, monkeypatch):
 def test_cancelled_appointments_ahead_do_not_lengthen_a_wait(ctx, clock, day):
     from sqlalchemy import delete
 
-    from kiosk.models import Appointment
+    from kiosk.store.models import Appointment
 
     clock.set(at(8, 20))
     scan(ctx, day, "garcia")  # p1 at 09:15; Voss's 09:00 on p1 is cancelled
@@ -129,7 +130,7 @@ def test_a_patient_called_then_gone_teaches_no_pace_and_frees_the_provider():
 
 
 def test_calibration_learns_from_the_models_own_numbers(ctx, clock, day, monkeypatch):
-    monkeypatch.setattr("kiosk.waits.ENOUGH_HISTORY", 0)
+    monkeypatch.setattr("kiosk.services.waits.ENOUGH_HISTORY", 0)
     first = scan(ctx, day, "muller")
     clock.advance(minutes=9)
     QueueService(ctx).act(first.ticket, "call", actor="anna")
@@ -222,8 +223,8 @@ def test_a_booked_patient_long_overdue_no_longer_holds_their_slot():
 
 
 def test_the_practice_habits_are_learned_from_past_days(ctx, day):
-    from kiosk.demo import seed_history
-    from kiosk.waits import practice_habits
+    from kiosk.ops.demo import seed_history
+    from kiosk.services.waits import practice_habits
 
     added = seed_history(ctx, DAY, days=3, per_day=14)
     assert added > 0 and seed_history(ctx, DAY, days=3, per_day=14) == 0  # idempotent

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from kiosk import tokens
-from kiosk.clock import FixedClock
-from kiosk.db import Database
-from kiosk.models import Appointment, Visit
-from kiosk.site import SiteContext
+from kiosk.base.clock import FixedClock
+from kiosk.domain import tokens
+from kiosk.store.db import Database
+from kiosk.store.models import Appointment, Visit
+from kiosk.store.site import SiteContext
 from tests.conftest import DAY, at, make_settings, unavailable
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
@@ -79,7 +79,7 @@ def test_a_scanner_typing_into_the_real_window_checks_the_patient_in(tmp_path):
             return now.stdout.strip() in ids
         assert wait_until(focused), f"the kiosk window never took the keyboard focus: {seen}"
         database = Database(url)
-        ctx = SiteContext(make_settings(url), database, FixedClock(at(8, 5)))
+        ctx = SiteContext.open(make_settings(url), database, FixedClock(at(8, 5)))
         with database.read() as session:
             garcia = session.scalars(select(Appointment.external_id).where(
                 Appointment.external_id.like("%pat-garcia"),

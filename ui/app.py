@@ -19,12 +19,12 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QApplication, QWidget
 
-from kiosk import site_settings
-from kiosk.checkin import CheckinService
-from kiosk.flow import KioskFlow, Step, Timing, answer
-from kiosk.lobby import record_feedback, request_help
-from kiosk.settings import Settings
-from kiosk.site import SiteContext
+from kiosk.base.settings import Settings
+from kiosk.domain.flow import KioskFlow, Step, Timing
+from kiosk.services import site_settings
+from kiosk.services.checkin import CheckinService
+from kiosk.services.lobby import record_feedback, request_help
+from kiosk.store.site import SiteContext
 from ui.kiosk.window import KioskWindow
 from ui.lockdown import Lockdown
 from ui.scanner import ScannerFilter
@@ -83,7 +83,7 @@ def build_kiosk(
 
     window = KioskWindow(
         flow,
-        lambda request: answer(request, service, kiosk_id),
+        lambda request: service.answer(request, kiosk_id),
         on_feedback=feedback,
         worker=worker,
         reach_layout=settings.reach_layout,
@@ -164,7 +164,7 @@ def start_heartbeat(ctx: SiteContext, window: QWidget, worker: Worker) -> QTimer
     """The kiosk tells reception it is alive, now and every HEARTBEAT_SECONDS, off the GUI
     thread; a failure (database gone) is logged by the database layer and tried again."""
     from kiosk import __version__
-    from kiosk.lobby import HEARTBEAT_SECONDS, heartbeat
+    from kiosk.services.lobby import HEARTBEAT_SECONDS, heartbeat
 
     started = ctx.now()
     kiosk_id = ctx.settings.kiosk_id
@@ -220,7 +220,7 @@ def start_screen_pulse(ctx: SiteContext, window: QWidget) -> QTimer:
 def start_purging(ctx: SiteContext, window: QWidget, worker: Worker) -> QTimer:
     """Patient data past ``retention_days`` is deleted at start and every hour, off the GUI
     thread (a failure is logged and tried again the next hour)."""
-    from kiosk.retention import purge
+    from kiosk.services.retention import purge
 
     def run() -> None:
         worker.run(
@@ -256,7 +256,7 @@ def run_windows(ctx: SiteContext, which: str, *, exit_after: float | None = None
     """Open ``which`` ("run": the locked-down kiosk; "kiosk": the same in a window;
     "reception", "board", "board-windowed", or "demo": kiosk, reception and board side by
     side) and run until the main one is closed. ``exit_after`` seconds: quit cleanly then."""
-    from kiosk.monitor import serve
+    from kiosk.ops.monitor import serve
 
     app = application()
     route_qt_messages()

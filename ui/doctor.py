@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 
-from kiosk.doctor import FAIL, OK, WARN, Check
-from kiosk.settings import Settings
+from kiosk.base.settings import Settings
+from kiosk.ops.doctor import FAIL, OK, WARN, Check
 
 
 def checks(settings: Settings) -> list[Check]:

@@ -9,9 +9,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from kiosk.cli import main as cli_main
-from kiosk.settings import Settings
-from kiosk.site import SiteContext
+from kiosk.base.settings import Settings
+from kiosk.ops.cli import main as cli_main
+from kiosk.store.site import SiteContext
 
 
 def show_window(ctx: SiteContext, which: str, *, exit_after: float | None = None) -> int:

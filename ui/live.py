@@ -10,8 +10,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from kiosk.changes import ChangeWatcher
-from kiosk.site import SiteContext
+from kiosk.services.watcher import ChangeWatcher
+from kiosk.store.site import SiteContext
 from ui.worker import Worker
 
 log = logging.getLogger(__name__)

@@ -39,10 +39,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.i18n import S_
-from kiosk.logs import UNEXPECTED, where
-from kiosk.site import SiteContext
-from kiosk.staff import SignedIn
+from kiosk.base.i18n import S_
+from kiosk.base.logs import UNEXPECTED, where
+from kiosk.services.staff import SignedIn
+from kiosk.store.site import SiteContext
 from ui.staff_sign_in import StaffSignIn
 from ui.staff_text import StaffText
 from ui.widgets.keyboard import Keypad

@@ -1,4 +1,4 @@
-"""Routes keyboard-wedge scanner bursts to QR check-in on any screen (see kiosk/scanner.py).
+"""Routes keyboard-wedge scanner bursts to QR check-in on any screen (see kiosk/domain/scanner.py).
 
 Installed as an application-wide event filter: printable keys are held back for a moment and
 either released to the focused widget (a person typing) or, as a burst, turned into a scan.
@@ -13,7 +13,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QLineEdit
 
-from kiosk.scanner import BurstDetector, Decision
+from kiosk.domain.scanner import BurstDetector, Decision
 
 ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 SHORTCUT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier

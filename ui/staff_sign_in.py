@@ -1,5 +1,5 @@
 """Staff pick their name and type their PIN: reception's sign-in and the kiosk's staff exit.
-The PIN is checked by :func:`kiosk.staff.sign_in` (slow hash, lock after wrong PINs)."""
+The PIN is checked by :func:`kiosk.services.staff.sign_in` (slow hash, lock after wrong PINs)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from kiosk.db import DatabaseUnavailable
-from kiosk.i18n import S_
-from kiosk.site import SiteContext
-from kiosk.staff import SignedIn, StaffError, sign_in, staff_names
+from kiosk.base.i18n import S_
+from kiosk.services.staff import SignedIn, StaffError, sign_in, staff_names
+from kiosk.store.db import DatabaseUnavailable
+from kiosk.store.site import SiteContext
 from ui.staff_text import StaffText
 
 UNREACHABLE = S_("The database cannot be reached; see the log.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kiosk.i18n import S_, Explained, format_time, is_right_to_left, staff_translate
+from kiosk.base.i18n import S_, Explained, format_time, is_right_to_left, staff_translate
 
 
 class StaffText:

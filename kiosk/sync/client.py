@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from kiosk.settings import Settings
+from kiosk.base.settings import Settings
 from kiosk.sync.smart import AuthError, SmartBackendAuth
 from kiosk.sync.transport import TransportError, send, tls_verify
 

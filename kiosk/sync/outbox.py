@@ -1,6 +1,7 @@
 """Check-ins written back to the practice system, from a durable outbox.
 
-A check-in adds an :class:`~kiosk.models.OutboxItem` in its own transaction (:func:`enqueue`),
+A check-in adds an :class:`~kiosk.store.models.OutboxItem` in its own transaction
+(:func:`kiosk.store.outbox.enqueue`),
 so it survives restarts and outages. :func:`drain` sends what is due: the Appointment as last
 pulled, with ``status`` = ``arrived``, by PUT (or JSON Patch) with ``If-Match: W/"<version>"``.
 On 412 it re-reads: if the appointment is already arrived, checked in or closed upstream it is
@@ -19,11 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from kiosk.models import Appointment, OutboxItem, OutboxState
-from kiosk.site import SiteContext
+from kiosk.store.models import Appointment, OutboxItem, OutboxState
+from kiosk.store.outbox import ARRIVED
+from kiosk.store.site import SiteContext
 from kiosk.sync.client import (
     BadAnswer,
     FhirClient,
@@ -36,26 +37,11 @@ from kiosk.sync.pull import flag_cancelled_upstream
 
 log = logging.getLogger(__name__)
 
-ARRIVED = "arrived"
 LEAVE_ALONE = {"arrived", "checked-in", "fulfilled", "cancelled", "noshow", "entered-in-error"}
 BACKOFF_FIRST = 2.0    # seconds before the first retry
 BACKOFF_LONGEST = 300.0
 BATCH = 100
 _jitter = random.Random()
-
-
-def enqueue(session: Session, ctx: SiteContext, appointment: Appointment) -> None:
-    """Queue the write-back of a check-in, when this site syncs and the appointment came from
-    the practice system. Part of the check-in's transaction."""
-    if not ctx.settings.fhir_base_url or appointment.upstream_version is None:
-        return
-    exists = session.scalar(select(OutboxItem.id).where(
-        OutboxItem.appointment_id == appointment.id, OutboxItem.kind == ARRIVED))
-    if exists is None:
-        now = ctx.now()
-        session.add(OutboxItem(site_id=ctx.settings.site_id, kind=ARRIVED,
-                               appointment_id=appointment.id, created_at=now,
-                               state=OutboxState.PENDING, attempts=0, next_attempt_at=now))
 
 
 @dataclass
@@ -71,14 +57,6 @@ def backoff(attempts: int, retry_after: float | None) -> float:
     delay = min(BACKOFF_LONGEST, BACKOFF_FIRST * 2 ** max(0, attempts - 1))
     delay *= _jitter.uniform(0.5, 1.5)
     return float(max(delay, retry_after or 0.0))
-
-
-def counts(session: Session, site_id: str) -> dict[str, int]:
-    rows = session.execute(select(OutboxItem.state, func.count()).where(
-        OutboxItem.site_id == site_id).group_by(OutboxItem.state)).all()
-    found = {state.value: 0 for state in OutboxState}
-    found.update({state.value: count for state, count in rows})
-    return found
 
 
 def drain(ctx: SiteContext, client: FhirClient, *, limit: int | None = None) -> DrainResult:

@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from kiosk.clock import local_day_bounds
-from kiosk.models import Appointment, AppointmentStatus, SyncStatus, Visit
-from kiosk.queue import audit
-from kiosk.schedule import (
+from kiosk.base.clock import local_day_bounds
+from kiosk.store.audit import audit
+from kiosk.store.models import Appointment, AppointmentStatus, SyncStatus, Visit
+from kiosk.store.schedule import (
     AppointmentRecord,
     PatientRecord,
     upsert_appointments,
@@ -32,7 +32,7 @@ from kiosk.schedule import (
     upsert_patients,
     upsert_providers,
 )
-from kiosk.site import SiteContext
+from kiosk.store.site import SiteContext
 from kiosk.sync.client import BadAnswer, FhirClient, Refused
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def offers_last_updated(capabilities: dict[str, Any]) -> bool:
 def pull(ctx: SiteContext, client: FhirClient, *, full: bool = False) -> PullResult:
     settings = ctx.settings
     now, today = ctx.now(), ctx.today()
-    secret = ctx.qr_secret  # creates the site, in its own transaction, before anything else
+    secret = ctx.qr_secret
     with ctx.db.read() as session:
         status = session.get(SyncStatus, settings.site_id)
         watermark = status.watermark if status else None

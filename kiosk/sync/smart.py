@@ -21,7 +21,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from kiosk.settings import Settings
+from kiosk.base.settings import Settings
 from kiosk.sync.transport import TransportError, send
 
 log = logging.getLogger(__name__)

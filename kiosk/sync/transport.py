@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from kiosk.settings import Settings
+from kiosk.base.settings import Settings
 
 # Where Linux distributions keep the system's CA certificates as one file, with what
 # update-ca-certificates (Debian, Ubuntu) or update-ca-trust (Fedora, RHEL) added to it. Tried

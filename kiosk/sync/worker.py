@@ -14,9 +14,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from kiosk.db import DatabaseUnavailable
-from kiosk.models import SyncStatus
-from kiosk.site import SiteContext
+from kiosk.store.db import DatabaseUnavailable
+from kiosk.store.models import SyncStatus
+from kiosk.store.site import SiteContext
 from kiosk.sync.client import FhirClient, SyncError, Unavailable
 from kiosk.sync.outbox import DrainResult, drain
 from kiosk.sync.pull import PullResult, pull
@@ -57,7 +57,6 @@ class SyncWorker:
     def take_lease(self) -> None:
         """Take or renew the site's lease; raises :class:`LeaseHeld` if another has it."""
         ctx, site_id = self.ctx, self.ctx.settings.site_id
-        ctx.qr_secret  # noqa: B018 - makes sure the site exists (its row holds the lease)
         now = ctx.now()
         try:
             with ctx.db.write() as session:

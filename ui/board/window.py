@@ -19,12 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk import site_settings
-from kiosk.board import BoardCall, BoardState, board_state
-from kiosk.i18n import is_right_to_left, translate
-from kiosk.queue import QueueService
-from kiosk.site import SiteContext
-from kiosk.texts import (
+from kiosk.base.i18n import is_right_to_left, translate
+from kiosk.domain.texts import (
     BOARD_MINUTES,
     BOARD_NOW_CALLING,
     BOARD_PLACE,
@@ -34,6 +30,10 @@ from kiosk.texts import (
     BOARD_WAITING,
     BOARD_WAITING_EMPTY,
 )
+from kiosk.services import site_settings
+from kiosk.services.board import BoardCall, BoardState, board_state
+from kiosk.services.queue import QueueService
+from kiosk.store.site import SiteContext
 from ui.live import LiveUpdates
 from ui.sound import Chime
 

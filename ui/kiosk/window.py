@@ -1,4 +1,4 @@
-"""The patient kiosk window: renders kiosk.flow.KioskFlow and turns touches into its calls.
+"""The patient kiosk window: renders kiosk.domain.flow.KioskFlow and turns touches into its calls.
 
 Screens hold no state of their own beyond what they show; on every reset each field is cleared
 (see ``_forget``) so nothing of one patient is left for the next.
@@ -26,17 +26,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk import texts
-from kiosk.checkin import CheckinResult, Outcome
-from kiosk.flow import CheckinRequest, KioskFlow, Step
-from kiosk.i18n import (
+from kiosk.base.i18n import (
     date_field_order,
     is_right_to_left,
     native_name,
     translate,
 )
-from kiosk.queue import Wait
-from kiosk.settings import Settings
+from kiosk.base.settings import Settings
+from kiosk.domain import texts
+from kiosk.domain.flow import CheckinRequest, KioskFlow, Step
+from kiosk.domain.results import CheckinResult, Outcome, Wait
 from ui.theme import CALM, HIGH_CONTRAST, stylesheet
 from ui.widgets.faces import face_icon
 from ui.widgets.icons import contrast_icon, larger_text_icon

@@ -1,6 +1,6 @@
 """Reception's "Site settings" tab, for admins only: the settings every kiosk of the site
-shares (``kiosk.site_settings.SITE_WIDE``), saved in the database; kiosks apply them between
-patients, within a minute."""
+shares (``kiosk.services.site_settings.SITE_WIDE``), saved in the database; kiosks apply them
+between patients, within a minute."""
 
 from __future__ import annotations
 
@@ -20,12 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk import site_settings
-from kiosk.db import DatabaseUnavailable
-from kiosk.i18n import S_, native_name
-from kiosk.settings import Settings, SettingsError
-from kiosk.site import SiteContext
-from kiosk.staff import SignedIn
+from kiosk.base.i18n import S_, native_name
+from kiosk.base.settings import Settings, SettingsError
+from kiosk.services import site_settings
+from kiosk.services.staff import SignedIn
+from kiosk.store.db import DatabaseUnavailable
+from kiosk.store.site import SiteContext
 from ui.staff_text import StaffText
 
 # Every language the kiosk has a catalog for, in the default order.

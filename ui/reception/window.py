@@ -2,8 +2,8 @@
 the kiosks' health and the day's report. A normal desktop window for staff, not locked down;
 it locks itself after ``reception_lock_minutes`` without a key or a click.
 
-Every action is a core call (``kiosk.queue``, ``kiosk.lobby``, ``kiosk.checkin``) made with
-the signed-in member's name, which the audit keeps."""
+Every action is a core call (``kiosk.services.queue``, ``kiosk.services.lobby``,
+``kiosk.services.checkin``) made with the signed-in member's name, which the audit keeps."""
 
 from __future__ import annotations
 
@@ -46,13 +46,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk import site_settings
-from kiosk.checkin import CheckinService
-from kiosk.db import DatabaseUnavailable
-from kiosk.i18n import S_, is_right_to_left
-from kiosk.lobby import OpenHelp, SiteHealth, acknowledge_help, open_help_requests, site_health
-from kiosk.models import StaffRole, VisitStatus
-from kiosk.queue import (
+from kiosk.base.i18n import S_, is_right_to_left
+from kiosk.base.settings import Settings
+from kiosk.services import site_settings
+from kiosk.services.checkin import CheckinService
+from kiosk.services.lobby import (
+    OpenHelp,
+    SiteHealth,
+    acknowledge_help,
+    open_help_requests,
+    site_health,
+)
+from kiosk.services.queue import (
     STATUS_NAMES,
     DeskAppointment,
     InvalidTransition,
@@ -63,9 +68,10 @@ from kiosk.queue import (
     providers,
     ticket_card,
 )
-from kiosk.settings import Settings
-from kiosk.site import SiteContext
-from kiosk.staff import SignedIn
+from kiosk.services.staff import SignedIn
+from kiosk.store.db import DatabaseUnavailable
+from kiosk.store.models import StaffRole, VisitStatus
+from kiosk.store.site import SiteContext
 from ui.live import LiveUpdates
 from ui.reception.site_settings import SiteSettingsTab
 from ui.sound import Chime
@@ -274,7 +280,7 @@ class TicketDialog(QDialog):
         layout.addWidget(QLabel(provider), alignment=Qt.AlignmentFlag.AlignCenter)
         self.qr = QLabel()
         if token is not None:
-            from kiosk.tokens import qr_code
+            from kiosk.domain.tokens import qr_code
 
             image = qr_code(token).make_image().convert("RGB")
             data = image.tobytes("raw", "RGB")
@@ -647,7 +653,7 @@ class ReceptionWindow(QMainWindow):
                              if offline else t(KIOSKS))
 
     def show_report(self) -> None:
-        from kiosk.report import day_report
+        from kiosk.services.report import day_report
 
         try:
             self.report.setHtml(day_report(self.ctx, self.ctx.today()).as_html(self.t.language))

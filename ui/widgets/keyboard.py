@@ -74,7 +74,7 @@ class Keyboard(QWidget):
         self.show_keys(self._keys_shown)
 
     def retranslate(self) -> None:
-        from kiosk import texts
+        from kiosk.domain import texts
 
         self.space.setText(self.tr_(texts.KEY_SPACE))
         self.delete.setText("⌫ " + self.tr_(texts.KEY_DELETE))

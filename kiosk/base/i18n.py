@@ -1,0 +1,113 @@
+"""Languages and translated messages (gettext catalogs in locales/, read with babel).
+
+Messages are marked with ``N_`` where they are declared and translated where they are shown,
+in the language of the patient in front of the kiosk.
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+from datetime import date, datetime
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_skeleton, get_date_format
+from babel.support import NullTranslations, Translations
+
+from kiosk.base.paths import data_dir
+
+DOMAIN = "kiosk"
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; it is translated later, when shown."""
+    return message
+
+
+def locales_dir() -> Path:
+    return data_dir("locales")
+
+
+@functools.cache
+def translations(language: str, domain: str = DOMAIN) -> gettext.NullTranslations:
+    found = Translations.load(str(locales_dir()), [language], domain)
+    return found if isinstance(found, Translations) else NullTranslations()
+
+
+def translate(message: str, language: str, domain: str = DOMAIN, **values: object) -> str:
+    text = translations(language, domain).gettext(message)
+    return text.format(**values) if values else text
+
+
+# Names people look for; CLDR's own names for these read oddly on a language button.
+_NATIVE_NAMES = {"tl": "Tagalog", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
+
+
+@functools.cache
+def native_name(language: str) -> str:
+    """The language's name in itself, as patients look for it ("Español", "العربية")."""
+    if language in _NATIVE_NAMES:
+        return _NATIVE_NAMES[language]
+    name = Locale.parse(language).get_display_name(language) or language
+    return name[:1].upper() + name[1:]
+
+
+@functools.cache
+def is_right_to_left(language: str) -> bool:
+    return bool(Locale.parse(language).character_order == "right-to-left")
+
+
+@functools.cache
+def date_field_order(language: str) -> tuple[str, ...]:
+    """("day", "month", "year") in the order the language writes a short date."""
+    pattern = get_date_format("short", locale=Locale.parse(language)).pattern
+    positions = {field: pattern.find(letter) for field, letter in
+                 (("day", "d"), ("month", "M"), ("year", "y"))}
+    return tuple(sorted(positions, key=positions.__getitem__))
+
+
+def format_time(value: datetime, language: str) -> str:
+    return format_skeleton("Hm", value, locale=Locale.parse(language))
+
+
+def format_day(value: date, language: str) -> str:
+    return format_skeleton("yMMMMd", value, locale=Locale.parse(language))
+
+
+# -- Staff screens (reception, the day report) ---------------------------------------------
+# A second catalog: staff read far more words than patients, in one language per site, and
+# a staff sentence should not hold back a patient language that is still being reviewed.
+
+STAFF_DOMAIN = "reception"
+STAFF_LANGUAGES = ("en", "ar", "es", "zh_Hans")
+
+
+def S_(message: str) -> str:
+    """Mark a staff-facing message for the reception catalog; translated where shown."""
+    return message
+
+
+def staff_translate(message: str, language: str, **values: object) -> str:
+    return translate(message, language, STAFF_DOMAIN, **values)
+
+
+class StaffWord(str):
+    """A value inside an :class:`Explained` message that is itself translated (a status)."""
+
+    __slots__ = ()
+
+
+class Explained(Exception):
+    """An error reception can show in its own language: an ``S_``-marked template and the
+    values that fill it. ``str(error)`` is the English sentence, for logs and the CLI."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message.format(**values) if values else message)
+        self.message = message
+        self.values = values
+
+    def translated(self, language: str) -> str:
+        values = {key: staff_translate(value, language) if isinstance(value, StaffWord)
+                  else value for key, value in self.values.items()}
+        return staff_translate(self.message, language, **values)

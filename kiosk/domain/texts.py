@@ -1,0 +1,89 @@
+"""Every sentence the patient kiosk shows, in English, marked for translation.
+
+The screens translate them with :func:`kiosk.base.i18n.translate` in the patient's language. Plain,
+short, calm words: patients may be unwell, anxious or reading a language not their own.
+Numbers sit where no plural form depends on them ("Expected wait (minutes): ..."), so one
+sentence fits every language's grammar.
+"""
+
+from __future__ import annotations
+
+from kiosk.base.i18n import N_
+from kiosk.domain.flow import InputProblem
+
+WELCOME_TITLE = N_("Welcome")
+WELCOME_SCAN = N_("Scan the code from your appointment message")
+WELCOME_SCAN_HINT = N_("Hold the code under the scanner light.")
+WELCOME_CAMERA_HINT = N_("Or hold it in front of the camera.")
+WELCOME_NAME = N_("Check in with your name and date of birth")
+HELP_BUTTON = N_("I need help")
+LANGUAGE_LABEL = N_("Language")
+LARGER_TEXT = N_("Larger text")
+HIGH_CONTRAST = N_("High contrast")
+
+FAMILY_TITLE = N_("What is your family name?")
+FAMILY_HINT = N_("Type it as it is written on your appointment.")
+FAMILY_FIELD = N_("Family name")
+GIVEN_TITLE = N_("What is your given name?")
+GIVEN_HINT = N_("We found more than one appointment with this name and date.")
+GIVEN_FIELD = N_("Given name")
+NEXT = N_("Next")
+BACK = N_("Back")
+START_OVER = N_("Start over")
+
+BIRTH_TITLE = N_("What is your date of birth?")
+DAY = N_("Day")
+MONTH = N_("Month")
+YEAR = N_("Year")
+CHECK_IN = N_("Check in")
+
+WORKING = N_("One moment, please…")
+
+GREETING = N_("Hello, {name}.")
+TICKET_LABEL = N_("Your ticket")
+PROVIDER_LINE = N_("You will see {provider}.")
+POSITION_LINE = N_("Your place in the queue: {position}")
+WAIT_LINE = N_("Expected wait (minutes): about {median}, at most {upper}")
+WAIT_SOON = N_("Expected wait: less than 5 minutes.")
+# Too little history for an honest number (a new provider, a new practice): no fake figure.
+WAIT_UNKNOWN = N_("We cannot yet say how long the wait will be. Reception will keep you "
+                  "informed.")
+TAKE_A_SEAT = N_("Your ticket number will be shown on the screen when it is your turn.")
+TRY_AGAIN = N_("Try again")
+DONE = N_("Done")
+
+FEEDBACK_QUESTION = N_("How was checking in today?")
+FEEDBACK_THANKS = N_("Thank you!")
+FEEDBACK_SCORES = (N_("Very bad"), N_("Bad"), N_("Okay"), N_("Good"), N_("Very good"))
+
+HELP_TITLE = N_("Help is on the way")
+HELP_BODY = N_("Reception has been told. A member of staff will come to you.")
+
+ERROR_TITLE = N_("Sorry, something went wrong")
+ERROR_BODY = N_("Please see reception. They will check you in.")
+
+TIMEOUT_TITLE = N_("Do you need more time?")
+TIMEOUT_BODY = N_("For your privacy, this screen will clear in {seconds} seconds.")
+MORE_TIME = N_("I need more time")
+
+KEY_SPACE = N_("Space")
+KEY_DELETE = N_("Delete")
+
+PROBLEMS = {
+    InputProblem.NAME_EMPTY: N_("Please type your name."),
+    InputProblem.NAME_TOO_LONG: N_("That is too long for a name. Please check it."),
+    InputProblem.DATE_INCOMPLETE: N_("Please fill in the day, the month and the year."),
+    InputProblem.DATE_IMPOSSIBLE: N_("That date does not exist. Please check it."),
+    InputProblem.DATE_FUTURE: N_("That date is in the future. Please check it."),
+    InputProblem.DATE_TOO_OLD: N_("Please check the year of your birth."),
+}
+
+# The lobby board (a public screen; headings rotate through the lobby's languages).
+BOARD_NOW_CALLING = N_("Now calling")
+BOARD_RECENT = N_("Called before")
+BOARD_WAITING = N_("Waiting: place in line and expected wait")
+BOARD_ROOM = N_("Please go to: {room}")
+BOARD_PLACE = N_("Place {place}")
+BOARD_MINUTES = N_("about {low} min (at most {high})")
+BOARD_WAITING_EMPTY = N_("No one is waiting.")
+BOARD_SPOKEN_CALL = N_("Ticket {ticket}. Please go to: {room}.")

@@ -1,0 +1,317 @@
+"""The check-in engine: find today's appointment from a QR code or a name and date of birth,
+check the patient in exactly once, and place them in the queue.
+
+Every answer is a :class:`CheckinResult` with one of the outcomes below. What a patient sees
+is built from the outcome and reason alone, so two failures for different causes (a wrong name,
+a wrong date) look, read and take the same: the kiosk never reveals who has an appointment.
+Logs carry outcomes, reasons, kiosk ids and ticket codes; never names, dates of birth or codes.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, contains_eager
+
+from kiosk.base.clock import local_day_bounds
+from kiosk.domain import tokens
+from kiosk.domain.flow import CheckinRequest
+from kiosk.domain.names import name_key, name_keys
+from kiosk.domain.results import (
+    INVALID_CODE,
+    LOCKED,
+    NEED_GIVEN_NAME,
+    NOT_FOUND,
+    CheckinResult,
+    Outcome,
+    Reason,
+)
+from kiosk.services.queue import PlaceInQueue, next_ticket_number, place_of, ticket_code
+from kiosk.services.waits import WaitModel, record_shown, wait_model_for
+from kiosk.store.audit import audit
+from kiosk.store.changes import mark_changed
+from kiosk.store.dialect import upsert_for
+from kiosk.store.models import (
+    Appointment,
+    AppointmentStatus,
+    CheckinMethod,
+    FailedAttempt,
+    KioskLock,
+    Patient,
+    PatientNameKey,
+    Visit,
+    VisitStatus,
+)
+from kiosk.store.outbox import enqueue as enqueue_arrival
+from kiosk.store.site import SiteContext
+
+log = logging.getLogger(__name__)
+
+# A name search also looks this far ahead, to tell a patient who came on the wrong day.
+OTHER_DAY_HORIZON = timedelta(days=60)
+
+
+CLOSED_STATUSES = (AppointmentStatus.NOSHOW, AppointmentStatus.FULFILLED)
+
+
+class CheckinService:
+    def __init__(self, ctx: SiteContext, model: WaitModel | None = None) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.model = model or wait_model_for(ctx)
+
+    # -- by QR code --------------------------------------------------------------------------
+
+    def answer(self, request: CheckinRequest, kiosk_id: str) -> CheckinResult:
+        """Put a kiosk's request (a scan, or a name and birth date) to the engine; the kiosk
+        runs this off its GUI thread."""
+        if request.qr is not None:
+            return self.by_qr(request.qr, kiosk_id=kiosk_id, language=request.language)
+        assert request.family is not None and request.birth_date is not None
+        return self.by_name(request.family, request.birth_date, given=request.given,
+                            kiosk_id=kiosk_id, language=request.language)
+
+    def by_qr(self, payload: str, *, kiosk_id: str | None = None,
+              language: str | None = None) -> CheckinResult:
+        return self._counted(CheckinMethod.QR,
+                             self._by_qr(payload, kiosk_id=kiosk_id, language=language))
+
+    def _by_qr(self, payload: str, *, kiosk_id: str | None,
+               language: str | None) -> CheckinResult:
+        kiosk_id = kiosk_id or self.settings.kiosk_id
+        try:
+            claims = tokens.verify(payload, self.ctx.qr_secret, self.settings.site_id)
+        except tokens.InvalidToken as why:
+            log.info("kiosk %s: QR code rejected (%s)", kiosk_id, why)
+            return INVALID_CODE
+        if claims.day != self.ctx.today():
+            log.info("kiosk %s: QR code rejected (issued for another day)", kiosk_id)
+            return INVALID_CODE
+        with self.ctx.db.write() as session:
+            appointment = session.scalar(
+                self._appointments().where(Appointment.site_id == self.settings.site_id,
+                                           Appointment.token_tag == claims.tag))
+            if appointment is None:
+                log.info("kiosk %s: QR code rejected (no such appointment)", kiosk_id)
+                return INVALID_CODE
+            return self._check_in(session, appointment, CheckinMethod.QR, kiosk_id, language)
+
+    # -- by name and date of birth -----------------------------------------------------------
+
+    def by_name(self, family: str, birth_date: date, *, given: str | None = None,
+                kiosk_id: str | None = None, language: str | None = None) -> CheckinResult:
+        return self._counted(CheckinMethod.NAME_DOB, self._by_name(
+            family, birth_date, given=given, kiosk_id=kiosk_id, language=language))
+
+    def _by_name(self, family: str, birth_date: date, *, given: str | None,
+                 kiosk_id: str | None, language: str | None) -> CheckinResult:
+        kiosk_id = kiosk_id or self.settings.kiosk_id
+        now = self.ctx.now()
+        today = self.ctx.today()
+        with self.ctx.db.write() as session:
+            if self._locked(session, kiosk_id, now):
+                log.info("kiosk %s: name check-in refused (locked)", kiosk_id)
+                return LOCKED
+            # The same two queries whatever was mistyped: the same work, and so the same time,
+            # for a wrong name as for a wrong date. Patients first, then their appointments:
+            # both use an index whatever the planner knows of the data.
+            patient_ids = list(session.scalars(
+                select(Patient.id)
+                .join(PatientNameKey, PatientNameKey.patient_id == Patient.id)
+                .where(PatientNameKey.key == name_key(family), Patient.birth_date == birth_date,
+                       Patient.site_id == self.settings.site_id)))
+            day_start, _ = local_day_bounds(today, self.ctx.tz)
+            candidates = list(session.scalars(
+                self._appointments()
+                .where(
+                    Appointment.patient_id.in_(patient_ids),
+                    Appointment.start >= day_start,
+                    Appointment.start < day_start + OTHER_DAY_HORIZON)
+                .order_by(Appointment.start)))
+            if given is None and len(set(patient_ids)) > 1:
+                # Twins (or namesakes) share these: whoever has an appointment today, only the
+                # given name tells which of them is at the kiosk.
+                log.info("kiosk %s: name check-in needs the given name", kiosk_id)
+                return NEED_GIVEN_NAME
+            if given is not None:
+                wanted = name_key(given)
+                candidates = [a for a in candidates if wanted in name_keys(a.patient.given_name)]
+
+            todays = [a for a in candidates if self.ctx.local(a.start).date() == today]
+            if len({a.patient_id for a in todays}) > 1:
+                log.info("kiosk %s: name check-in ambiguous even with given name", kiosk_id)
+                return CheckinResult(Outcome.SEE_RECEPTION, Reason.AMBIGUOUS)
+            if not todays:
+                if candidates:
+                    return self._other_day(candidates[0], kiosk_id)
+                return self._fail(session, kiosk_id, now)
+            chosen = _best_of(todays, self.settings.location_id, now,
+                              timedelta(minutes=self.settings.checkin_opens_minutes),
+                              timedelta(minutes=self.settings.late_after_minutes))
+            return self._check_in(session, chosen, CheckinMethod.NAME_DOB, kiosk_id, language)
+
+    def _locked(self, session: Session, kiosk_id: str, now: datetime) -> bool:
+        lock = session.get(KioskLock, kiosk_id)
+        return lock is not None and lock.locked_until > now
+
+    def _fail(self, session: Session, kiosk_id: str, now: datetime) -> CheckinResult:
+        """Count a failed attempt; enough of them in the window lock the kiosk."""
+        settings = self.settings
+        session.add(FailedAttempt(kiosk_id=kiosk_id, at=now))
+        session.flush()
+        since = now - timedelta(minutes=settings.lockout_window_minutes)
+        session.execute(delete(FailedAttempt).where(FailedAttempt.kiosk_id == kiosk_id,
+                                                    FailedAttempt.at <= since))
+        failures = session.scalar(select(func.count()).select_from(FailedAttempt).where(
+            FailedAttempt.kiosk_id == kiosk_id, FailedAttempt.at > since)) or 0
+        if failures >= settings.lockout_attempts:
+            until = now + timedelta(minutes=settings.lockout_minutes)
+            lock = session.get(KioskLock, kiosk_id)
+            if lock is None:
+                session.add(KioskLock(kiosk_id=kiosk_id, locked_until=until))
+            else:
+                lock.locked_until = until
+            # The lock spends these failures: after it, the count starts again.
+            session.execute(delete(FailedAttempt).where(FailedAttempt.kiosk_id == kiosk_id))
+            log.warning("kiosk %s locked for %d minutes after %d failed name check-ins",
+                        kiosk_id, settings.lockout_minutes, failures)
+            audit(session, self.ctx, kiosk_id, "kiosk_locked", failures=failures)
+            return LOCKED
+        log.info("kiosk %s: name check-in not found", kiosk_id)
+        return NOT_FOUND
+
+    def _other_day(self, appointment: Appointment, kiosk_id: str) -> CheckinResult:
+        log.info("kiosk %s: appointment is on another day", kiosk_id)
+        return CheckinResult(Outcome.SEE_RECEPTION, Reason.OTHER_DAY,
+                             appointment_day=self.ctx.local(appointment.start).date())
+
+    # -- shared ------------------------------------------------------------------------------
+
+    def _counted(self, method: CheckinMethod, result: CheckinResult) -> CheckinResult:
+        reason = result.reason.value if result.reason else ""
+        self.ctx.metrics.checkin_attempts.labels(method.value, result.outcome.value,
+                                                 reason).inc()
+        return result
+
+    @staticmethod
+    def _appointments() -> Any:
+        return (
+            select(Appointment)
+            .join(Appointment.patient).join(Appointment.provider).join(Appointment.location)
+            .outerjoin(Appointment.visit)
+            .options(contains_eager(Appointment.patient), contains_eager(Appointment.provider),
+                     contains_eager(Appointment.location), contains_eager(Appointment.visit))
+        )
+
+    def _check_in(self, session: Session, appointment: Appointment, method: CheckinMethod,
+                  kiosk_id: str, language: str | None, *, by_staff: bool = False
+                  ) -> CheckinResult:
+        settings, ctx = self.settings, self.ctx
+        now = ctx.now()
+        language = language or settings.default_language
+        start = appointment.start
+        late = now > start + timedelta(minutes=settings.late_after_minutes)
+
+        def result(outcome: Outcome, reason: Reason | None = None, **extra: Any) -> CheckinResult:
+            log.info("kiosk %s: %s%s (appointment %d)", kiosk_id, outcome.value,
+                     f" ({reason.value})" if reason else "", appointment.id)
+            return CheckinResult(outcome, reason, given_name=appointment.patient.given_name,
+                                 provider=appointment.provider.display_name, **extra)
+
+        if appointment.visit is not None:
+            return self._placed(session, result, Outcome.ALREADY_CHECKED_IN, None,
+                                appointment.visit)
+        if appointment.status == AppointmentStatus.CANCELLED:
+            return result(Outcome.SEE_RECEPTION, Reason.CANCELLED)
+        if appointment.status in CLOSED_STATUSES:
+            return result(Outcome.SEE_RECEPTION, Reason.CLOSED)
+        if not by_staff:
+            if appointment.location.external_id != settings.location_id:
+                return result(Outcome.SEE_RECEPTION, Reason.OTHER_LOCATION,
+                              location=appointment.location.name)
+            if ctx.local(start).date() != ctx.today():
+                return result(Outcome.SEE_RECEPTION, Reason.OTHER_DAY,
+                              appointment_day=ctx.local(start).date())
+            opens_at = start - timedelta(minutes=settings.checkin_opens_minutes)
+            if now < opens_at:
+                return result(Outcome.TOO_EARLY, opens_at=ctx.local(opens_at))
+
+        day = ctx.today()
+        # The unique constraint on visit.appointment_id decides races between kiosks: the
+        # loser's insert does nothing, its savepoint gives back the ticket number it took,
+        # and it reports the winner's ticket.
+        savepoint = session.begin_nested()
+        number = next_ticket_number(session, settings.site_id, day)
+        visit = session.scalar(
+            upsert_for(session)(Visit).values(
+                site_id=settings.site_id, service_date=day, appointment_id=appointment.id,
+                patient_id=appointment.patient_id, provider_id=appointment.provider_id,
+                ticket_number=number, ticket_code=ticket_code(settings.ticket_prefix, number),
+                method=method, language=language, kiosk_id=kiosk_id,
+                queue_at=now if late else start, checked_in_at=now,
+                status=VisitStatus.WAITING, arrived_late=late)
+            .on_conflict_do_nothing(index_elements=[Visit.appointment_id])
+            .returning(Visit))
+        if visit is None:
+            savepoint.rollback()
+            winner = session.scalars(
+                select(Visit).where(Visit.appointment_id == appointment.id)).one()
+            log.info("kiosk %s: lost a check-in race; the other kiosk's ticket stands", kiosk_id)
+            return self._placed(session, result, Outcome.ALREADY_CHECKED_IN, None, winner)
+        savepoint.commit()
+        mark_changed(session, settings.site_id)  # an INSERT the ORM does not track
+
+        if appointment.status == AppointmentStatus.BOOKED:
+            appointment.status = AppointmentStatus.ARRIVED
+        enqueue_arrival(session, ctx, appointment)  # written back upstream by the sync worker
+        audit(session, ctx, kiosk_id, "check_in", visit_id=visit.id,
+              appointment_id=appointment.id, method=method.value, late=late, language=language)
+        session.flush()
+        outcome, reason = ((Outcome.SEE_RECEPTION, Reason.LATE) if late and not by_staff
+                           else (Outcome.CHECKED_IN, None))
+        placed = self._placed(session, result, outcome, reason, visit)
+        record_shown(session, visit.id, visit.provider_id, now, placed.wait)
+        return placed
+
+    def _placed(self, session: Session, result: Any, outcome: Outcome, reason: Reason | None,
+                visit: Visit) -> CheckinResult:
+        place: PlaceInQueue = place_of(session, self.ctx, self.model, visit)
+        checked: CheckinResult = result(outcome, reason, ticket=visit.ticket_code,
+                                        position=place.position, wait=place.wait,
+                                        visit_id=visit.id)
+        return checked
+
+    # -- for reception -----------------------------------------------------------------------
+
+    def by_staff(self, appointment_external_id: str, *, actor: str,
+                 language: str | None = None) -> CheckinResult:
+        """Reception checks a patient in: no opening-time, lateness or location refusals."""
+        with self.ctx.db.write() as session:
+            appointment = session.scalar(self._appointments().where(
+                Appointment.site_id == self.settings.site_id,
+                Appointment.external_id == appointment_external_id))
+            if appointment is None:
+                return NOT_FOUND
+            return self._check_in(session, appointment, CheckinMethod.STAFF, actor, language,
+                                  by_staff=True)
+
+
+def _best_of(appointments: list[Appointment], location_id: str, now: datetime,
+             opens: timedelta, late: timedelta) -> Appointment:
+    """Of one patient's appointments today, the one to check in: not yet checked in, still
+    open, here, and the one whose check-in window holds now (else the nearest in time).
+    With all of them checked in, the latest one answers (already checked in)."""
+    def rank(appointment: Appointment) -> tuple[bool, bool, bool, float]:
+        closed = appointment.status in (AppointmentStatus.CANCELLED, *CLOSED_STATUSES)
+        start = appointment.start
+        in_window = start - opens <= now <= start + late
+        distance = 0.0 if in_window else abs((start - now).total_seconds())
+        return (appointment.visit is not None, closed,
+                appointment.location.external_id != location_id, distance)
+    if all(appointment.visit is not None for appointment in appointments):
+        return max(appointments, key=lambda appointment: appointment.start)
+    return min(appointments, key=rank)
+

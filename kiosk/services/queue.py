@@ -1,0 +1,403 @@
+"""The lobby queue: tickets, positions, a simple wait estimate, and reception's operations."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kiosk.base.clock import local_day_bounds
+from kiosk.base.i18n import S_, Explained, StaffWord
+from kiosk.domain import tokens
+from kiosk.domain.results import Wait
+from kiosk.services.waits import ProviderDay, QueuedVisit, WaitModel, wait_model_for
+from kiosk.store.audit import audit
+from kiosk.store.dialect import upsert_for
+from kiosk.store.models import (
+    Appointment,
+    AuditEvent,
+    CheckinMethod,
+    Patient,
+    Provider,
+    TicketCounter,
+    Visit,
+    VisitStatus,
+)
+from kiosk.store.site import SiteContext
+
+log = logging.getLogger(__name__)
+
+ACTIVE = (VisitStatus.WAITING, VisitStatus.CALLED, VisitStatus.IN_ROOM)
+
+
+def ticket_code(prefix: str, number: int) -> str:
+    return f"{prefix}-{number}"
+
+
+def next_ticket_number(session: Session, site_id: str, day: date) -> int:
+    """Increment the day's counter in one statement that locks its row: concurrent check-ins
+    get distinct numbers, the first of the day creates the counter."""
+    insert = upsert_for(session)
+    statement = insert(TicketCounter).values(site_id=site_id, service_date=day, last_number=1)
+    number = session.scalar(statement.on_conflict_do_update(
+        index_elements=[TicketCounter.site_id, TicketCounter.service_date],
+        set_={"last_number": TicketCounter.last_number + 1},
+    ).returning(TicketCounter.last_number))
+    assert number is not None
+    return int(number)
+
+
+def provider_queue(session: Session, site_id: str, day: date,
+                   provider_id: int) -> tuple[list[QueuedVisit], list[QueuedVisit]]:
+    """(waiting in queue order, called or in the room) for one provider and day."""
+    visits = _active_visits(session, site_id, day, provider_id)
+    waiting = [v for v in visits if v.status == VisitStatus.WAITING]
+    in_progress = [v for v in visits if v.status != VisitStatus.WAITING]
+    return waiting, in_progress
+
+
+def _active_visits(session: Session, site_id: str, day: date,
+                   provider_id: int | None = None) -> list[QueuedVisit]:
+    query = (
+        select(Visit.id, Visit.provider_id, Visit.status, Visit.queue_at, Visit.ticket_number,
+               Appointment.start, Visit.started_at)
+        .outerjoin(Appointment, Appointment.id == Visit.appointment_id)
+        .where(Visit.site_id == site_id, Visit.service_date == day, Visit.status.in_(ACTIVE))
+        .order_by(Visit.queue_at, Visit.ticket_number)
+    )
+    if provider_id is not None:
+        query = query.where(Visit.provider_id == provider_id)
+    return [QueuedVisit(*row) for row in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class PlaceInQueue:
+    position: int | None
+    wait: Wait | None
+
+
+def place_of(session: Session, ctx: SiteContext, model: WaitModel, visit: Visit) -> PlaceInQueue:
+    if visit.status != VisitStatus.WAITING:
+        return PlaceInQueue(None, None)
+    waiting, in_progress = provider_queue(session, ctx.settings.site_id, visit.service_date,
+                                          visit.provider_id)
+    ids = [v.visit_id for v in waiting]
+    waits = model.waits(ProviderDay(session, ctx, visit.service_date, visit.provider_id,
+                                    waiting, in_progress, ctx.now()))
+    return PlaceInQueue(ids.index(visit.id) + 1, waits.get(visit.id))
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    visit_id: int
+    ticket: str
+    provider: str
+    provider_id: int
+    position: int | None
+    status: VisitStatus
+    checked_in_at: datetime
+    wait: Wait | None
+    arrived_late: bool
+    method: CheckinMethod
+    # For staff only (reception's window): never on the board or in logs.
+    patient_name: str = ""
+    appointment_start: datetime | None = None
+    called_at: datetime | None = None
+    room: str | None = None
+    cancelled_upstream: bool = False
+    language: str = "en"
+    short_name: str = ""  # given name and family initial, for boards set to show them
+
+    def waiting_minutes(self, now: datetime) -> float:
+        """From check-in to being called (or to now, while still waiting)."""
+        end = self.called_at or now
+        return max(0.0, (end - self.checked_in_at).total_seconds() / 60)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ticket": self.ticket,
+            "provider": self.provider,
+            "position": self.position,
+            "status": self.status.value,
+            "checked_in_at": self.checked_in_at.isoformat(),
+            "wait": self.wait.as_json() if self.wait else None,
+        }
+
+
+class InvalidTransition(Explained, ValueError):
+    """A reception action that does not fit the visit's state (say, finishing a waiting one)."""
+
+
+class NotFound(Explained, LookupError):
+    """No such ticket today, provider or action to undo."""
+
+
+# What reception calls each status (the reception catalog translates them).
+STATUS_NAMES = {VisitStatus.WAITING: S_("waiting"), VisitStatus.CALLED: S_("called"),
+                VisitStatus.IN_ROOM: S_("in the room"), VisitStatus.DONE: S_("finished"),
+                VisitStatus.LEFT: S_("gone (left without being seen)")}
+REFUSED = {"call": S_("{ticket} cannot be called: the patient is {status}."),
+           "start": S_("{ticket} cannot go into the room: the patient is {status}."),
+           "finish": S_("{ticket} cannot be finished: the patient is {status}."),
+           "left": S_("{ticket} cannot be marked as left: the patient is {status}.")}
+
+
+# Which statuses each reception action may start from, and where it leads.
+TRANSITIONS: dict[str, tuple[tuple[VisitStatus, ...], VisitStatus]] = {
+    "call": ((VisitStatus.WAITING, VisitStatus.CALLED), VisitStatus.CALLED),
+    "start": ((VisitStatus.WAITING, VisitStatus.CALLED), VisitStatus.IN_ROOM),
+    "finish": ((VisitStatus.IN_ROOM, VisitStatus.CALLED), VisitStatus.DONE),
+    "left": ((VisitStatus.WAITING, VisitStatus.CALLED), VisitStatus.LEFT),
+}
+STAMPS = {"call": "called_at", "start": "started_at", "finish": "finished_at",
+          "left": "finished_at"}
+
+
+class QueueService:
+    """The queue as reception and the lobby board see it, and reception's actions on it."""
+
+    def __init__(self, ctx: SiteContext, model: WaitModel | None = None) -> None:
+        self.ctx = ctx
+        self.model = model or wait_model_for(ctx)
+
+    def rows(self, day: date | None = None) -> list[QueueRow]:
+        """Every visit still in the lobby or with a provider today, in queue order."""
+        ctx = self.ctx
+        day = day or ctx.today()
+        now = ctx.now()
+        with ctx.db.read() as session:
+            active = _active_visits(session, ctx.settings.site_id, day)
+            details = {
+                visit.id: (visit, name, given, family) for visit, name, given, family in
+                session.execute(
+                    select(Visit, Provider.display_name, Patient.given_name, Patient.family_name)
+                    .join(Provider, Provider.id == Visit.provider_id)
+                    .outerjoin(Patient, Patient.id == Visit.patient_id)
+                    .where(Visit.id.in_([v.visit_id for v in active])))
+            }
+            by_provider: dict[int, list[QueuedVisit]] = {}
+            for queued in active:
+                by_provider.setdefault(queued.provider_id, []).append(queued)
+            waits_of = {
+                provider_id: self.model.waits(ProviderDay(
+                    session, ctx, day, provider_id,
+                    [v for v in visits if v.status == VisitStatus.WAITING],
+                    [v for v in visits if v.status != VisitStatus.WAITING], now))
+                for provider_id, visits in by_provider.items()}
+        rows: list[QueueRow] = []
+        for provider_id, visits in by_provider.items():
+            waiting = [v for v in visits if v.status == VisitStatus.WAITING]
+            waits = waits_of[provider_id]
+            positions = {v.visit_id: index + 1 for index, v in enumerate(waiting)}
+            for queued in visits:
+                visit, provider_name, given, family = details[queued.visit_id]
+                if family:
+                    patient_name, short_name = f"{given} {family}", f"{given} {family[:1]}."
+                else:
+                    patient_name = visit.walk_in_name or ""
+                    parts = patient_name.split()
+                    short_name = " ".join(parts[:1] + [f"{p[:1]}." for p in parts[1:2]])
+                rows.append(QueueRow(
+                    visit_id=visit.id, ticket=visit.ticket_code, provider=provider_name,
+                    provider_id=provider_id, position=positions.get(visit.id),
+                    status=visit.status, checked_in_at=visit.checked_in_at,
+                    wait=waits.get(visit.id), arrived_late=visit.arrived_late,
+                    method=visit.method, patient_name=patient_name,
+                    appointment_start=queued.appointment_start, called_at=visit.called_at,
+                    room=visit.room, cancelled_upstream=visit.cancelled_upstream,
+                    language=visit.language, short_name=short_name))
+        rows.sort(key=lambda r: (r.status != VisitStatus.WAITING, r.provider, r.position or 0,
+                                 r.checked_in_at))
+        return rows
+
+    def walk_in(self, provider_external_id: str, *, actor: str, name: str | None = None,
+                language: str | None = None) -> str:
+        """Put a patient without an appointment in a provider's queue; returns the ticket."""
+        ctx = self.ctx
+        now, day = ctx.now(), ctx.today()
+        with ctx.db.write() as session:
+            provider = session.scalar(select(Provider).where(
+                Provider.site_id == ctx.settings.site_id,
+                Provider.external_id == provider_external_id))
+            if provider is None:
+                raise NotFound(S_("There is no provider with the id {provider}."),
+                               provider=provider_external_id)
+            number = next_ticket_number(session, ctx.settings.site_id, day)
+            # A walk-in takes its place at its arrival, like a late patient: ahead of those
+            # who came early for a later appointment, behind everyone due before now.
+            queue_at = now
+            visit = Visit(
+                site_id=ctx.settings.site_id, service_date=day, provider_id=provider.id,
+                ticket_number=number, ticket_code=ticket_code(ctx.settings.ticket_prefix, number),
+                method=CheckinMethod.STAFF, language=language or ctx.settings.default_language,
+                kiosk_id=None, queue_at=queue_at, checked_in_at=now, status=VisitStatus.WAITING,
+                arrived_late=False, walk_in_name=(name or None))
+            session.add(visit)
+            session.flush()
+            audit(session, ctx, actor, "walk_in", visit_id=visit.id)
+            log.info("walk-in %s added by %s", visit.ticket_code, actor)
+            return visit.ticket_code
+
+    def act(self, ticket: str, action: str, *, actor: str, room: str | None = None) -> Visit:
+        """Apply a reception action (call, start, finish, left) to today's visit ``ticket``."""
+        if action not in TRANSITIONS:
+            raise ValueError(f"unknown action {action!r}")
+        allowed, target = TRANSITIONS[action]
+        ctx = self.ctx
+        with ctx.db.write() as session:
+            visit = self._visit(session, ticket)
+            if visit.status not in allowed:
+                raise InvalidTransition(
+                    REFUSED[action], ticket=visit.ticket_code,
+                    status=StaffWord(STATUS_NAMES[visit.status]))
+            before = _undo_state(visit)
+            visit.status = target
+            setattr(visit, STAMPS[action], ctx.now())
+            if action == "start" and visit.called_at is None:
+                visit.called_at = visit.started_at  # straight in: called and started at once
+            if action == "call" and room:
+                visit.room = room
+            audit(session, ctx, actor, action, visit_id=visit.id, room=room, before=before)
+            log.info("%s %s by %s", action, visit.ticket_code, actor)
+            return visit
+
+    def move(self, ticket: str, provider_id: int, *, actor: str) -> Visit:
+        """Send a waiting patient to another provider's queue; their place there follows
+        their queue time, as if they had checked in for that provider."""
+        ctx = self.ctx
+        with ctx.db.write() as session:
+            visit = self._visit(session, ticket)
+            provider = session.get(Provider, provider_id)
+            if provider is None or provider.site_id != ctx.settings.site_id:
+                raise NotFound(S_("There is no provider with the id {provider}."),
+                               provider=provider_id)
+            if visit.status not in (VisitStatus.WAITING, VisitStatus.CALLED):
+                raise InvalidTransition(
+                    S_("{ticket} cannot move to another provider: the patient is {status}."),
+                    ticket=visit.ticket_code, status=StaffWord(STATUS_NAMES[visit.status]))
+            before = _undo_state(visit)
+            visit.provider_id = provider.id
+            visit.status, visit.called_at, visit.room = VisitStatus.WAITING, None, None
+            audit(session, ctx, actor, "move", visit_id=visit.id, provider_id=provider.id,
+                  before=before)
+            log.info("move %s to provider %d by %s", visit.ticket_code, provider.id, actor)
+            return visit
+
+    def undo_last(self, *, actor: str) -> str:
+        """Take back ``actor``'s last action (call, start, finish, left, move) if it is less
+        than :data:`UNDO_SECONDS` old and nothing changed the visit since. Returns the
+        ticket."""
+        ctx = self.ctx
+        since = ctx.now() - timedelta(seconds=UNDO_SECONDS)
+        with ctx.db.write() as session:
+            event = session.scalar(
+                select(AuditEvent).where(AuditEvent.actor == actor,
+                                         AuditEvent.action.in_(UNDOABLE), AuditEvent.at >= since)
+                .order_by(AuditEvent.id.desc()).limit(1))
+            if event is None or event.visit_id is None or event.detail.get("undone"):
+                raise NotFound(S_("Nothing to undo from the last minute."))
+            later = session.scalar(select(func.count()).select_from(AuditEvent).where(
+                AuditEvent.visit_id == event.visit_id, AuditEvent.id > event.id))
+            if later:
+                raise InvalidTransition(
+                    S_("The patient's visit changed since: nothing was undone."))
+            visit = session.get_one(Visit, event.visit_id)
+            before = event.detail["before"]
+            visit.status = VisitStatus(before["status"])
+            visit.provider_id = before["provider_id"]
+            visit.room = before["room"]
+            for stamp in ("called_at", "started_at", "finished_at"):
+                value = before[stamp]
+                setattr(visit, stamp, datetime.fromisoformat(value) if value else None)
+            event.detail = {**event.detail, "undone": True}
+            audit(session, ctx, actor, "undo", visit_id=visit.id, undid=event.action)
+            log.info("undo %s of %s by %s", event.action, visit.ticket_code, actor)
+            return visit.ticket_code
+
+    def _visit(self, session: Session, ticket: str) -> Visit:
+        ctx = self.ctx
+        visit = session.scalar(select(Visit).where(
+            Visit.site_id == ctx.settings.site_id, Visit.service_date == ctx.today(),
+            func.upper(Visit.ticket_code) == ticket.strip().upper()))
+        if visit is None:
+            raise NotFound(S_("There is no ticket {ticket} today."), ticket=ticket.strip()[:16])
+        return visit
+
+
+UNDO_SECONDS = 60
+UNDOABLE = ("call", "start", "finish", "left", "move")
+
+
+def _undo_state(visit: Visit) -> dict[str, Any]:
+    """What undo puts back: codes and times, no patient data (it is kept in the audit)."""
+    def stamp(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {"status": visit.status.value, "provider_id": visit.provider_id, "room": visit.room,
+            "called_at": stamp(visit.called_at), "started_at": stamp(visit.started_at),
+            "finished_at": stamp(visit.finished_at)}
+
+
+@dataclass(frozen=True)
+class DeskAppointment:
+    """An appointment of today not checked in yet, for reception to check in at the desk."""
+
+    external_id: str
+    start: datetime
+    patient_name: str
+    provider: str
+    status: str
+
+
+def appointments_to_check_in(ctx: SiteContext) -> list[DeskAppointment]:
+    start, end = local_day_bounds(ctx.today(), ctx.tz)
+    with ctx.db.read() as session:
+        rows = session.execute(
+            select(Appointment.external_id, Appointment.start, Patient.given_name,
+                   Patient.family_name, Provider.display_name, Appointment.status)
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .join(Provider, Provider.id == Appointment.provider_id)
+            .outerjoin(Visit, Visit.appointment_id == Appointment.id)
+            .where(Appointment.site_id == ctx.settings.site_id, Appointment.start >= start,
+                   Appointment.start < end, Visit.id.is_(None))
+            .order_by(Appointment.start, Provider.display_name)).all()
+    return [DeskAppointment(external_id, at, f"{given} {family}", provider, str(status.value))
+            for external_id, at, given, family, provider, status in rows]
+
+
+@dataclass(frozen=True)
+class TicketCard:
+    """A patient's ticket shown again at the desk: and their appointment's QR code, so they
+    can scan it at the kiosk later to see their place."""
+
+    ticket: str
+    provider: str
+    qr_token: str | None
+
+
+def ticket_card(ctx: SiteContext, visit_id: int) -> TicketCard:
+    with ctx.db.read() as session:
+        row = session.execute(
+            select(Visit.ticket_code, Provider.display_name, Appointment.external_id,
+                   Appointment.start)
+            .join(Provider, Provider.id == Visit.provider_id)
+            .outerjoin(Appointment, Appointment.id == Visit.appointment_id)
+            .where(Visit.id == visit_id, Visit.site_id == ctx.settings.site_id)).one_or_none()
+    if row is None:
+        raise NotFound(S_("That visit no longer exists."))
+    ticket, provider, external_id, start = row
+    token = None if external_id is None else tokens.issue(
+        ctx.qr_secret, ctx.settings.site_id, external_id, ctx.local(start).date())
+    return TicketCard(ticket, provider, token)
+
+
+def providers(ctx: SiteContext) -> list[tuple[int, str, str]]:
+    """(id, external id, name) of the site's providers, by name."""
+    with ctx.db.read() as session:
+        return [(pid, external, name) for pid, external, name in session.execute(
+            select(Provider.id, Provider.external_id, Provider.display_name)
+            .where(Provider.site_id == ctx.settings.site_id).order_by(Provider.display_name))]

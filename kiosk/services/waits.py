@@ -1,0 +1,409 @@
+"""Wait models fed from the database, and the record of their accuracy.
+
+* :class:`WaitModel` is what the queue asks (one provider's :class:`ProviderDay` in, a
+  :class:`~kiosk.domain.results.Wait` per visit out); :func:`wait_model_for` picks the one the
+  settings name: :class:`EtaWaitModel` (the estimator of :mod:`kiosk.domain.eta`) or
+  :class:`SimpleWaitModel`.
+* :class:`EtaWaitModel` turns one provider's day (appointment book, check-ins, calls, finished
+  consultations) into estimator events, with each provider's history of consultation times;
+  it is the app's wait model (the kiosk's confirmation, the queue, reception).
+* Every estimate shown to a patient at check-in is recorded (:func:`record_shown`); the
+  actual wait is the visit's ``called_at`` less the moment it was shown
+  (:func:`actual_minutes`), so an undone or moved call never leaves a stale one.
+  :func:`accuracy` summarises the practice's own record (``kiosk eta-report``), and
+  :func:`calibration` derives a correction from it that the model applies from its start
+  (recalibration on every start of the app, nightly on a kiosk restarted each night).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk.base.clock import local_day_bounds
+from kiosk.domain.eta import QueueEvent, WaitEstimator
+from kiosk.domain.results import Wait
+from kiosk.store.models import (
+    Appointment,
+    AppointmentStatus,
+    Visit,
+    VisitStatus,
+    WaitEstimateRecord,
+)
+from kiosk.store.site import SiteContext
+
+
+@dataclass(frozen=True)
+class QueuedVisit:
+    visit_id: int
+    provider_id: int
+    status: VisitStatus
+    queue_at: datetime
+    ticket_number: int
+    appointment_start: datetime | None
+    started_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ProviderDay:
+    """One provider's queue today, as a wait model sees it (with the session to look further:
+    the appointment book, history)."""
+
+    session: Session
+    ctx: SiteContext
+    day: date
+    provider_id: int
+    waiting: Sequence[QueuedVisit]       # in queue order
+    in_progress: Sequence[QueuedVisit]   # called or in the room
+    now: datetime
+
+
+class WaitModel(Protocol):
+    """Estimates the waits of one provider's queue (:class:`EtaWaitModel`, or the simple model
+    below)."""
+
+    def waits(self, queue: ProviderDay) -> dict[int, Wait]: ...
+
+
+class SimpleWaitModel:
+    """Place in line times a typical consultation, never before the appointment time.
+
+    The bound grows with the square root of the patients ahead, as the spread of a sum of
+    independent consultation times does.
+    """
+
+    def __init__(self, consultation_minutes: float) -> None:
+        self.minutes = consultation_minutes
+
+    def waits(self, queue: ProviderDay) -> dict[int, Wait]:
+        waiting, in_progress, now = queue.waiting, queue.in_progress, queue.now
+        busy = 0.0
+        for visit in in_progress:
+            elapsed = (now - visit.started_at).total_seconds() / 60 if visit.started_at else 0.0
+            busy = max(busy, self.minutes - elapsed, self.minutes * 0.25)
+        result = {}
+        for ahead, visit in enumerate(waiting):
+            median = busy + ahead * self.minutes
+            if visit.appointment_start is not None:
+                median = max(median, (visit.appointment_start - now).total_seconds() / 60)
+            spread = max(5.0, 0.35 * self.minutes * math.sqrt(ahead + 1))
+            result[visit.visit_id] = Wait(round(median), round(median + spread))
+        return result
+
+
+def wait_model_for(ctx: SiteContext) -> WaitModel:
+    """The wait model the settings choose."""
+    if ctx.settings.wait_model == "eta":
+        return EtaWaitModel()
+    return SimpleWaitModel(ctx.settings.consultation_minutes)
+
+
+HISTORY_DAYS = 60
+ENOUGH_HISTORY = 5  # consultations of this provider, before a number is shown to patients
+CALIBRATION_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Corrections learned from the practice's own record of estimates and actual waits."""
+
+    bias_minutes: float = 0.0   # added to every median
+    spread: float = 1.0         # multiplies the distance from the median to the upper bound
+    records: int = 0
+
+
+class EtaWaitModel:
+    def __init__(self) -> None:
+        self._history: dict[int, list[float]] | None = None
+        self._habits: Habits | None = None
+        self._calibration: Calibration | None = None
+
+    def waits(self, queue: ProviderDay) -> dict[int, Wait]:
+        if not queue.waiting:
+            return {}
+        session, ctx = queue.session, queue.ctx
+        history, habits = self._learned(session, ctx, queue.day)
+        calibration = self._calibration_of(session, ctx)
+        events, ids, finished_today = provider_day_events(session, ctx, queue.day,
+                                                          queue.provider_id)
+        known = len(history.get(queue.provider_id, [])) + finished_today >= ENOUGH_HISTORY
+        estimator = WaitEstimator({str(queue.provider_id): history.get(queue.provider_id, [])},
+                                  late_after_minutes=ctx.settings.late_after_minutes,
+                                  slot_minutes=ctx.settings.consultation_minutes,
+                                  **habits.settings_for(queue.provider_id))
+        for event in events:
+            # The book is known in advance, and so are cancellations and no-shows marked
+            # (whatever slot time they carry); the rest only once it has happened.
+            if event.at <= queue.now or event.kind in ("session", "booked", "cancelled",
+                                                          "no_show"):
+                estimator.observe(event)
+        waits = {}
+        for key, estimate in estimator.estimate(queue.now).items():
+            visit_id = ids.get(key)
+            if visit_id is None:
+                continue
+            median = max(0.0, estimate.median_minutes + calibration.bias_minutes)
+            upper = median + (estimate.upper_minutes - estimate.median_minutes) \
+                * calibration.spread
+            waits[visit_id] = Wait(round(median), max(round(upper), round(median)), known,
+                                   model=(estimate.median_minutes, estimate.upper_minutes))
+        return waits
+
+    def _learned(self, session: Session, ctx: SiteContext, day: date
+                 ) -> tuple[dict[int, list[float]], Habits]:
+        if self._history is None or self._habits is None:  # once per process: "on start"
+            self._history = provider_history(session, ctx, day)
+            self._habits = practice_habits(session, ctx, day)
+        return self._history, self._habits
+
+    def _calibration_of(self, session: Session, ctx: SiteContext) -> Calibration:
+        if self._calibration is None:
+            self._calibration = calibration(_records(session, ctx, CALIBRATION_DAYS, model=True))
+        return self._calibration
+
+
+def _key(appointment_id: int | None, visit_id: int | None) -> str:
+    return f"a{appointment_id}" if appointment_id is not None else f"w{visit_id}"
+
+
+def provider_day_events(session: Session, ctx: SiteContext, day: date, provider_id: int
+                        ) -> tuple[list[QueueEvent], dict[str, int], int]:
+    """The provider's day as estimator events (in time order), the map from event visit ids to
+    queue entries, and how many consultations they finished today."""
+    start, end = local_day_bounds(day, ctx.tz)
+    appointments = session.execute(
+        select(Appointment.id, Appointment.start, Appointment.status)
+        .where(Appointment.site_id == ctx.settings.site_id,
+               Appointment.provider_id == provider_id,
+               Appointment.start >= start, Appointment.start < end)).all()
+    visits = session.execute(
+        select(Visit.id, Visit.appointment_id, Visit.checked_in_at, Visit.called_at,
+               Visit.finished_at, Visit.status)
+        .where(Visit.site_id == ctx.settings.site_id, Visit.service_date == day,
+               Visit.provider_id == provider_id)).all()
+    events: list[QueueEvent] = []
+    if appointments:
+        first = min(row.start for row in appointments)
+        events.append(QueueEvent("session", first, provider_id=str(provider_id),
+                                 session_end=max(row.start for row in appointments)))
+    for row in appointments:
+        events.append(QueueEvent("booked", start, visit_id=_key(row.id, None),
+                                 provider_id=str(provider_id), scheduled_start=row.start))
+    timed: list[QueueEvent] = []
+    for row in appointments:
+        if row.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NOSHOW):
+            kind = "cancelled" if row.status == AppointmentStatus.CANCELLED else "no_show"
+            timed.append(QueueEvent(kind, row.start, visit_id=_key(row.id, None)))
+    ids: dict[str, int] = {}
+    finished = 0
+    for visit in visits:
+        key = _key(visit.appointment_id, visit.id)
+        ids[key] = visit.id
+        if visit.appointment_id is None:
+            timed.append(QueueEvent("walk_in", visit.checked_in_at, visit_id=key,
+                                    provider_id=str(provider_id)))
+        timed.append(QueueEvent("checked_in", visit.checked_in_at, visit_id=key))
+        if visit.called_at is not None:
+            timed.append(QueueEvent("called", visit.called_at, visit_id=key,
+                                    provider_id=str(provider_id)))
+        if visit.finished_at is not None:
+            if visit.status == VisitStatus.LEFT:  # gone, called or not: no consultation
+                timed.append(QueueEvent("cancelled", visit.finished_at, visit_id=key))
+            else:
+                timed.append(QueueEvent("finished", visit.finished_at, visit_id=key))
+                finished += 1
+    timed.sort(key=lambda event: event.at)
+    return events + timed, ids, finished
+
+
+@dataclass(frozen=True)
+class Habits:
+    """How the practice's patients and providers behaved over past days, for the estimator:
+    None (or no rates) where the record is too thin and the estimator's defaults stand."""
+
+    show_rate: float | None = None
+    arrival_offset_mean: float | None = None   # minutes, arrival minus slot
+    arrival_offset_sd: float | None = None
+    late_start_minutes: float | None = None    # first call after the first slot, on average
+    walk_in_rates: dict[int, list[float]] = field(default_factory=dict)  # per hour of day
+
+    def settings_for(self, provider_id: int) -> dict[str, Any]:
+        settings: dict[str, Any] = {
+            name: value for name, value in (
+                ("show_rate", self.show_rate),
+                ("arrival_offset_mean", self.arrival_offset_mean),
+                ("arrival_offset_sd", self.arrival_offset_sd),
+                ("late_start_minutes", self.late_start_minutes)) if value is not None}
+        if provider_id in self.walk_in_rates:
+            settings["walk_in_rates"] = {str(provider_id): self.walk_in_rates[provider_id]}
+        return settings
+
+
+ENOUGH_APPOINTMENTS = 30  # past appointments before show rate and punctuality are learned
+ENOUGH_SESSIONS = 5       # past provider-days before their usual late start is learned
+
+
+def practice_habits(session: Session, ctx: SiteContext, day: date) -> Habits:
+    """Show rate, punctuality, providers' late starts and walk-ins by hour, from the
+    ``HISTORY_DAYS`` days before ``day`` (booked appointments and the visits they became)."""
+    start, _ = local_day_bounds(day - timedelta(days=HISTORY_DAYS), ctx.tz)
+    end, _ = local_day_bounds(day, ctx.tz)
+    site = ctx.settings.site_id
+    booked = session.execute(
+        select(Appointment.start, Appointment.provider_id, Visit.checked_in_at)
+        .outerjoin(Visit, Visit.appointment_id == Appointment.id)
+        .where(Appointment.site_id == site, Appointment.start >= start,
+               Appointment.start < end,
+               Appointment.status != AppointmentStatus.CANCELLED)).all()
+    visits = session.execute(
+        select(Visit.service_date, Visit.provider_id, Visit.appointment_id,
+               Visit.checked_in_at, Visit.called_at)
+        .where(Visit.site_id == site, Visit.checked_in_at >= start,
+               Visit.checked_in_at < end)).all()
+
+    show_rate = offset_mean = offset_sd = late_start = None
+    if len(booked) >= ENOUGH_APPOINTMENTS:
+        show_rate = sum(row.checked_in_at is not None for row in booked) / len(booked)
+        offsets = [max(-90.0, min(60.0, (row.checked_in_at - row.start).total_seconds() / 60))
+                   for row in booked if row.checked_in_at is not None]
+        if len(offsets) >= ENOUGH_APPOINTMENTS:
+            offset_mean = statistics.fmean(offsets)
+            offset_sd = max(3.0, statistics.pstdev(offsets))
+
+    # A provider-day starts with its first slot; its first call shows how late it began.
+    first_slot: dict[tuple[int, date], datetime] = {}
+    for slot in booked:
+        key = (slot.provider_id, ctx.local(slot.start).date())
+        first_slot[key] = min(first_slot.get(key, slot.start), slot.start)
+    first_call: dict[tuple[int, date], datetime] = {}
+    worked: dict[int, set[date]] = {}
+    walk_ins: dict[int, list[float]] = {}
+    for visit in visits:
+        worked.setdefault(visit.provider_id, set()).add(visit.service_date)
+        if visit.called_at is not None:
+            key = (visit.provider_id, visit.service_date)
+            first_call[key] = min(first_call.get(key, visit.called_at), visit.called_at)
+        if visit.appointment_id is None:
+            hourly = walk_ins.setdefault(visit.provider_id, [0.0] * 24)
+            hourly[ctx.local(visit.checked_in_at).hour] += 1
+    delays = [max(0.0, (first_call[key] - first_slot[key]).total_seconds() / 60)
+              for key in first_call.keys() & first_slot.keys()]
+    if len(delays) >= ENOUGH_SESSIONS:
+        late_start = statistics.fmean(min(delay, 60.0) for delay in delays)
+    rates = {provider_id: [count / len(worked[provider_id]) for count in hourly]
+             for provider_id, hourly in walk_ins.items()}
+    return Habits(show_rate, offset_mean, offset_sd, late_start, rates)
+
+
+def provider_history(session: Session, ctx: SiteContext, day: date) -> dict[int, list[float]]:
+    """Each provider's consultation times (minutes) over the days before ``day``."""
+    start, _ = local_day_bounds(day - timedelta(days=HISTORY_DAYS), ctx.tz)
+    end, _ = local_day_bounds(day, ctx.tz)
+    rows = session.execute(
+        select(Visit.provider_id, Visit.called_at, Visit.started_at, Visit.finished_at)
+        .where(Visit.site_id == ctx.settings.site_id, Visit.status == VisitStatus.DONE,
+               Visit.finished_at >= start, Visit.finished_at < end)).all()
+    history: dict[int, list[float]] = {}
+    for provider_id, called, started, finished in rows:
+        began = called or started  # from the call, as the estimator counts today's
+        if began is None or finished is None:
+            continue
+        minutes = (finished - began).total_seconds() / 60
+        if 1 <= minutes <= 120:
+            history.setdefault(provider_id, []).append(minutes)
+    return history
+
+
+# -- the record of estimates shown and waits that followed -----------------------------------
+
+def record_shown(session: Session, visit_id: int, provider_id: int, shown_at: datetime,
+                 wait: Wait | None) -> None:
+    if wait is None:
+        return
+    model_median, model_upper = wait.model or (wait.median, wait.upper)
+    session.add(WaitEstimateRecord(visit_id=visit_id, provider_id=provider_id,
+                                   shown_at=shown_at, median=wait.median, upper=wait.upper,
+                                   model_median=model_median, model_upper=model_upper,
+                                   known=wait.known))
+
+
+def actual_minutes(shown_at: datetime, called_at: datetime | None) -> float | None:
+    """How long the patient waited after the estimate was shown; None until called."""
+    if called_at is None:
+        return None
+    return max(0.0, (called_at - shown_at).total_seconds() / 60)
+
+
+def _records(session: Session, ctx: SiteContext, days: int, *, model: bool
+             ) -> list[tuple[float, float, float]]:
+    """(median, upper, actual) of this site's estimates shown with a number, over ``days``:
+    the model's own numbers (``model``, before calibration: what calibration learns from) or
+    the numbers the patients saw."""
+    since = ctx.now() - timedelta(days=days)
+    median = WaitEstimateRecord.model_median if model else WaitEstimateRecord.median
+    upper = WaitEstimateRecord.model_upper if model else WaitEstimateRecord.upper
+    rows = session.execute(
+        select(median, upper, WaitEstimateRecord.shown_at, Visit.called_at)
+        .join(Visit, Visit.id == WaitEstimateRecord.visit_id)
+        .where(Visit.site_id == ctx.settings.site_id, WaitEstimateRecord.shown_at >= since,
+               WaitEstimateRecord.known.is_(True), Visit.called_at.is_not(None))
+    ).all()
+    return [(float(m), float(u), actual_minutes(shown, called) or 0.0)
+            for m, u, shown, called in rows]
+
+
+def calibration(records: Sequence[tuple[float, float, float]]) -> Calibration:
+    """Bias and spread corrections from (median, upper, actual) records: the median error is
+    removed, and the bound widened or narrowed so that about one patient in four exceeds it."""
+    if len(records) < 30:
+        return Calibration(records=len(records))
+    bias = statistics.median(actual - median for median, _, actual in records)
+    bias = max(-10.0, min(10.0, bias))
+    # How far above the (corrected) median the actual waits reach, against the model's bound.
+    excess = sorted((actual - (median + bias)) / max(upper - median, 1.0)
+                    for median, upper, actual in records)
+    spread = excess[int(0.75 * (len(excess) - 1))]
+    return Calibration(round(bias, 2), round(max(0.5, min(3.0, spread)), 2), len(records))
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    records: int
+    mean_absolute_error: float
+    p90_absolute_error: float
+    within_5: float
+    over_upper_by_5: float
+
+
+def accuracy(pairs: Sequence[tuple[float, float, float]]) -> Accuracy | None:
+    """Accuracy of (median, upper, actual) records."""
+    if not pairs:
+        return None
+    errors = sorted(abs(actual - median) for median, _, actual in pairs)
+    return Accuracy(
+        records=len(pairs),
+        mean_absolute_error=round(statistics.fmean(errors), 1),
+        p90_absolute_error=round(errors[int(0.9 * (len(errors) - 1))], 1),
+        within_5=round(sum(e <= 5 for e in errors) / len(errors), 3),
+        over_upper_by_5=round(sum(actual > upper + 5 for _, upper, actual in pairs)
+                              / len(pairs), 3))
+
+
+def report(session: Session, ctx: SiteContext, days: int) -> dict[str, Any]:
+    """Accuracy over the last ``days`` days, overall and by length of the actual wait."""
+    pairs = _records(session, ctx, days, model=False)
+    bands = {"0-10": (0, 10), "10-20": (10, 20), "20-40": (20, 40), "40+": (40, 10_000)}
+    return {
+        "days": days,
+        "overall": accuracy(pairs),
+        "bands": {name: accuracy([p for p in pairs if low <= p[2] < high])
+                  for name, (low, high) in bands.items()},
+        "calibration": calibration(_records(session, ctx, CALIBRATION_DAYS, model=True)),
+    }

@@ -1,0 +1,26 @@
+"""Alembic environment: runs inside the kiosk (kiosk.store.db.upgrade), not from an alembic.ini.
+
+The whole upgrade is one transaction that first takes a lock (BEGIN IMMEDIATE on SQLite, an
+advisory lock on PostgreSQL), so kiosks starting together migrate once, one after the other.
+"""
+
+from alembic import context
+from sqlalchemy import text
+
+from kiosk.store.models import Base
+
+MIGRATION_LOCK_KEY = 7_215_401  # arbitrary, fixed: the advisory lock id for schema upgrades
+
+engine = context.config.attributes["engine"]
+
+with engine.execution_options(kiosk_write=True).connect() as connection, connection.begin():
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=True,  # SQLite alters tables by copying them
+        transactional_ddl=True,
+        compare_type=True,
+    )
+    context.run_migrations()
