@@ -8,8 +8,8 @@ clock is set to five minutes before the appointment, so every one should be ``ch
 Each latency is ``time.perf_counter()`` around the service call, which includes the commit.
 
 Targets (issue): seeding <= 30 s; check-in p50 <= 5 ms and p99 <= 15 ms. This prints figures;
-it does not pass or fail. PostgreSQL is a private server on loopback (``tests.pg_server``), or
-the one ``KIOSK_TEST_POSTGRES_URL`` names.
+it does not pass or fail. PostgreSQL is a private server on loopback
+(``tests.support.pg_server``), or the one ``KIOSK_TEST_POSTGRES_URL`` names.
 
 Run from the repository root:
 
@@ -209,7 +209,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as folder:
             bench(f"sqlite:///{folder}/kiosk.sqlite3", "SQLite, WAL file", args)
     if args.db in ("postgresql", "both"):
-        from tests.pg_server import create_database, server_url
+        from tests.support.pg_server import create_database, server_url
 
         admin_url, server = server_url()
         try:

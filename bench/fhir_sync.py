@@ -1,4 +1,4 @@
-"""Schedule sync against a real FHIR R4 server on loopback (tests/fhir_server.py).
+"""Schedule sync against a real FHIR R4 server on loopback (tests/support/fhir_server.py).
 
 Targets (issue): a full pull of a day with 5,000 appointments, 4,000 patients and 30
 practitioners <= 10 s; an incremental pull with 10 changes <= 0.5 s; 1,000 queued check-ins
@@ -34,7 +34,7 @@ from kiosk.store.site import SiteContext  # noqa: E402
 from kiosk.sync.client import FhirClient  # noqa: E402
 from kiosk.sync.outbox import drain  # noqa: E402
 from kiosk.sync.pull import pull  # noqa: E402
-from tests.fhir_server import FhirServer, practice_day  # noqa: E402
+from tests.support.fhir_server import FhirServer, practice_day  # noqa: E402
 
 DAY = date(2026, 11, 23)
 TZ = ZoneInfo("Europe/Berlin")

@@ -178,7 +178,7 @@ def main() -> None:
     if args.database in ("postgresql", "both"):
         import uuid
 
-        from tests.pg_server import create_database, server_url
+        from tests.support.pg_server import create_database, server_url
 
         admin, server = server_url()
         try:

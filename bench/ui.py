@@ -186,7 +186,7 @@ def measure_starts(url: str, runs: int) -> None:
 
 def seed(url: str, appointments: int) -> tuple[SiteContext, FixedClock]:
     from kiosk.ops.demo import generate_day
-    from tests.conftest import make_ctx, make_settings
+    from tests.support.site import make_ctx, make_settings
 
     clock = FixedClock(MORNING)
     ctx = make_ctx(make_settings(url), clock)
@@ -290,7 +290,7 @@ def measure_cycles(ctx: SiteContext, clock: FixedClock, cycles: int) -> None:
         print(f"\n   WARNING: {lost:.0f} references to None lost per cycle (PySide6 "
               f"{PySide6.__version__}, Python {platform.python_version()}); with the "
               f"{none_refs:,} it had, this process would have aborted (\"deallocating None\") "
-              f"after about {none_refs / lost:.0f} cycles (see tests/test_ui_memory.py)")
+              f"after about {none_refs / lost:.0f} cycles (see tests/ui/test_memory.py)")
     window.close()
     app.removeEventFilter(window.scanner)  # type: ignore[attr-defined]
     window.worker.wait()

@@ -1,6 +1,7 @@
-"""A real FHIR R4 server on loopback for tests and benchmarks: ``tests/fhir_server/server.js``
-(Medplum's FHIR router and in-memory repository under node:http; see its header). Its writes
-go to a journal file, so it can be killed and started again with its data."""
+"""A real FHIR R4 server on loopback for tests and benchmarks:
+``tests/support/fhir_server/server.js`` (Medplum's FHIR router and in-memory repository under
+node:http; see its header). Its writes go to a journal file, so it can be killed and started
+again with its data."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from kiosk.services.checkin import CheckinService
 from kiosk.store.db import Database
 from kiosk.store.models import Visit
 from kiosk.store.site import SiteContext
-from tests.conftest import DAY, at, make_settings
+from tests.support.site import DAY, at, make_settings
 
 KIOSKS = 4
 ROUNDS = ("muller", "garcia", "oneil", "hashemi", "wang", "ivanova")

@@ -12,7 +12,7 @@ from kiosk.services.checkin import CheckinService
 from kiosk.services.queue import InvalidTransition, QueueService
 from kiosk.services.waits import ProviderDay, SimpleWaitModel
 from kiosk.store.models import AuditEvent, VisitStatus
-from tests.conftest import DAY, at
+from tests.support.site import DAY, at
 
 
 def check_in(ctx, day, *who):

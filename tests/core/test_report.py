@@ -17,7 +17,7 @@ from kiosk.services.queue import QueueService
 from kiosk.services.report import TOTAL, DayReport, day_report
 from kiosk.services.waits import ProviderDay
 from kiosk.store.models import Appointment, AppointmentStatus
-from tests.conftest import DAY, PEOPLE, at
+from tests.support.site import DAY, PEOPLE, at
 
 OKAFOR, GOLDBERG, CHEN = "Dr. Amara Okafor", "Dr. Sarah Goldberg", "Dr. Wei Chen"  # p1, p3, p2
 WALK_IN_NAMES = ("Rosa Delgado", "Piet Janssen")  # what reception types: patient data too

@@ -16,9 +16,9 @@ from kiosk.domain import tokens
 from kiosk.domain.flow import Step
 from kiosk.store.models import AuditEvent, Feedback
 from kiosk.store.site import SiteContext
-from tests.conftest import DAY, at
+from tests.support.qt import click, press_enter, press_keys, type_on_screen, wait_for
+from tests.support.site import DAY, at
 
-pytestmark = pytest.mark.gui
 LANGUAGES = Settings().languages
 
 
@@ -35,10 +35,6 @@ def window(qtbot, sqlite_ctx: SiteContext, sqlite_day) -> Iterator:
     built.worker.wait()
 
 
-def wait_for(qtbot, window, step: Step) -> None:
-    qtbot.waitUntil(lambda: window.flow.step == step, timeout=5000)
-
-
 def visible_text(widget: QWidget) -> str:
     parts = []
     for child in widget.findChildren(QWidget):
@@ -47,31 +43,6 @@ def visible_text(widget: QWidget) -> str:
         if isinstance(child, QLabel | QPushButton | QLineEdit):
             parts.append(child.text())
     return "\n".join(parts)
-
-
-def click(qtbot, button: QPushButton) -> None:
-    assert button.isVisible(), button.text()
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-
-
-def press_keys(widget: QWidget, text: str) -> None:
-    """One QKeyEvent per character (non-ASCII key clicks abort QTest), as a scanner types."""
-    for char in text:
-        key = Qt.Key(ord(char.upper())) if char.isascii() and char.isalnum() else Qt.Key.Key_unknown
-        QApplication.sendEvent(widget, QKeyEvent(QEvent.Type.KeyPress, key,
-                                                 Qt.KeyboardModifier.NoModifier, char))
-
-
-def press_enter(widget: QWidget) -> None:
-    QApplication.sendEvent(widget, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Return,
-                                             Qt.KeyboardModifier.NoModifier, "\r"))
-
-
-def type_on_screen(qtbot, window, text: str) -> None:
-    page = window.pages[window.flow.step]
-    keys = {key.text(): key for key in page.keyboard._keys}
-    for char in text.upper():
-        click(qtbot, keys[char])
 
 
 def test_name_and_date_of_birth_with_the_on_screen_keys(qtbot, window):

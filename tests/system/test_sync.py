@@ -1,5 +1,5 @@
-"""Schedule sync against a real FHIR R4 server on loopback (tests/fhir_server.py), and against
-a misbehaving one (a small HTTP server in this file) for the bad answers."""
+"""Schedule sync against a real FHIR R4 server on loopback (tests/support/fhir_server.py), and
+against a misbehaving one (a small HTTP server in this file) for the bad answers."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.ops.cli import main
-from kiosk.services.checkin import CheckinService
 from kiosk.store.models import (
     Appointment,
     AppointmentStatus,
@@ -27,8 +26,9 @@ from kiosk.sync.client import FhirClient
 from kiosk.sync.outbox import drain
 from kiosk.sync.pull import pull
 from kiosk.sync.worker import LeaseHeld, SyncWorker
-from tests.conftest import DAY, at, make_ctx, make_settings, start_fhir_server
-from tests.fhir_server import FhirServer, practice_day
+from tests.support.fhir_server import FhirServer, practice_day
+from tests.support.site import DAY, at, start_fhir_server
+from tests.support.sync import check_in, sync_ctx
 
 APPOINTMENTS, PATIENTS, PRACTITIONERS = 30, 25, 3
 
@@ -39,12 +39,6 @@ def upstream(fhir: FhirServer) -> FhirServer:
     fhir.put_all(practice_day(DAY.isoformat(), appointments=APPOINTMENTS, patients=PATIENTS,
                               practitioners=PRACTITIONERS))
     return fhir
-
-
-def sync_ctx(url: str, clock, base_url: str, **overrides):
-    settings = {"fhir_base_url": base_url, "fhir_page_size": 7, "fhir_timeout_seconds": 2.0,
-                **overrides}
-    return make_ctx(make_settings(url, **settings), clock)
 
 
 @pytest.fixture
@@ -60,10 +54,6 @@ def lite_up(sqlite_url, clock, upstream):
     context = sync_ctx(sqlite_url, clock, upstream.url)
     yield context
     context.db.dispose()
-
-
-def check_in(ctx, external_id: str):
-    return CheckinService(ctx).by_staff(external_id, actor="test")
 
 
 def outbox_states(ctx) -> dict[str, int]:

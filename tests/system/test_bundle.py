@@ -30,11 +30,11 @@ from pathlib import Path
 import pytest
 
 from kiosk import __version__
-from tests.conftest import IN_CI, doctor_rows, unavailable
+from tests.support.site import IN_CI, doctor_rows, unavailable
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # the marker's time (any will do)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LINUX = ROOT / "packaging" / "linux"
 UNITS = ("lobby-kiosk-session.service", "lobby-kiosk-x11.service", "lobby-kiosk-sync.service")
 DAY = "2026-11-23"
@@ -305,7 +305,7 @@ def test_the_postgresql_driver_is_bundled(bundle: Path, workdir: Path) -> None:
 def test_migrations_on_postgresql_frozen(bundle: Path, workdir: Path, pg_admin_url: str) -> None:
     import uuid
 
-    from tests.pg_server import create_database
+    from tests.support.pg_server import create_database
 
     url = create_database(pg_admin_url, f"b_{uuid.uuid4().hex[:12]}")
     done = kiosk(bundle, workdir, "--db", url, "demo-data", "--date", DAY, "--appointments", "5")

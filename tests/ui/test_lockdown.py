@@ -22,8 +22,7 @@ from kiosk.store.site import SiteContext
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # the marker's time (any will do)
 
-pytestmark = pytest.mark.gui
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 class Exits:

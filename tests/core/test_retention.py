@@ -12,7 +12,7 @@ from kiosk.services.report import day_report
 from kiosk.services.retention import purge
 from kiosk.store.models import OutboxItem, OutboxState, Patient, Visit
 from kiosk.store.site import SiteContext
-from tests.conftest import DAY, PEOPLE
+from tests.support.site import DAY, PEOPLE
 
 
 def every_cell(ctx: SiteContext) -> str:

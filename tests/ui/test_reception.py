@@ -23,11 +23,10 @@ from kiosk.services.queue import QueueService
 from kiosk.services.staff import MAX_FAILURES, StaffError, add_staff, sign_in
 from kiosk.store.models import AuditEvent, HelpRequest, StaffMember, Visit, VisitStatus
 from kiosk.store.site import SiteContext
-from tests.conftest import PEOPLE
+from tests.support.site import PEOPLE
 
-pytestmark = pytest.mark.gui
 PIN = "2468"
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 class Chime:
@@ -430,7 +429,7 @@ def test_a_board_in_its_own_process_follows_an_admins_change(qtbot, staffed, clo
     shows reaches it with the next lobby change, without a restart."""
     from kiosk.services import site_settings
     from kiosk.store.models import StaffRole
-    from tests.conftest import make_ctx
+    from tests.support.site import make_ctx
     from ui.board.window import BoardWindow
 
     own = make_ctx(staffed.settings, clock)

@@ -1,5 +1,6 @@
 """SMART Backend Services sign-in against the real FHIR server (which then takes only tokens
-the test's token endpoint issued) and a strict token endpoint (tests/smart_token_server.py)."""
+the test's token endpoint issued) and a strict token endpoint
+(tests/support/smart_token_server.py)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ from kiosk.sync.client import FhirClient, SignInFailed
 from kiosk.sync.outbox import drain
 from kiosk.sync.pull import pull
 from kiosk.sync.worker import SyncWorker
-from tests.conftest import DAY, make_ctx, make_settings, start_fhir_server
-from tests.fhir_server import practice_day
-from tests.smart_token_server import TokenEndpoint
-from tests.test_sync import check_in
+from tests.support.fhir_server import practice_day
+from tests.support.site import DAY, make_ctx, make_settings, start_fhir_server
+from tests.support.smart_token_server import TokenEndpoint
+from tests.support.sync import check_in
 
 CLIENT_ID = "lobby-kiosk-main"
 KEY_ID = "kiosk-key-1"

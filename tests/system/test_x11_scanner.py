@@ -20,7 +20,7 @@ from kiosk.domain import tokens
 from kiosk.store.db import Database
 from kiosk.store.models import Appointment, Visit
 from kiosk.store.site import SiteContext
-from tests.conftest import DAY, at, make_settings, unavailable
+from tests.support.site import DAY, at, make_settings, unavailable
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 NEEDED = ("Xvfb", "xdotool")

@@ -20,7 +20,7 @@ from kiosk.base.i18n import (
 )
 from kiosk.base.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ROOT / "locales"
 TRANSLATED = [code for code in Settings().languages if code != "en"]
 PLACEHOLDER = re.compile(r"\{(\w+)\}")

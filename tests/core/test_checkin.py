@@ -14,7 +14,7 @@ from kiosk.domain.results import Outcome, Reason
 from kiosk.services.checkin import CheckinService
 from kiosk.store.models import Appointment, AppointmentStatus, AuditEvent, Visit
 from kiosk.store.site import SiteContext
-from tests.conftest import DAY, Person, at
+from tests.support.site import DAY, Person, at
 
 
 def qr_for(ctx: SiteContext, person: Person, day=DAY) -> str:
@@ -332,7 +332,7 @@ def test_a_configured_qr_secret_rekeys_the_site_so_all_codes_agree(ctx, day, clo
 def test_a_configured_qr_secret_on_a_new_database_creates_the_site(sqlite_url, clock):
     from kiosk.store.db import Database
     from kiosk.store.site import SiteContext
-    from tests.conftest import load_day, make_settings
+    from tests.support.site import load_day, make_settings
 
     database = Database(sqlite_url)
     database.upgrade()

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-CORE = Path(__file__).resolve().parent.parent / "kiosk"
+CORE = Path(__file__).resolve().parents[2] / "kiosk"
 FORBIDDEN = ("PySide6", "shiboken6", "ui")
 
 

@@ -17,7 +17,7 @@ from kiosk.services.queue import QueueService
 from kiosk.services.report import day_report
 from kiosk.services.waits import _records, actual_minutes, calibration
 from kiosk.store.models import Visit, WaitEstimateRecord
-from tests.conftest import DAY, at
+from tests.support.site import DAY, at
 
 
 def scan(ctx, day, who):

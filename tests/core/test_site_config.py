@@ -18,7 +18,7 @@ from kiosk.services.staff import add_staff
 from kiosk.store.models import AuditEvent, StaffRole
 from kiosk.store.site import SiteContext
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def kiosk(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,7 @@ import pytest
 from kiosk.base.clock import FixedClock
 from kiosk.domain.flow import InputProblem, KioskFlow, Step, Timing, validate_birth_date
 from kiosk.domain.results import CheckinResult, Outcome, Reason
-from tests.conftest import TZ
+from tests.support.site import TZ
 
 LANGS = ("en", "ar", "zh_Hans")
 TODAY = date(2026, 11, 23)

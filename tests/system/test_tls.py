@@ -26,8 +26,8 @@ from kiosk.sync import transport as transport_module
 from kiosk.sync.client import FhirClient, SyncError, Unavailable
 from kiosk.sync.transport import tls_verify
 from kiosk.sync.worker import SyncWorker
-from tests.conftest import make_settings
-from tests.test_sync import sync_ctx
+from tests.support.site import make_settings
+from tests.support.sync import sync_ctx
 
 CAPABILITIES = {"resourceType": "CapabilityStatement", "status": "active", "kind": "instance",
                 "fhirVersion": "4.0.1", "format": ["json"], "rest": [{"mode": "server"}]}

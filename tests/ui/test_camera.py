@@ -3,15 +3,12 @@ thread, throttled, and a new code routed to check-in once."""
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtMultimedia import QVideoFrame, QVideoSink
 
 from kiosk.domain import tokens
 from kiosk.domain.flow import Step
-from tests.conftest import DAY
-
-pytestmark = pytest.mark.gui
+from tests.support.site import DAY
 
 
 def qr_frame(tmp_path, text: str) -> QVideoFrame:

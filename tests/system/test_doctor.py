@@ -18,9 +18,9 @@ import pytest
 from kiosk.base.settings import load_settings
 from kiosk.ops import doctor
 from kiosk.store.db import Database, upgrade
-from tests.conftest import doctor_rows
+from tests.support.site import doctor_rows
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def run_doctor(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

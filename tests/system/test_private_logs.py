@@ -26,8 +26,8 @@ from kiosk.base.settings import load_settings
 from kiosk.domain.flow import Step
 from kiosk.domain.names import name_key
 from kiosk.ops.monitor import serve
-from tests.conftest import DAY, PEOPLE, at, make_ctx
-from tests.test_ui_kiosk import click, press_enter, press_keys, type_on_screen, wait_for
+from tests.support.qt import click, press_enter, press_keys, type_on_screen, wait_for
+from tests.support.site import DAY, PEOPLE, at, make_ctx
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 

@@ -23,7 +23,7 @@ from kiosk.services.queue import QueueService
 from kiosk.store.db import Database
 from kiosk.store.models import Appointment, OutboxItem, SyncStatus
 from kiosk.store.site import SiteContext
-from tests.conftest import DAY, load_day, make_settings
+from tests.support.site import DAY, load_day, make_settings
 
 
 def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

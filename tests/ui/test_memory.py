@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import sys
 
-import pytest
 from PySide6.QtWidgets import QApplication, QLabel
-
-pytestmark = pytest.mark.gui
 
 
 def test_qt_calls_keep_references_to_none(qtbot):

@@ -14,7 +14,7 @@ from kiosk.store import db as kiosk_db
 from kiosk.store.db import Database, DatabaseUnavailable
 from kiosk.store.models import Base
 from kiosk.store.site import SiteContext
-from tests.conftest import make_settings
+from tests.support.site import make_settings
 
 
 def test_migrations_build_exactly_the_models(ctx):
@@ -80,7 +80,7 @@ def test_an_unreachable_postgresql_server_is_a_clear_error(clock):
 
 @pytest.fixture
 def day_factory():
-    from tests.conftest import load_day
+    from tests.support.site import load_day
     return load_day
 
 

@@ -1,0 +1,1 @@
+"""Tests of the core (kiosk/) in one process, on a real SQLite file and a real PostgreSQL server."""

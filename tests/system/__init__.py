@@ -1,0 +1,1 @@
+"""Several processes or real servers together: the FHIR server, the bundle, an X server, TLS."""
