@@ -150,9 +150,9 @@ class SiteSettingsFollower(QObject):
 
 
 def attach_camera(window: KioskWindow, flow: KioskFlow) -> None:
-    from ui.camera import CameraPreview
+    from ui.camera import camera_preview
 
-    preview = CameraPreview.create(on_scan=lambda payload: window.run(flow.scanned(payload)))
+    preview = camera_preview(on_scan=lambda payload: window.run(flow.scanned(payload)))
     if preview is not None:
         window.pages[Step.WELCOME].attach_camera(preview)
         flow.subscribe(

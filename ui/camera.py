@@ -36,7 +36,7 @@ def decode_qr(image: QImage) -> str | None:
     gray = image.convertToFormat(QImage.Format.Format_Grayscale8)
     pixels = np.frombuffer(gray.constBits(), dtype=np.uint8).reshape(
         gray.height(), gray.bytesPerLine())[:, :gray.width()]
-    found = zxingcpp.read_barcodes(pixels, formats=zxingcpp.BarcodeFormat.QRCode)
+    found = zxingcpp.read_barcodes(pixels, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
     return found[0].text if found else None
 
 
@@ -95,15 +95,16 @@ class CameraScanner(QObject):
         log.warning("camera frame could not be decoded: %s", type(error).__name__)
 
 
-class CameraPreview(QVideoWidget):
-    """The live picture on the welcome screen, wired to a CameraScanner; None without camera."""
+def camera_preview(on_scan: Callable[[str], None]) -> CameraPreview | None:
+    """The welcome screen's live picture, or None when the kiosk has no camera."""
+    if not camera_available():
+        log.info("no camera: QR codes by scanner only")
+        return None
+    return CameraPreview(on_scan)
 
-    @classmethod
-    def create(cls, on_scan: Callable[[str], None]) -> CameraPreview | None:
-        if not camera_available():
-            log.info("no camera: QR codes by scanner only")
-            return None
-        return cls(on_scan)
+
+class CameraPreview(QVideoWidget):
+    """The live picture on the welcome screen, wired to a CameraScanner."""
 
     def __init__(self, on_scan: Callable[[str], None]) -> None:
         super().__init__()

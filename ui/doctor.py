@@ -5,21 +5,22 @@ from __future__ import annotations
 
 import os
 
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtMultimedia import QMediaDevices
+from PySide6.QtTextToSpeech import QTextToSpeech
+
 from kiosk.base.settings import Settings
 from kiosk.ops.doctor import FAIL, OK, WARN, Check
+from ui.app import application
 
 
 def checks(settings: Settings) -> list[Check]:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtGui import QFontDatabase
-
-    from ui.app import application
-
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before the application starts
     application()
     return [*fonts(settings, QFontDatabase), camera(), speech(settings)]
 
 
-def fonts(settings: Settings, database: type) -> list[Check]:
+def fonts(settings: Settings, database: type[QFontDatabase]) -> list[Check]:
     system = database.WritingSystem
     writing = {"ar": system.Arabic, "fa": system.Arabic, "zh_Hans": system.SimplifiedChinese,
                "zh_Hant": system.TraditionalChinese, "ko": system.Korean,
@@ -33,8 +34,6 @@ def fonts(settings: Settings, database: type) -> list[Check]:
 
 
 def camera() -> Check:
-    from PySide6.QtMultimedia import QMediaDevices
-
     cameras = QMediaDevices.videoInputs()
     if not cameras:
         return Check("camera", WARN, "none: QR codes by scanner only")
@@ -42,8 +41,6 @@ def camera() -> Check:
 
 
 def speech(settings: Settings) -> Check:
-    from PySide6.QtTextToSpeech import QTextToSpeech
-
     engines = [name for name in QTextToSpeech.availableEngines() if name != "mock"]
     wanted = settings.speak_guidance or settings.board_announce
     if not engines:

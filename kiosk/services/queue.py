@@ -1,4 +1,4 @@
-"""The lobby queue: tickets, positions, a simple wait estimate, and reception's operations."""
+"""The lobby queue: tickets, positions, and reception's operations on it."""
 
 from __future__ import annotations
 
