@@ -5,6 +5,13 @@ patients and 5,000 appointments; the time is printed as "seeding"), then check p
 through ``CheckinService``: N by QR code and N more by family name and date of birth, on disjoint
 booked appointments at the kiosk's location, in the order of the day. Before each check-in the
 clock is set to five minutes before the appointment, so every one should be ``checked_in``.
+A name is typed as a patient at a Latin keyboard would: as recorded if it is in Latin letters
+(or Arabic script), else its usual Latin spelling (Pinyin, Korean, Hindi, the passport's).
+
+It also counts the *false candidates* the name keys find: for every booked appointment, the
+patients its typed name and birth date find besides the patient and their namesakes (same
+recorded name and birth date, whom the kiosk asks for the given name anyway), with the keys
+across scripts and, in the same run, with exact keys alone.
 Each latency is ``time.perf_counter()`` around the service call, which includes the commit.
 
 Targets (issue): seeding <= 30 s; check-in p50 <= 5 ms and p99 <= 15 ms. This prints figures;
@@ -43,8 +50,9 @@ from sqlalchemy import select
 from kiosk.base.clock import FixedClock, local_day_bounds
 from kiosk.base.settings import load_settings
 from kiosk.domain import tokens
-from kiosk.domain.names import name_key
+from kiosk.domain.names import name_key, search_keys
 from kiosk.domain.results import CheckinResult, Outcome
+from kiosk.domain.romanize import KOREAN_FAMILY_NAMES, romanizations
 from kiosk.ops.demo import generate_day
 from kiosk.services.checkin import CheckinService
 from kiosk.store.db import Database
@@ -68,9 +76,29 @@ class Booked:
 
     external_id: str
     start: datetime
-    family: str
+    family: str        # as typed (see typed_form)
     birth_date: date
-    given: str | None  # only when family name and birth date are shared that day
+    given: str | None  # only when the typed name and birth date find more than one patient
+
+
+def typed_form(family: str) -> str:
+    """What a patient types at a Latin keyboard for a recorded family name."""
+    if all(ord(char) < 0x250 for char in family):  # Latin letters already
+        return family
+    if family in KOREAN_FAMILY_NAMES:
+        return KOREAN_FAMILY_NAMES[family][0].title()  # Kim, Lee, Park
+    spellings = romanizations(family)
+    return spellings[0].title() if spellings else family  # Arabic script: as recorded
+
+
+@dataclass
+class Candidates:
+    queries: int = 0
+    false_across_scripts: int = 0
+    false_exact_only: int = 0
+    found_across_scripts: int = 0  # the patient themselves was found
+    found_exact_only: int = 0
+    cross_script_queries: int = 0
 
 
 @dataclass
@@ -79,8 +107,9 @@ class Run:
     outcomes: Counter[Outcome] = field(default_factory=Counter)
 
 
-def bookable(db: Database, ctx: SiteContext) -> list[Booked]:
-    """The day's booked appointments at "main", with the given name where it is needed."""
+def bookable(db: Database, ctx: SiteContext, counted: Candidates) -> list[Booked]:
+    """The day's booked appointments at "main", with the given name where it is needed; counts
+    the false candidates of every one's typed name into ``counted``."""
     day_start, day_end = local_day_bounds(DAY, ctx.tz)
     with db.read() as session:
         rows = session.execute(
@@ -98,10 +127,36 @@ def bookable(db: Database, ctx: SiteContext) -> list[Booked]:
                 select(PatientNameKey.key, Patient.birth_date, Patient.id)
                 .join(Patient, Patient.id == PatientNameKey.patient_id)):
             found.setdefault((key, born), set()).add(patient_id)
-    return [Booked(external_id, start, family, born,
-                   given if len(found[(name_key(family), born)]) > 1 else None)
-            for external_id, start, status, location, _, family, given, born in rows
-            if status == AppointmentStatus.BOOKED and location == "main"]
+    booked = []
+    for external_id, start, status, location, patient_id, family, given, born in rows:
+        typed = typed_form(family)
+        namesakes = found.get((name_key(family), born), set()) | {patient_id}
+        across: set[int] = set()
+        for key in search_keys(typed):
+            across |= found.get((key, born), set())
+        exact = found.get((name_key(typed), born), set())
+        counted.queries += 1
+        counted.cross_script_queries += typed != family and name_key(typed) != name_key(family)
+        counted.false_across_scripts += len(across - namesakes)
+        counted.false_exact_only += len(exact - namesakes)
+        counted.found_across_scripts += patient_id in across
+        counted.found_exact_only += patient_id in exact
+        if status == AppointmentStatus.BOOKED and location == "main":
+            booked.append(Booked(external_id, start, typed, born,
+                                 given if len(across) > 1 else None))
+    return booked
+
+
+def _report_candidates(counted: Candidates) -> None:
+    n = counted.queries
+    print(f"name keys: {n:,} typed names ({counted.cross_script_queries:,} typed in another "
+          "script than recorded)")
+    print(f"  found the patient: across scripts {counted.found_across_scripts / n:.1%}, "
+          f"exact keys alone {counted.found_exact_only / n:.1%}")
+    print(f"  false candidates per query: across scripts "
+          f"{counted.false_across_scripts / n:.4f} ({counted.false_across_scripts} in all), "
+          f"exact keys alone {counted.false_exact_only / n:.4f} "
+          f"({counted.false_exact_only} in all)")
 
 
 def check_in_all(ctx: SiteContext, clock: FixedClock, booked: list[Booked],
@@ -152,7 +207,9 @@ def bench(url: str, label: str, args: argparse.Namespace) -> None:
               f"{summary.providers} providers in {seconds:.1f} s "
               f"(target <= {SEED_TARGET_S:.0f} s: {_verdict(seconds <= SEED_TARGET_S)})")
 
-        booked = bookable(db, ctx)
+        counted = Candidates()
+        booked = bookable(db, ctx, counted)
+        _report_candidates(counted)
         if len(booked) < 2 * args.checkins:
             print(f"note: only {len(booked)} booked appointments at 'main'; using them all")
         for method, run in check_in_all(ctx, clock, booked, args.checkins).items():

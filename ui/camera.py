@@ -36,7 +36,8 @@ def decode_qr(image: QImage) -> str | None:
     gray = image.convertToFormat(QImage.Format.Format_Grayscale8)
     pixels = np.frombuffer(gray.constBits(), dtype=np.uint8).reshape(
         gray.height(), gray.bytesPerLine())[:, :gray.width()]
-    found = zxingcpp.read_barcodes(pixels, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
+    qr_only = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    found = zxingcpp.read_barcodes(pixels, formats=qr_only)
     return found[0].text if found else None
 
 

@@ -8,19 +8,30 @@ apostrophes or in another script. Both sides are reduced to a *key* and keys are
   (Latin, Greek, Cyrillic, Arabic and Hebrew points): "Müller" = "Muller", "Nguyễn" = "Nguyen";
   in scripts where marks are letters in their own right (Devanagari, Thai...) they are kept;
 * a few letters that carry no decomposition folded by hand: đ, ł, ø, æ, œ, ß, þ, ı;
-* Arabic letter variants that people type interchangeably (hamza forms of alef, alef maqsura,
-  taa marbuta, tatweel) unified;
+* Arabic letter variants that people type interchangeably (hamza forms of alef, waw and yeh,
+  alef maqsura, taa marbuta, Persian yeh and keheh, tatweel) unified;
 * everything that is not a letter or a digit (spaces, hyphens, apostrophes, dots) removed:
   "garcia lopez" = "García-López", "ONeil" = "O'Neil".
 
 Names typed exactly as recorded always match: the key of a string never depends on anything
 but that string.
+
+Across scripts, a name also has *loose* keys (``~`` and the loose form of each Latin spelling,
+kiosk.domain.romanize): 高 is found as ``GAO``, कपूर as ``Kapoor`` or ``Kapur``, ``Ivanova`` as
+``Иванова`` and the other way round. A record stores all its keys (:func:`name_keys`); what a
+patient types is looked up under its own (:func:`search_keys`). The birth date stays an exact
+second factor, so a wider key never finds a patient alone.
+
+Keys are stored with each patient; a release that changes these rules rebuilds them in a
+migration (as 0009 does).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+from kiosk.domain.romanize import family_romanizations, loose, romanizations
 
 # Marks on these scripts' letters are optional to a person typing the name.
 _DROP_MARKS_AFTER = re.compile(
@@ -38,6 +49,7 @@ _LETTER_FOLDS = str.maketrans({
     "ħ": "h", "ŀ": "l", "ŧ": "t",
     # Arabic: hamza-carrying alefs and madda, alef maqsura, taa marbuta, Persian yeh and keheh
     "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ی": "ي", "ک": "ك",
+    "ؤ": "و", "ئ": "ي",
     "ـ": None,  # tatweel (kashida) is only stretching
 })
 
@@ -70,17 +82,49 @@ def _is_name_char(char: str) -> bool:
     return category[0] in ("L", "N", "M")
 
 
-def name_keys(recorded: str) -> set[str]:
-    """All keys under which a recorded family name can be found.
+LOOSE = "~"  # the prefix of a loose key; an exact key holds letters, digits and marks only
+_PARTS = re.compile(r"[\s\-‐‑–—_/.,]+")
+
+
+def _parts(name: str) -> list[str]:
+    """The parts of a multi-part name that may be typed alone (two or more letters)."""
+    parts = [part for part in _PARTS.split(name) if len(name_key(part)) >= 2]
+    return parts if len(parts) > 1 else []
+
+
+def _loose_keys(name: str, *, family: bool) -> set[str]:
+    spell = family_romanizations if family else romanizations
+    return {LOOSE + folded for spelling in spell(name) if (folded := loose(spelling))}
+
+
+def name_keys(recorded: str, *, family: bool = True) -> set[str]:
+    """All keys under which a recorded name can be found.
 
     The whole name always; for multi-part names also each part of two or more letters, so that
-    "Garcia" finds "García-López" and "Berg" finds "van den Berg". The date of birth must match
-    too, so a short part finds nobody else's appointment.
+    "Garcia" finds "García-López" and "Berg" finds "van den Berg"; and the loose key of each
+    of their Latin spellings. The date of birth must match too, so a short part or a loose key
+    finds nobody else's appointment.
     """
-    whole = name_key(recorded)
-    keys = {whole} if whole else set()
-    parts = [name_key(part) for part in re.split(r"[\s\-‐‑–—_/.,]+", recorded)]
-    parts = [part for part in parts if len(part) >= 2]
-    if len(parts) > 1:
-        keys.update(parts)
-    return keys
+    if len(recorded) > MAX_NAME_LENGTH:
+        return set()
+    keys: set[str] = set()
+    for piece in [recorded, *_parts(recorded)]:
+        exact = name_key(piece)
+        if exact:
+            keys.add(exact)
+        keys |= _loose_keys(piece, family=family)
+    return {key for key in keys if len(key) <= MAX_NAME_LENGTH}
+
+
+def search_keys(typed: str, *, family: bool = True) -> set[str]:
+    """The keys to look a typed name up under: its own, and the loose key of each of its Latin
+    spellings (Pinyin for characters, the passport spelling for Cyrillic...)."""
+    if len(typed) > MAX_NAME_LENGTH:
+        return set()
+    exact = name_key(typed)
+    return ({exact} if exact else set()) | _loose_keys(typed, family=family)
+
+
+def same_name(typed: str, recorded: str, *, family: bool = False) -> bool:
+    """Whether a typed name is the recorded one (or one of its parts), in any script."""
+    return bool(search_keys(typed, family=family) & name_keys(recorded, family=family))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, contains_eager
 from kiosk.base.clock import local_day_bounds
 from kiosk.domain import tokens
 from kiosk.domain.flow import CheckinRequest
-from kiosk.domain.names import name_key, name_keys
+from kiosk.domain.names import same_name, search_keys
 from kiosk.domain.results import (
     INVALID_CODE,
     LOCKED,
@@ -121,8 +121,10 @@ class CheckinService:
             patient_ids = list(session.scalars(
                 select(Patient.id)
                 .join(PatientNameKey, PatientNameKey.patient_id == Patient.id)
-                .where(PatientNameKey.key == name_key(family), Patient.birth_date == birth_date,
-                       Patient.site_id == self.settings.site_id)))
+                .where(PatientNameKey.key.in_(sorted(search_keys(family))),
+                       Patient.birth_date == birth_date,
+                       Patient.site_id == self.settings.site_id)
+                .distinct()))
             day_start, _ = local_day_bounds(today, self.ctx.tz)
             candidates = list(session.scalars(
                 self._appointments()
@@ -137,8 +139,7 @@ class CheckinService:
                 log.info("kiosk %s: name check-in needs the given name", kiosk_id)
                 return NEED_GIVEN_NAME
             if given is not None:
-                wanted = name_key(given)
-                candidates = [a for a in candidates if wanted in name_keys(a.patient.given_name)]
+                candidates = [a for a in candidates if same_name(given, a.patient.given_name)]
 
             todays = [a for a in candidates if self.ctx.local(a.start).date() == today]
             if len({a.patient_id for a in todays}) > 1:

@@ -1,0 +1,152 @@
+"""A name typed in one script finds the record kept in another, and only where it should.
+
+The names are real names in their own naming conventions (not the demo's), each with the
+spellings people carry in passports and practice records.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from kiosk.domain.names import same_name, search_keys
+from kiosk.domain.results import Outcome
+from kiosk.services.checkin import CheckinService
+from kiosk.store.models import AppointmentStatus
+from kiosk.store.schedule import (
+    AppointmentRecord,
+    PatientRecord,
+    upsert_appointments,
+    upsert_locations,
+    upsert_patients,
+    upsert_providers,
+)
+from tests.support.site import at
+
+# (recorded, typed): the same family name.
+SAME_FAMILY_NAME = [
+    # Chinese: Pinyin with or without tones and spaces, every reading, simplified and
+    # traditional characters.
+    ("高", "GAO"), ("高", "Gāo"), ("张", "Zhang"), ("張", "Zhang"), ("王", "wang"),
+    ("欧阳", "Ouyang"), ("欧阳", "Ou Yang"), ("单", "Shan"), ("单", "Dan"), ("曾", "Zeng"),
+    ("吕", "Lü"), ("吕", "Lu"), ("吕", "Lyu"), ("诸葛", "Zhuge"), ("陳", "Chen"),
+    # Korean: Revised Romanization and the customary spellings.
+    ("김", "Kim"), ("김", "Gim"), ("이", "Lee"), ("이", "Yi"), ("이", "Rhee"), ("이", "I"),
+    ("박", "Park"), ("박", "Pak"), ("박", "Bak"), ("최", "Choi"), ("최", "Choe"),
+    ("정", "Jung"), ("정", "Jeong"), ("정", "Chung"), ("윤", "Yoon"), ("강", "Kang"),
+    ("류", "Ryu"), ("류", "Yoo"), ("남궁", "Namgung"),
+    ("Park", "박"), ("Lee", "이"),
+    # Hindi: Devanagari and Latin, with the usual spelling variants.
+    ("कपूर", "Kapoor"), ("कपूर", "Kapur"), ("शर्मा", "Sharma"), ("शर्मा", "Sarma"),
+    ("सिंह", "Singh"), ("पटेल", "Patel"), ("गुप्ता", "Gupta"), ("अग्रवाल", "Agrawal"),
+    ("अग्रवाल", "Agarwal"), ("मल्होत्रा", "Malhotra"), ("श्रीवास्तव", "Srivastava"),
+    ("श्रीवास्तव", "Shrivastav"), ("Kapoor", "Kapur"), ("Kapoor", "कपूर"),
+    # Cyrillic and Latin, both ways.
+    ("Иванова", "Ivanova"), ("Ivanova", "Иванова"), ("Хрущёв", "Khrushchev"),
+    ("Соловьёв", "Solovyov"), ("Соловьёв", "Solovev"), ("Цой", "Tsoi"), ("Жуков", "Zhukov"),
+    ("Щербаков", "Shcherbakov"), ("Шевченко", "Shevchenko"), ("Дмитриев", "Dmitriev"),
+    ("Khrushchev", "Хрущёв"), ("Zhukov", "Жуков"),
+    # Arabic and Persian: the same script, normalised.
+    ("إبراهيم", "ابراهيم"), ("مُحَمَّد", "محمد"), ("عـلي", "علي"), ("کریمی", "كريمي"),
+    ("رؤوف", "رووف"), ("عبد الله", "عبدالله"),
+]
+
+SAME_GIVEN_NAME = [
+    ("伟", "Wei"), ("민준", "Minjun"), ("민준", "Min-jun"), ("민준", "Minjoon"),
+    ("서연", "Seoyeon"), ("서연", "Suyeon"), ("Дмитрий", "Dmitriy"), ("Дмитрий", "Dmitry"),
+    ("Дмитрий", "Dmitrii"), ("Юрий", "Yuri"), ("Евгений", "Yevgeny"), ("Евгений", "Evgeniy"),
+    ("कृष्ण", "Krishna"), ("Priya", "प्रिया"),
+]
+
+DIFFERENT = [
+    ("高", "Guo"), ("张", "Chang"), ("王", "Huang"), ("김", "Lee"), ("박", "Park Kim"),
+    ("이", "Kim"), ("Kapoor", "Kanpur"), ("Иванова", "Ivanov"), ("Li", "Lin"),
+    ("Müller", "Miller"), ("محمد", "Mohammed"), ("Park", "Parks"),
+]
+
+
+@pytest.mark.parametrize(("recorded", "typed"), SAME_FAMILY_NAME)
+def test_a_family_name_is_found_from_another_script(recorded, typed):
+    assert same_name(typed, recorded, family=True)
+
+
+@pytest.mark.parametrize(("recorded", "typed"), SAME_GIVEN_NAME)
+def test_a_given_name_is_found_from_another_script(recorded, typed):
+    assert same_name(typed, recorded)
+
+
+@pytest.mark.parametrize(("recorded", "typed"), DIFFERENT)
+def test_different_names_stay_different_across_scripts(recorded, typed):
+    assert not same_name(typed, recorded, family=True)
+
+
+def test_arabic_script_is_never_guessed_from_latin_letters():
+    # محمد is Mohammed, Muhammad, Mohamad...: a guess could find the wrong patient.
+    assert search_keys("محمد") == {"محمد"}
+
+
+def test_a_paste_of_ten_thousand_characters_has_no_key():
+    assert search_keys("高" * 10_000) == set()
+    assert search_keys("a" * 10_000) == set()
+
+
+# -- at the check-in engine --------------------------------------------------------------
+
+BORN = date(1981, 4, 12)
+
+
+def book(ctx, people):
+    """people: (external id, given, family, birth date, hour)."""
+    site = ctx.settings.site_id
+    with ctx.db.write() as session:
+        locations = upsert_locations(session, site, [("main", "Main building")])
+        providers = upsert_providers(session, site, [("p1", "Dr. Ana Souza")])
+        patients = upsert_patients(session, site, [
+            PatientRecord(ext, given, family, born) for ext, given, family, born, _ in people])
+        upsert_appointments(session, site, ctx.qr_secret, [
+            AppointmentRecord(f"a-{ext}", ext, "p1", "main", at(hour), at(hour, 15),
+                              AppointmentStatus.BOOKED)
+            for ext, _, _, _, hour in people],
+            patients=patients, providers=providers, locations=locations)
+
+
+@pytest.mark.parametrize(("given", "family", "typed"), [
+    ("莉", "高", "Gao"), ("민준", "김", "Kim"), ("राहुल", "कपूर", "Kapur"),
+    ("Анна", "Иванова", "Ivanova"), ("Anna", "Ivanova", "Иванова"),
+])
+def test_a_patient_checks_in_by_a_name_typed_in_another_script(ctx, given, family, typed):
+    book(ctx, [("p", given, family, BORN, 9)])
+    result = CheckinService(ctx).by_name(typed, BORN, kiosk_id="kiosk-1")
+    assert result.outcome is Outcome.CHECKED_IN
+    assert result.given_name == given
+
+
+def test_namesakes_across_scripts_are_asked_for_the_given_name_and_never_shown_each_other(ctx):
+    # 王伟 is kept in characters, Fang Wang in Latin letters: the same family name, the same
+    # birth date. Neither is chosen for the other; the given name tells them apart.
+    book(ctx, [("wei", "伟", "王", BORN, 9), ("fang", "Fang", "Wang", BORN, 9)])
+    service = CheckinService(ctx)
+    asked = service.by_name("Wang", BORN, kiosk_id="kiosk-1")
+    assert asked.outcome is Outcome.NEED_GIVEN_NAME
+    assert asked.given_name is None and asked.ticket is None
+    wei = service.by_name("Wang", BORN, given="Wei", kiosk_id="kiosk-1")
+    assert (wei.outcome, wei.given_name) == (Outcome.CHECKED_IN, "伟")
+    fang = service.by_name("Wang", BORN, given="Fang", kiosk_id="kiosk-2")
+    assert (fang.outcome, fang.given_name) == (Outcome.CHECKED_IN, "Fang")
+    nobody = service.by_name("Wang", BORN, given="Li", kiosk_id="kiosk-3")
+    assert nobody.outcome is Outcome.NOT_FOUND
+
+
+def test_not_found_reads_the_same_whatever_the_cause(ctx):
+    book(ctx, [("gao", "莉", "高", BORN, 9)])
+    service = CheckinService(ctx)
+    answers = [
+        service.by_name("Gao", BORN + timedelta(days=1), kiosk_id="k1"),  # wrong date
+        service.by_name("Guo", BORN, kiosk_id="k2"),                      # wrong name
+        service.by_name("高" * 10_000, BORN, kiosk_id="k3"),               # a paste
+        service.by_name("محمد", BORN, kiosk_id="k4"),                     # nobody
+    ]
+    assert {answer.outcome for answer in answers} == {Outcome.NOT_FOUND}
+    assert {answer.message("zh_Hans") for answer in answers} == {answers[0].message("zh_Hans")}
+    assert all(answer.given_name is None and answer.ticket is None for answer in answers)
