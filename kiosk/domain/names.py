@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from kiosk.domain.romanize import family_romanizations, loose, romanizations
+from kiosk.domain.romanize import KOREAN_FAMILY_NAMES, family_romanizations, loose, romanizations
 
 # Marks on these scripts' letters are optional to a person typing the name.
 _DROP_MARKS_AFTER = re.compile(
@@ -128,3 +128,73 @@ def search_keys(typed: str, *, family: bool = True) -> set[str]:
 def same_name(typed: str, recorded: str, *, family: bool = False) -> bool:
     """Whether a typed name is the recorded one (or one of its parts), in any script."""
     return bool(search_keys(typed, family=family) & name_keys(recorded, family=family))
+
+
+# -- names shown -------------------------------------------------------------------------------
+
+# Languages whose speakers write the family name first (Vietnamese too, though people are
+# addressed by the given name).
+FAMILY_FIRST = ("zh_Hans", "zh_Hant", "ko", "vi", "ja", "hu")
+# Languages in which the kiosk greets a patient by the whole name (王伟, 김민준), not the given
+# name alone.
+GREETED_IN_FULL = ("zh_Hans", "zh_Hant", "ko", "ja")
+_WRITTEN_TOGETHER = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff\uac00-\ud7a3\U00020000-\U0002ffff]+$")
+
+
+def written_family_first(family: str, language: str | None = None) -> bool:
+    """Whether the name is written family name first: names in Chinese characters or Hangul,
+    and the names of patients whose language writes them so."""
+    return bool(_WRITTEN_TOGETHER.match(family)) or language in FAMILY_FIRST
+
+
+def full_name(given: str, family: str, language: str | None = None) -> str:
+    """The whole name as its culture writes it: 王伟, 김민준, Nguyễn Thị Mai, María García."""
+    if not given:
+        return family
+    if written_family_first(family, language):
+        together = _WRITTEN_TOGETHER.match(family) and _WRITTEN_TOGETHER.match(given)
+        return f"{family}{'' if together else ' '}{given}"
+    return f"{given} {family}"
+
+
+def greeting_name(given: str, family: str, language: str) -> str:
+    """The name the kiosk greets a patient by, in the language on screen."""
+    return full_name(given, family, "zh_Hans") if language in GREETED_IN_FULL else given
+
+
+def latin_name(given: str, family: str, language: str | None = None) -> str | None:
+    """The name in Latin letters, so that staff can say it, when it is written in another
+    script (Arabic script aside: its Latin spellings are too many to pick one); else None."""
+    if _is_latin(given + family):
+        return None
+    family_spellings = family_romanizations(family)
+    given_spellings = romanizations(given) if given else [""]
+    if not family_spellings or not given_spellings:
+        return None
+    customary = KOREAN_FAMILY_NAMES.get(family.strip())
+    latin_family = _readable(customary[0] if customary else family_spellings[0])
+    latin_given = _readable(given_spellings[0])
+    if not latin_given:
+        return latin_family
+    first_family = written_family_first(family, language)
+    return f"{latin_family} {latin_given}" if first_family else f"{latin_given} {latin_family}"
+
+
+def _is_latin(text: str) -> bool:
+    return all(not char.isalpha() or unicodedata.name(char, "").startswith("LATIN")
+               for char in text)
+
+
+def _readable(spelling: str) -> str:
+    # Long vowels as one letter reads more naturally to staff: Rahul, not Raahul.
+    return spelling.replace("aa", "a").title()
+
+
+def short_name(given: str, family: str, language: str | None = None) -> str:
+    """What a board set to show initials shows: "María G.", and for names written family name
+    first the family name with the rest masked, as is the custom there ("王*", "김*")."""
+    if _WRITTEN_TOGETHER.match(family):
+        return f"{family}*"
+    if written_family_first(family, language):
+        return f"{family} {given[:1]}." if given else family
+    return f"{given} {family[:1]}." if given else f"{family[:1]}."

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from kiosk.base.i18n import N_, format_day, format_time, translate
+from kiosk.domain.names import GREETED_IN_FULL
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,9 @@ class CheckinResult:
     provider: str | None = None
     position: int | None = None
     wait: Wait | None = None
-    # For the patient at the kiosk only: the screen greets them by given name.
+    # For the patient at the kiosk only: the screen greets them (see greeting()).
     given_name: str | None = field(default=None, repr=False)
+    full_name: str | None = field(default=None, repr=False)  # as the patient's culture writes it
     opens_at: datetime | None = None
     location: str | None = None
     appointment_day: date | None = None
@@ -100,6 +102,11 @@ class CheckinResult:
     @property
     def succeeded(self) -> bool:
         return self.outcome.succeeded
+
+    def greeting(self, language: str) -> str | None:
+        """The name the screen greets the patient by in ``language``: 王伟 in Chinese, the
+        given name alone where that is the custom."""
+        return self.full_name if language in GREETED_IN_FULL else self.given_name
 
     def message(self, language: str = "en") -> str:
         """In the patient's language, with times and dates written their way."""

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, contains_eager
 from kiosk.base.clock import local_day_bounds
 from kiosk.domain import tokens
 from kiosk.domain.flow import CheckinRequest
-from kiosk.domain.names import same_name, search_keys
+from kiosk.domain.names import full_name, same_name, search_keys
 from kiosk.domain.results import (
     INVALID_CODE,
     LOCKED,
@@ -219,7 +219,10 @@ class CheckinService:
         def result(outcome: Outcome, reason: Reason | None = None, **extra: Any) -> CheckinResult:
             log.info("kiosk %s: %s%s (appointment %d)", kiosk_id, outcome.value,
                      f" ({reason.value})" if reason else "", appointment.id)
-            return CheckinResult(outcome, reason, given_name=appointment.patient.given_name,
+            patient = appointment.patient
+            return CheckinResult(outcome, reason, given_name=patient.given_name,
+                                 full_name=full_name(patient.given_name, patient.family_name,
+                                                     patient.preferred_language),
                                  provider=appointment.provider.display_name, **extra)
 
         if appointment.visit is not None:

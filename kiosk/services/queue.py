@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from kiosk.base.clock import local_day_bounds
 from kiosk.base.i18n import S_, Explained, StaffWord
 from kiosk.domain import tokens
+from kiosk.domain.names import full_name, latin_name
+from kiosk.domain.names import short_name as short_name_of
 from kiosk.domain.results import Wait
 from kiosk.services.waits import ProviderDay, QueuedVisit, WaitModel, wait_model_for
 from kiosk.store.audit import audit
@@ -111,6 +113,7 @@ class QueueRow:
     cancelled_upstream: bool = False
     language: str = "en"
     short_name: str = ""  # given name and family initial, for boards set to show them
+    latin_name: str | None = None  # the name in Latin letters when written otherwise (staff)
 
     def waiting_minutes(self, now: datetime) -> float:
         """From check-in to being called (or to now, while still waiting)."""
@@ -172,9 +175,11 @@ class QueueService:
         with ctx.db.read() as session:
             active = _active_visits(session, ctx.settings.site_id, day)
             details = {
-                visit.id: (visit, name, given, family) for visit, name, given, family in
+                visit.id: (visit, name, given, family, language)
+                for visit, name, given, family, language in
                 session.execute(
-                    select(Visit, Provider.display_name, Patient.given_name, Patient.family_name)
+                    select(Visit, Provider.display_name, Patient.given_name, Patient.family_name,
+                           Patient.preferred_language)
                     .join(Provider, Provider.id == Visit.provider_id)
                     .outerjoin(Patient, Patient.id == Visit.patient_id)
                     .where(Visit.id.in_([v.visit_id for v in active])))
@@ -194,9 +199,12 @@ class QueueService:
             waits = waits_of[provider_id]
             positions = {v.visit_id: index + 1 for index, v in enumerate(waiting)}
             for queued in visits:
-                visit, provider_name, given, family = details[queued.visit_id]
+                visit, provider_name, given, family, language = details[queued.visit_id]
+                latin = None
                 if family:
-                    patient_name, short_name = f"{given} {family}", f"{given} {family[:1]}."
+                    patient_name = full_name(given, family, language)
+                    short_name = short_name_of(given, family, language)
+                    latin = latin_name(given, family, language)
                 else:
                     patient_name = visit.walk_in_name or ""
                     parts = patient_name.split()
@@ -209,7 +217,7 @@ class QueueService:
                     method=visit.method, patient_name=patient_name,
                     appointment_start=queued.appointment_start, called_at=visit.called_at,
                     room=visit.room, cancelled_upstream=visit.cancelled_upstream,
-                    language=visit.language, short_name=short_name))
+                    language=visit.language, short_name=short_name, latin_name=latin))
         rows.sort(key=lambda r: (r.status != VisitStatus.WAITING, r.provider, r.position or 0,
                                  r.checked_in_at))
         return rows

@@ -10,9 +10,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from kiosk.domain.names import same_name, search_keys
+from kiosk.domain.names import full_name, latin_name, same_name, search_keys
 from kiosk.domain.results import Outcome
 from kiosk.services.checkin import CheckinService
+from kiosk.services.queue import QueueService
 from kiosk.store.models import AppointmentStatus
 from kiosk.store.schedule import (
     AppointmentRecord,
@@ -150,3 +151,40 @@ def test_not_found_reads_the_same_whatever_the_cause(ctx):
     assert {answer.outcome for answer in answers} == {Outcome.NOT_FOUND}
     assert {answer.message("zh_Hans") for answer in answers} == {answers[0].message("zh_Hans")}
     assert all(answer.given_name is None and answer.ticket is None for answer in answers)
+
+
+# -- names shown the way their culture writes them ------------------------------------------
+
+@pytest.mark.parametrize(("given", "family", "language", "full", "latin"), [
+    ("伟", "王", None, "王伟", "Wang Wei"),
+    ("민준", "김", "ko", "김민준", "Kim Minjun"),
+    ("Thị Mai", "Nguyễn", "vi", "Nguyễn Thị Mai", None),
+    ("Wei", "Wang", "zh_Hans", "Wang Wei", None),
+    ("Анна", "Иванова", "ru", "Анна Иванова", "Anna Ivanova"),
+    ("राहुल", "शर्मा", "hi", "राहुल शर्मा", "Rahul Sharma"),
+    ("فاطمة", "الهاشمي", "ar", "فاطمة الهاشمي", None),  # no guess at a Latin spelling
+    ("María José", "García-López", "es", "María José García-López", None),
+])
+def test_names_are_written_as_their_culture_writes_them(given, family, language, full, latin):
+    assert full_name(given, family, language) == full
+    assert latin_name(given, family, language) == latin
+
+
+def test_the_kiosk_greets_by_the_form_the_language_uses(ctx):
+    book(ctx, [("wang", "伟", "王", BORN, 9)])
+    result = CheckinService(ctx).by_name("Wang", BORN, kiosk_id="kiosk-1")
+    assert result.greeting("zh_Hans") == "王伟"
+    assert result.greeting("ko") == "王伟"
+    assert result.greeting("en") == "伟"
+
+
+def test_reception_sees_the_native_name_with_its_latin_spelling(ctx):
+    book(ctx, [("kim", "민준", "김", BORN, 9), ("anna", "Anna", "Smith", BORN, 9)])
+    service = CheckinService(ctx)
+    assert service.by_name("Kim", BORN, kiosk_id="k1").succeeded
+    assert service.by_name("Smith", BORN, kiosk_id="k2").succeeded
+    rows = {row.patient_name: row for row in QueueService(ctx).rows()}
+    assert rows["김민준"].latin_name == "Kim Minjun"
+    assert rows["김민준"].short_name == "김*"
+    assert rows["Anna Smith"].latin_name is None
+    assert rows["Anna Smith"].short_name == "Anna S."

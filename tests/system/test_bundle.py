@@ -162,6 +162,7 @@ def bundle_env(workdir: Path, **env: str) -> dict[str, str]:
 def no_crash(done: subprocess.CompletedProcess[str]) -> str:
     output = done.stdout + done.stderr
     assert "Traceback (most recent call last)" not in output, output
+    assert "kiosk.unexpected" not in output, output  # an error nothing handled, logged
     return output
 
 
@@ -213,6 +214,20 @@ def test_translations_babel_and_time_zones_come_with_the_bundle(bundle: Path, wo
     no_crash(done)
     assert done.returncode == 1  # not found: the command ran
     assert re.search("[\u0600-\u06ff]", done.stdout), done.stdout  # the Arabic catalog
+
+
+@pytest.mark.slow
+def test_names_across_scripts_work_frozen(bundle: Path, workdir: Path, demo_db: str) -> None:
+    """pypinyin's dictionary and anyascii's tables come with the bundle: 王 is found as Wang,
+    and a Greek name (anyascii) is looked up without a crash."""
+    wang = kiosk(bundle, workdir, "--db", demo_db, "--now", f"{DAY}T08:55", "checkin",
+                 "--family", "Wang", "--dob", "1968-01-08")
+    no_crash(wang)
+    assert wang.returncode == 0, wang.stdout + wang.stderr
+    greek = kiosk(bundle, workdir, "--db", demo_db, "--now", f"{DAY}T08:55", "checkin",
+                  "--family", "Παπαδόπουλος", "--dob", "1968-01-08")
+    no_crash(greek)
+    assert greek.returncode == 1, greek.stdout + greek.stderr  # not found, no crash
 
 
 @pytest.mark.slow
