@@ -167,17 +167,25 @@ def latin_name(given: str, family: str, language: str | None = None) -> str | No
     script (Arabic script aside: its Latin spellings are too many to pick one); else None."""
     if _is_latin(given + family):
         return None
-    family_spellings = family_romanizations(family)
+    latin_family = latin_family_name(family)
     given_spellings = romanizations(given) if given else [""]
-    if not family_spellings or not given_spellings:
+    if not latin_family or not given_spellings:
         return None
-    customary = KOREAN_FAMILY_NAMES.get(family.strip())
-    latin_family = _readable(customary[0] if customary else family_spellings[0])
     latin_given = _readable(given_spellings[0])
     if not latin_given:
         return latin_family
     first_family = written_family_first(family, language)
     return f"{latin_family} {latin_given}" if first_family else f"{latin_given} {latin_family}"
+
+
+def latin_family_name(family: str) -> str | None:
+    """The usual Latin spelling of a family name written in another script (Wang for 王, Kim
+    for 김, Kapoor for कपूर); the name itself when Latin; None for Arabic script."""
+    if _is_latin(family):
+        return family
+    customary = KOREAN_FAMILY_NAMES.get(family.strip())
+    spellings = family_romanizations(family)
+    return _readable(customary[0] if customary else spellings[0]) if spellings else None
 
 
 def _is_latin(text: str) -> bool:

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from kiosk.base.clock import local_day_bounds
 from kiosk.domain import tokens
+from kiosk.domain.names import latin_family_name
 from kiosk.store.models import (
     Appointment,
     AppointmentStatus,
@@ -58,6 +59,8 @@ SHOWCASE = [
     ("pat-nguyen", "Thị Mai", "Nguyễn", date(1988, 4, 25), "vi", 90),
     ("pat-twin-a", "Amina", "Okafor", date(2015, 6, 1), "en", 105),
     ("pat-twin-b", "Chidi", "Okafor", date(2015, 6, 1), "en", 120),
+    ("pat-kim", "민준", "김", date(1992, 2, 11), "ko", 135),
+    ("pat-kapoor", "प्रिया", "कपूर", date(1986, 8, 19), "hi", 150),
 ]
 PROVIDER_NAMES = [
     "Dr. Amara Okafor", "Dr. Lucía Fernández", "Dr. Wei Chen", "Dr. Sarah Goldberg",
@@ -194,6 +197,9 @@ def try_sheet(ctx: SiteContext, codes: Path, count: int = 4) -> str:
     for external_id, begins, given, family, born in rows:
         at = ctx.local(begins).strftime("%H:%M")
         line = f"  {at}  {family}, {given}  born {born.isoformat()}"
+        latin = latin_family_name(family)
+        if latin and latin != family:  # what a patient at a Latin keyboard may type
+            line += f"  (or type {latin})"
         if len(lines) <= count:
             token = tokens.issue(ctx.qr_secret, ctx.settings.site_id, external_id, ctx.today())
             png = codes / f"{external_id}.png"
