@@ -37,16 +37,16 @@ def demo_day(kiosk):
 
 
 def test_demo_data_and_appointments_json(kiosk, demo_day):
-    assert "49 appointments" in demo_day  # 40 plus the nine showcase patients
+    assert "51 appointments" in demo_day  # 40 plus the eleven showcase patients
     code, out, _ = kiosk("appointments", "--date", "2026-11-23", "--json")
     listing = json.loads(out)
-    assert code == 0 and len(listing) == 49
+    assert code == 0 and len(listing) == 51
     assert set(listing[0]) == {"id", "start", "provider", "status", "patient"}
     assert set(listing[0]["patient"]) == {"given", "family", "birth_date"}
     assert listing[0]["start"].endswith("+01:00")
     families = {item["patient"]["family"] for item in listing}
     assert {"Müller", "García-López", "O'Neil", "الهاشمي", "王", "Иванова", "Nguyễn",
-            "Okafor"} <= families
+            "Okafor", "김", "कपूर"} <= families
     # Loading the same day again adds nothing.
     assert "(0 new)" in kiosk("demo-data", "--date", "2026-11-23", "--appointments", "40")[1]
 
