@@ -23,6 +23,13 @@ HIGH_CONTRAST = N_("High contrast")
 
 FAMILY_TITLE = N_("What is your family name?")
 FAMILY_HINT = N_("Type it as it is written on your appointment.")
+# Shown under it in languages written in Latin letters.
+HINT_ACCENTS = N_("Accents are optional.")
+# Instead of it in Chinese: names are typed on the Latin keys.
+HINT_PINYIN = N_(
+    "Type your name in Pinyin, for example WANG, or as it is written on your appointment.")
+# Under it in languages with letters of their own (the keyboard opens in them).
+HINT_OWN_LETTERS = N_("You can type it in your own letters or in Latin letters (A B C).")
 FAMILY_FIELD = N_("Family name")
 GIVEN_TITLE = N_("What is your given name?")
 GIVEN_HINT = N_("We found more than one appointment with this name and date.")
