@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -62,11 +63,18 @@ def lobby(ctx: SiteContext, clock: FixedClock) -> None:
 
 
 def settle(app, widget) -> None:  # type: ignore[no-untyped-def]
-    """Until the window's background read has been shown."""
-    live = getattr(widget, "live", None)
-    while live is not None and not live.settled:
-        live.worker.wait()
+    """Until every core call the window (or dialog) made off the GUI thread has answered, and
+    its background read has been shown."""
+
+    def settled() -> bool:
+        if hasattr(widget, "settled"):  # reception, the board
+            return bool(widget.settled)
+        ops = getattr(widget, "ops", None)  # the staff exit
+        return ops is None or ops.idle
+
+    while not settled():
         app.processEvents()
+        time.sleep(0.005)
 
 
 def main() -> None:
@@ -93,21 +101,23 @@ def main() -> None:
         reception = ReceptionWindow(ctx)
         reception.resize(1400, 800)
         reception.show()
-        snap(reception, f"{language}-reception-sign-in")
+        snap(reception, f"{language}-reception-sign-in")  # the staff names read by now
         reception.sign_in_page.who.setCurrentText("Reception")
         reception.sign_in_page.pin.setText("2468")
         reception.sign_in_page.submit()
         settle(app, reception)
-        reception.select_ticket(reception.model.rows[-1].ticket)
+        reception.queue_tab.select_ticket(reception.model.rows[-1].ticket)
         snap(reception, f"{language}-reception-queue")
         reception.tabs.setCurrentIndex(2)
         snap(reception, f"{language}-reception-kiosks")
         reception.tabs.setCurrentIndex(3)
         snap(reception, f"{language}-reception-report")
         reception.lock()
+        settle(app, reception)
         reception.sign_in_page.who.setCurrentText("Ines (admin)")
         reception.sign_in_page.pin.setText("3691")
         reception.sign_in_page.submit()
+        settle(app, reception)
         reception.tabs.setCurrentWidget(reception.site_tab)
         snap(reception, f"{language}-reception-site-settings")
         reception.close()
@@ -119,6 +129,7 @@ def main() -> None:
         snap(kiosk, f"{language}-kiosk-welcome-note")
         dialog = StaffExitDialog(ctx, kiosk, on_exit=lambda _name: None)
         dialog.show()
+        settle(app, dialog)
         dialog.pin.setText("0000")  # a wrong PIN: the message must not cover the keypad
         dialog.submit()
         snap(dialog, f"{language}-kiosk-staff-exit")

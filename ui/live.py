@@ -1,6 +1,7 @@
 """Bring the core's change watcher to a Qt window: a burst of changes becomes one refresh,
-whose database reading runs on a worker thread (the window keeps painting and ticking), and
-whose result is shown on the GUI thread."""
+whose database reading runs off the GUI thread (through the window's
+:class:`~ui.worker.CoreOps`: the window keeps painting and ticking), and whose result is
+shown on the GUI thread."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from kiosk.services.watcher import ChangeWatcher
+from kiosk.store.db import DatabaseUnavailable
 from kiosk.store.site import SiteContext
-from ui.worker import Worker
+from ui.worker import CoreOps, Failure
 
 log = logging.getLogger(__name__)
 
@@ -22,18 +24,21 @@ COALESCE_MS = 30
 class LiveUpdates(QObject):
     """``read()`` (worker thread) then ``show(result)`` (GUI thread) soon after any lobby
     change anywhere, and whenever the window asks with :meth:`refresh`. One read at a time;
-    a change during a read brings one more. ``stop()`` ends the watching."""
+    a change during a read brings one more. ``stop()`` ends the watching. ``ops``: the
+    window's, so that its reads and its actions take turns on one thread (its own if None)."""
 
     _changed = Signal()
 
     def __init__(self, ctx: SiteContext, read: Callable[[], Any], show: Callable[[Any], None],
                  parent: QObject | None = None,
-                 failed: Callable[[Exception], None] | None = None) -> None:
+                 failed: Callable[[Failure], None] | None = None,
+                 ops: CoreOps | None = None) -> None:
         super().__init__(parent)
         self.refreshes = 0
         self._read, self._show, self._on_failed = read, show, failed
         self._reading = self._again = False
-        self.worker = Worker(self, threads=1)
+        self.ops = ops or CoreOps(self, ctx.settings.staff_language)
+        self.worker = self.ops.worker
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(COALESCE_MS)
@@ -54,7 +59,10 @@ class LiveUpdates(QObject):
             self._again = True
             return
         self._reading = True
-        self.worker.run(self._read, self._shown, self._failed)
+        # Every failure of a read comes back here (expected=Exception): the window keeps what
+        # it shows, and the next change (or the watcher's safety read) tries again.
+        if not self.ops.run(self._read, self._shown, self._failed, expected=(Exception,)):
+            self._reading = False  # the window is closing
 
     def _shown(self, result: Any) -> None:
         self._reading = False
@@ -62,12 +70,14 @@ class LiveUpdates(QObject):
         self._show(result)
         self._next()
 
-    def _failed(self, error: Exception) -> None:
-        # DatabaseUnavailable was logged by the database layer; the window keeps what it
-        # shows, and the next change (or the watcher's safety read) tries again.
+    def _failed(self, failure: Failure) -> None:
+        # DatabaseUnavailable was logged by the database layer; anything else is a fault
+        # of the read, logged here (its type only: its text may hold a patient's name).
         self._reading = False
+        if not isinstance(failure.error, DatabaseUnavailable):
+            log.error("reading the lobby failed: %s", type(failure.error).__name__)
         if self._on_failed is not None:
-            self._on_failed(error)
+            self._on_failed(failure)
         self._next()
 
     def _next(self) -> None:
@@ -77,4 +87,4 @@ class LiveUpdates(QObject):
 
     def stop(self) -> None:
         self.watcher.stop()
-        self.worker.wait()
+        self.ops.wait()

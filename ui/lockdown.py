@@ -286,14 +286,19 @@ class StaffExitDialog(QDialog):
         self.setWindowTitle(t(S_("Leave kiosk mode")))
         keypad = Keypad(lambda digit: self.pin.insert(digit), lambda: self.pin.backspace())
         def signed_in(member: SignedIn) -> None:
+            if not self.isVisible():  # cancelled (or timed out) while the PIN was checked
+                return
             self.accept()
             on_exit(member.name)
+        leave = QPushButton(t(S_("Leave kiosk mode")))
+        # The PIN's slow hash (and a database away) runs off the GUI thread; the form and
+        # this button stay disabled until it answers.
         self.form = StaffSignIn(ctx, t, f"kiosk {ctx.settings.kiosk_id}", signed_in,
-                                extra=[keypad])
+                                extra=[keypad], buttons=[leave])
         self.who, self.pin, self.problem = self.form.who, self.form.pin, self.form.problem
         self.submit = self.form.submit
+        self.ops = self.form.ops
         self.problem.setStyleSheet("color: #9B1C1C; font-weight: 600;")
-        leave = QPushButton(t(S_("Leave kiosk mode")))
         leave.clicked.connect(self.submit)
         cancel = QPushButton(t(S_("Cancel")))
         cancel.clicked.connect(self.reject)

@@ -12,8 +12,12 @@ import struct
 import tempfile
 import wave
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QUrl
+
+if TYPE_CHECKING:  # for the annotation only: QtMultimedia loads on the first chime
+    from PySide6.QtMultimedia import QSoundEffect
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +49,7 @@ class Chime(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.played = 0
-        self._effect = None
+        self._effect: QSoundEffect | None = None
 
     def play(self) -> None:
         self.played += 1

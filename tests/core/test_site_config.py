@@ -159,20 +159,30 @@ def test_reception_shows_site_settings_to_admins_only(qtbot, ctx: SiteContext):
     window = ReceptionWindow(ctx, chime=Chime())
     qtbot.addWidget(window)
     window.show()
+
+    def settled() -> None:  # the window's core calls run off the GUI thread
+        qtbot.waitUntil(lambda: window.settled, timeout=5000)
+
     page = window.sign_in_page
+    settled()
     page.who.setCurrentText("Rosa")
     page.pin.setText("2580")
     page.submit()
+    settled()
+    assert window.member is not None and window.member.name == "Rosa"
     assert window.tabs.indexOf(window.site_tab) == -1
     window.lock()
+    settled()
     page.who.setCurrentText("Ines")
     page.pin.setText("3691")
     page.submit()
+    settled()
     assert window.tabs.indexOf(window.site_tab) >= 0
     tab = window.site_tab
     tab.target.setValue(25)
     tab.note.setText("  Flu   vaccinations today  ")
     tab.save()
+    settled()
     assert "Saved" in tab.result.text()
     assert site_settings.stored(ctx)["target_wait_minutes"] == 25
     assert site_settings.stored(ctx)["welcome_message"] == "Flu vaccinations today"
@@ -183,6 +193,7 @@ def test_reception_shows_site_settings_to_admins_only(qtbot, ctx: SiteContext):
         item.setCheckState(item.checkState().Checked if index == 0 else item.checkState()
                            .Unchecked)
     tab.save()
+    settled()
     assert tab.result.text().startswith("Not saved") and "default_language" in tab.result.text()
     window.lock()
     assert window.tabs.indexOf(window.site_tab) == -1

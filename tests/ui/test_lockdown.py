@@ -131,9 +131,15 @@ def test_staff_leave_by_the_corner_gesture_and_a_pin(qtbot, locked, sqlite_ctx, 
     tap_corner(qtbot, window, 1)
     dialog = lockdown.exit_dialog
     assert dialog is not None and dialog.isVisible()
+    # The names and the PIN's slow hash are read and checked off the GUI thread.
+    qtbot.waitUntil(lambda: dialog.ops.idle, timeout=5000)
     assert dialog.who.currentText() == "Rosa"
+    dialog.pin.setFocus()
     dialog.pin.setText("1111")
     dialog.submit()
+    assert not dialog.form.isEnabled()  # until the hash answers: no second submit
+    qtbot.waitUntil(lambda: dialog.ops.idle, timeout=5000)
+    assert dialog.form.isEnabled() and dialog.pin.hasFocus()  # ready for the next try
     assert dialog.isVisible() and dialog.problem.text() == "Wrong name or PIN."
     assert lockdown.exits.codes == [] and window.isVisible()
     for digit in "2580":  # the on-screen keypad: a kiosk may have no keyboard
@@ -141,7 +147,7 @@ def test_staff_leave_by_the_corner_gesture_and_a_pin(qtbot, locked, sqlite_ctx, 
     assert dialog.pin.text() == "2580"
     assert not marker.exists()
     dialog.submit()
-    assert lockdown.exits.codes == [64]
+    qtbot.waitUntil(lambda: lockdown.exits.codes == [64], timeout=5000)
     assert not window.isVisible()
     # The marker that keeps the service from starting the kiosk again was there before the
     # exit, complete (renamed into place: no temporary file left).

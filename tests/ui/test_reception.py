@@ -58,14 +58,22 @@ def reception(qtbot, staffed: SiteContext) -> Iterator:
 
 
 def settle(qtbot, window) -> None:
-    """Until the window's background read (after a change or an action) has been shown."""
-    qtbot.waitUntil(lambda: window.live.settled, timeout=5000)
+    """Until every core call the window made (off the GUI thread) has answered, and the
+    background read after a change or an action has been shown."""
+    qtbot.waitUntil(lambda: window.settled, timeout=5000)
 
 
 def sign_in_window(qtbot, window, pin: str = PIN) -> None:
+    settle(qtbot, window)  # the staff names are read off the GUI thread too
     window.sign_in_page.who.setCurrentText("Rosa")
     window.sign_in_page.pin.setText(pin)
     window.sign_in_page.submit()
+    settle(qtbot, window)
+
+
+def act(qtbot, window, action: str) -> None:
+    """A queue action, and its answer (the write runs off the GUI thread)."""
+    window.queue_tab.do(action)
     settle(qtbot, window)
 
 
@@ -140,35 +148,35 @@ def test_every_action_is_one_touch_and_audited_with_the_staff_member(
         qtbot, reception, staffed, clock):
     first, second, third = (check_in(staffed, who) for who in ("muller", "garcia", "ivanova"))
     sign_in_window(qtbot, reception)
-    assert reception.select_ticket(first)
-    reception.room.setText("Room 3")
-    qtbot.mouseClick(reception.buttons["call"], Qt.MouseButton.LeftButton)
+    queue = reception.queue_tab
+    assert queue.select_ticket(first)
+    queue.room.setText("Room 3")
+    qtbot.mouseClick(queue.buttons["call"], Qt.MouseButton.LeftButton)
+    settle(qtbot, reception)
     assert visit(staffed, first).status == VisitStatus.CALLED
     assert visit(staffed, first).room == "Room 3"
     assert "called to Room 3" in reception.status.text()
-    reception.do("undo")
+    act(qtbot, reception, "undo")
     assert visit(staffed, first).status == VisitStatus.WAITING
     assert visit(staffed, first).called_at is None
-    reception.select_ticket(first)
-    reception.do("call")  # the room is remembered per provider
+    queue.select_ticket(first)
+    act(qtbot, reception, "call")  # the room is remembered per provider
     assert visit(staffed, first).room == "Room 3"
-    reception.select_ticket(first)
-    reception.do("start")
-    reception.select_ticket(first)
-    reception.do("finish")
+    queue.select_ticket(first)
+    act(qtbot, reception, "start")
+    queue.select_ticket(first)
+    act(qtbot, reception, "finish")
     assert visit(staffed, first).status == VisitStatus.DONE
-    settle(qtbot, reception)
     assert first not in tickets(reception)
-    reception.select_ticket(second)
-    reception.do("left")
+    queue.select_ticket(second)
+    act(qtbot, reception, "left")
     assert visit(staffed, second).status == VisitStatus.LEFT
     clock.advance(seconds=61)
-    reception.do("undo")
+    act(qtbot, reception, "undo")
     assert "nothing to undo" in reception.status.text().lower()
-    reception.select_ticket(third)
-    reception.move_to.setCurrentText("Dr. Wei Chen")
-    reception.do("move")
-    settle(qtbot, reception)
+    queue.select_ticket(third)
+    queue.move_to.setCurrentText("Dr. Wei Chen")
+    act(qtbot, reception, "move")
     moved = next(row for row in reception.model.rows if row.ticket == third)
     assert moved.provider == "Dr. Wei Chen"
     with staffed.db.read() as session:
@@ -176,36 +184,41 @@ def test_every_action_is_one_touch_and_audited_with_the_staff_member(
     for action in ("call", "undo", "start", "finish", "left", "move"):
         assert ("Rosa", action) in actors
     # An action that does not fit says so and changes nothing.
-    reception.select_ticket(third)
-    reception.do("finish")
+    queue.select_ticket(third)
+    act(qtbot, reception, "finish")
     assert reception.status.text() == "K-3 cannot be finished: the patient is waiting."
 
 
 def test_desk_check_in_walk_in_and_the_ticket_again(qtbot, reception, staffed):
     sign_in_window(qtbot, reception)
-    reception.tabs.setCurrentIndex(1)
-    shown = [reception.desk.item(i).text() for i in range(reception.desk.count())]
+    desk_tab = reception.desk_tab
+    reception.tabs.setCurrentWidget(desk_tab)
+    settle(qtbot, reception)  # the list is read off the GUI thread
+    desk = desk_tab.desk
+    shown = [desk.item(i).text() for i in range(desk.count())]
     assert any("Lena Spät" in line for line in shown)  # late: the kiosk sent her here
     assert not any("Tom Morrow" in line for line in shown)  # tomorrow's
-    reception.search.setText("spät")
-    visible = [reception.desk.item(i) for i in range(reception.desk.count())
-               if not reception.desk.item(i).isHidden()]
+    desk_tab.search.setText("spät")
+    visible = [desk.item(i) for i in range(desk.count()) if not desk.item(i).isHidden()]
     assert len(visible) == 1
-    reception.desk.setCurrentItem(visible[0])
-    reception.check_in_selected()
+    desk.setCurrentItem(visible[0])
+    desk_tab.check_in_selected()
+    settle(qtbot, reception)
     assert "Checked in: ticket K-1" in reception.status.text()
-    reception.walk_name.setText("Ana Walker")
-    reception.walk_provider.setCurrentText("Dr. Sarah Goldberg")
-    reception.add_walk_in()
+    desk_tab.walk_name.setText("Ana Walker")
+    desk_tab.walk_provider.setCurrentText("Dr. Sarah Goldberg")
+    desk_tab.add_walk_in()
+    settle(qtbot, reception)
     assert "Walk-in added: ticket K-2" in reception.status.text()
+    assert desk_tab.walk_name.text() == ""
     reception.tabs.setCurrentIndex(0)
     settle(qtbot, reception)
     names = {row.ticket: row.patient_name for row in reception.model.rows}
     assert names == {"K-1": "Lena Spät", "K-2": "Ana Walker"}
-    reception.select_ticket("K-1")
-    reception.do("ticket")
-    dialog = reception.ticket_dialog
-    assert dialog.isVisible() and not dialog.qr.pixmap().isNull()
+    reception.queue_tab.select_ticket("K-1")
+    act(qtbot, reception, "ticket")
+    dialog = reception.queue_tab.ticket_dialog
+    assert dialog is not None and dialog.isVisible() and not dialog.qr.pixmap().isNull()
     dialog.close()
 
 
@@ -230,14 +243,16 @@ def test_waiting_past_the_target_stands_out_and_is_counted(qtbot, reception, sta
 def test_a_help_request_chimes_until_acknowledged(qtbot, reception, staffed):
     sign_in_window(qtbot, reception)
     played = reception.chime.played
+    alert = reception.help_alert
     request_help(staffed, "kiosk-2", "date_of_birth")  # any kiosk, through the database
-    qtbot.waitUntil(lambda: reception.alert.isVisible(), timeout=5000)
-    assert "kiosk-2" in reception.alert_text.text()
+    qtbot.waitUntil(lambda: alert.isVisible(), timeout=5000)
+    assert "kiosk-2" in alert.text.text()
     assert reception.chime.played == played + 1
-    assert reception.help_timer.isActive()  # it chimes again until someone goes
-    reception.acknowledge_all()
+    assert alert.timer.isActive()  # it chimes again until someone goes
+    alert.acknowledge()
     settle(qtbot, reception)
-    assert not reception.alert.isVisible() and not reception.help_timer.isActive()
+    assert "Help request acknowledged" in reception.status.text()
+    assert not alert.isVisible() and not alert.timer.isActive()
     assert open_help_requests(staffed) == []
     with staffed.db.read() as session:
         assert session.scalars(select(HelpRequest.acknowledged_by)).one() == "Rosa"
@@ -249,11 +264,11 @@ def test_help_asked_after_checking_in_flags_the_patients_row(qtbot, reception, s
     qtbot.waitUntil(lambda: tickets(reception) == [ticket], timeout=5000)
     row = next(r for r in reception.model.rows if r.ticket == ticket)
     request_help(staffed, "kiosk-1", "result", visit_id=row.visit_id)
-    qtbot.waitUntil(lambda: reception.alert.isVisible(), timeout=5000)
-    assert f"kiosk-1, ticket {ticket}" in reception.alert_text.text()
+    qtbot.waitUntil(lambda: reception.help_alert.isVisible(), timeout=5000)
+    assert f"kiosk-1, ticket {ticket}" in reception.help_alert.text.text()
     flags = reception.model.index(0, 8)
     assert "help requested" in reception.model.data(flags)
-    reception.acknowledge_all()
+    reception.help_alert.acknowledge()
     settle(qtbot, reception)
     assert "help requested" not in reception.model.data(reception.model.index(0, 8))
 
@@ -268,9 +283,11 @@ def test_reception_reads_in_the_staff_language(qtbot, staffed, language):
     window.show()
     page, t = window.sign_in_page, window.t
     assert page.button.text() == t("Sign in") and "Sign in" not in t("Sign in")
+    settle(qtbot, window)
     page.who.setCurrentText("Rosa")
     page.pin.setText("0000")
     page.submit()
+    settle(qtbot, window)
     assert page.problem.text() == t("Wrong name or PIN.")
     sign_in_window(qtbot, window)
     ticket = check_in(staffed, "muller")
@@ -278,13 +295,15 @@ def test_reception_reads_in_the_staff_language(qtbot, staffed, language):
     model = window.model
     assert model.headerData(0, Qt.Orientation.Horizontal) == t("Ticket")
     assert model.data(model.index(0, 6)) == t("waiting (#{place})", place=1)
-    assert window.select_ticket(ticket) and window.selected_ticket() == ticket
-    window.do("finish")  # refused: the patient is waiting, said in the staff language
+    assert window.queue_tab.select_ticket(ticket)
+    assert window.queue_tab.selected_ticket() == ticket
+    act(qtbot, window, "finish")  # refused: the patient is waiting, said in the staff language
     refused = window.status.text()
     assert ticket in refused and staff_translate("waiting", language) in refused
     assert not any(word in refused for word in ("cannot", "patient", "waiting"))
-    window.tabs.setCurrentIndex(3)
-    report = window.report.toHtml()
+    window.tabs.setCurrentWidget(window.report_tab)
+    settle(qtbot, window)
+    report = window.report_tab.report.toHtml()
     assert staff_translate("Longest waits", language) in report
     rtl = language == "ar"
     assert (window.layoutDirection() == Qt.LayoutDirection.RightToLeft) is rtl
@@ -298,12 +317,13 @@ def test_kiosk_health_shows_online_offline_and_the_outbox(qtbot, reception, staf
     heartbeat(staffed, "kiosk-1", clock.now(), "0.1.0")
     sign_in_window(qtbot, reception)
     reception.tabs.setCurrentIndex(2)
-    qtbot.waitUntil(lambda: reception.health.count() == 2, timeout=5000)  # read off the GUI
-    lines = [reception.health.item(i).text() for i in range(reception.health.count())]
+    health = reception.kiosks_tab.health
+    qtbot.waitUntil(lambda: health.count() == 2, timeout=5000)  # read off the GUI thread
+    lines = [health.item(i).text() for i in range(health.count())]
     assert lines[0].startswith("kiosk-1: online")
     assert lines[1].startswith("kiosk-2: OFFLINE")
     assert reception.tabs.tabText(2) == "Kiosks (1 offline)"
-    assert "Check-ins waiting to be sent: 0" in reception.sync_line.text()
+    assert "Check-ins waiting to be sent: 0" in reception.kiosks_tab.sync_line.text()
 
 
 def test_a_check_in_by_another_process_appears_live(qtbot, reception, staffed):

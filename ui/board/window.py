@@ -2,14 +2,19 @@
 ticket with its place and estimated wait, live. A public screen: tickets only (or the given
 name and family initial where the site chose so), never anything clinical. Headings rotate
 through the languages of the patients in the lobby; each call chimes and, optionally, is
-spoken in the patient's language."""
+spoken in the patient's language.
+
+The board's only call into the core, the lobby's state, is read off the GUI thread (through
+:class:`~ui.worker.CoreOps`, by :class:`~ui.live.LiveUpdates`): a database away leaves the
+last state on the screen, and the board keeps rotating its languages."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Protocol
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -19,7 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.base.i18n import is_right_to_left, translate
+from kiosk.base.i18n import DOMAIN, is_right_to_left, translate
+from kiosk.base.settings import Settings
 from kiosk.domain.texts import (
     BOARD_MINUTES,
     BOARD_NOW_CALLING,
@@ -36,6 +42,7 @@ from kiosk.services.queue import QueueService
 from kiosk.store.site import SiteContext
 from ui.live import LiveUpdates
 from ui.sound import Chime
+from ui.worker import CoreOps
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +61,15 @@ QWidget#board QFrame[role="panel"] { background: #12414C; border-radius: 24px; }
 """
 
 
+class Speaker(Protocol):
+    """What speaks a call (:class:`ui.speech.Guide`): True if a voice spoke ``language``."""
+
+    def say(self, text: str, language: str) -> bool: ...
+
+
 class BoardWindow(QWidget):
     def __init__(self, ctx: SiteContext, chime: Chime | None = None,
-                 speaker: Any = None) -> None:
+                 speaker: Speaker | None = None) -> None:
         super().__init__()
         self.ctx = ctx
         self.queue = QueueService(ctx)
@@ -76,7 +89,8 @@ class BoardWindow(QWidget):
         self.rotate.setInterval(ROTATE_MS)
         self.rotate.timeout.connect(self.next_language)
         self.rotate.start()
-        self.live = LiveUpdates(ctx, self._read, self._show, self)
+        self.ops = CoreOps(self)
+        self.live = LiveUpdates(ctx, self._read, self._show, self, ops=self.ops)
         self.live.refresh()
 
     @staticmethod
@@ -143,20 +157,27 @@ class BoardWindow(QWidget):
 
     # -- data ------------------------------------------------------------------------------
 
-    def _read(self) -> BoardState:
+    def _read(self) -> tuple[BoardState, Settings | None]:
         # On the worker thread; if the database is gone, the board keeps its last state.
-        # An admin's change (what the board shows beside a ticket) counts as a lobby change.
+        # An admin's change (what the board shows beside a ticket) counts as a lobby change;
+        # it is applied by _show, on the GUI thread.
         fresh = self.site.changed()
+        settings = fresh if fresh is not None else self.ctx.settings
+        return board_state(self.queue.rows(), names=settings.board_names,
+                           default_language=settings.default_language), fresh
+
+    def _show(self, read: tuple[BoardState, Settings | None]) -> None:
+        state, fresh = read
         if fresh is not None:
             self.ctx.settings = fresh
-        settings = self.ctx.settings
-        return board_state(self.queue.rows(), names=settings.board_names,
-                           default_language=settings.default_language)
-
-    def _show(self, state: BoardState) -> None:
         self.state = state
         self._announce(state.now_calling)
         self._render()
+
+    @property
+    def settled(self) -> bool:
+        """Every read asked for has been shown (tests, screenshots)."""
+        return self.live.settled and self.ops.idle
 
     def _announce(self, call: BoardCall | None) -> None:
         key = (call.ticket, call.called_at.isoformat()) if call else None
@@ -194,7 +215,7 @@ class BoardWindow(QWidget):
                                 else Qt.LayoutDirection.LeftToRight)
 
         def say(message: str, **values: object) -> str:
-            return translate(message, language, **values)
+            return translate(message, language, DOMAIN, **values)
 
         self.calling_heading.setText(say(BOARD_NOW_CALLING))
         self.recent_heading.setText(say(BOARD_RECENT))
@@ -220,6 +241,7 @@ class BoardWindow(QWidget):
             wait.setText(say(BOARD_MINUTES, low=entry.wait.median, high=entry.wait.upper)
                          if entry.wait and entry.wait.known else "")
 
-    def closeEvent(self, event: Any) -> None:
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.live.stop()
+        self.ops.close()
         super().closeEvent(event)

@@ -1,6 +1,7 @@
 """Reception's "Site settings" tab, for admins only: the settings every kiosk of the site
-shares (``kiosk.services.site_settings.SITE_WIDE``), saved in the database; kiosks apply them
-between patients, within a minute."""
+shares (``kiosk.services.site_settings.SITE_WIDE``), saved in the database (off the GUI
+thread; the save button waits for the answer); kiosks apply them between patients, within a
+minute."""
 
 from __future__ import annotations
 
@@ -24,19 +25,19 @@ from kiosk.base.i18n import S_, native_name
 from kiosk.base.settings import Settings, SettingsError
 from kiosk.services import site_settings
 from kiosk.services.staff import SignedIn
-from kiosk.store.db import DatabaseUnavailable
 from kiosk.store.site import SiteContext
 from ui.staff_text import StaffText
+from ui.worker import NOTHING_CHANGED, CoreOps, Failure
 
 # Every language the kiosk has a catalog for, in the default order.
 ALL_LANGUAGES = Settings().languages
 
 
 class SiteSettingsTab(QWidget):
-    def __init__(self, ctx: SiteContext, t: StaffText,
-                 on_saved: Callable[[Settings], None]) -> None:
+    def __init__(self, ctx: SiteContext, t: StaffText, on_saved: Callable[[Settings], None],
+                 ops: CoreOps) -> None:
         super().__init__()
-        self.ctx, self.t, self.on_saved = ctx, t, on_saved
+        self.ctx, self.t, self.on_saved, self.ops = ctx, t, on_saved, ops
         self.member: SignedIn | None = None
         self.languages = QListWidget()
         self.languages.setAccessibleName(t(S_("Languages offered")))
@@ -114,21 +115,27 @@ class SiteSettingsTab(QWidget):
                 "board_names": self.board_names.currentData()}
 
     def save(self) -> None:
+        """Check and save off the GUI thread; a second click meanwhile does nothing."""
         if self.member is None:
             return
-        t = self.t
-        try:
-            saved = site_settings.save(self.ctx, self.chosen(), actor=self.member.name,
-                                       role=self.member.role)
-        except SettingsError as problem:  # the validator's own words, for the admin
-            self.result.setText(t(S_("Not saved: {problem}"), problem=problem))
-            return
-        except PermissionError:
-            self.result.setText(t(S_("Not saved: only an admin changes these settings.")))
-            return
-        except DatabaseUnavailable:
-            self.result.setText(t(S_("The database cannot be reached: nothing was changed.")))
-            return
-        self.result.setText(t(S_("Saved. Every kiosk takes it between patients, within a "
-                                 "minute.")))
+        ctx, chosen = self.ctx, self.chosen()
+        actor, role = self.member.name, self.member.role
+        if self.ops.run(lambda: site_settings.save(ctx, chosen, actor=actor, role=role),
+                        self._saved, self._not_saved, key="site settings",
+                        disable=[self.save_button], unreachable=NOTHING_CHANGED,
+                        expected=(SettingsError, PermissionError)):
+            self.result.setText("")
+
+    def _saved(self, saved: Settings) -> None:
+        self.result.setText(self.t(S_("Saved. Every kiosk takes it between patients, within a "
+                                      "minute.")))
         self.on_saved(saved)
+
+    def _not_saved(self, failure: Failure) -> None:
+        t, problem = self.t, failure.error
+        if isinstance(problem, SettingsError):  # the validator's own words, for the admin
+            self.result.setText(t(S_("Not saved: {problem}"), problem=problem))
+        elif isinstance(problem, PermissionError):
+            self.result.setText(t(S_("Not saved: only an admin changes these settings.")))
+        else:  # the database away: nothing was changed
+            self.result.setText(failure.message)
