@@ -222,6 +222,18 @@ def test_desk_check_in_walk_in_and_the_ticket_again(qtbot, reception, staffed):
     dialog.close()
 
 
+def test_names_in_other_scripts_show_their_latin_spelling_and_their_own_order(
+        qtbot, reception, staffed):
+    check_in(staffed, "wang", "zh_Hans")
+    check_in(staffed, "ivanova", "ru")
+    check_in(staffed, "muller")
+    sign_in_window(qtbot, reception)
+    names = {reception.model.data(reception.model.index(row, 1))
+             for row in range(reception.model.rowCount())}
+    # Family name first for a name in characters; a Latin spelling staff can say aloud.
+    assert names == {"王伟 · Wang Wei", "Анна Иванова · Anna Ivanova", "Jürgen Müller"}
+
+
 def test_waiting_past_the_target_stands_out_and_is_counted(qtbot, reception, staffed, clock):
     check_in(staffed, "muller")
     clock.advance(minutes=5)

@@ -31,13 +31,13 @@ HELP_ROW = QColor("#F6C9C9")
 class QueueModel(QAbstractTableModel):
     """Today's active visits; ``tick(now)`` moves the waiting times on without a query."""
 
-    def __init__(self, target_minutes: int, tz: tzinfo, t: StaffText,
+    def __init__(self, target_minutes: int, tz: tzinfo, t: StaffText, now: datetime,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.t = t
         self.rows: list[QueueRow] = []
         self.help_visits: set[int] = set()  # visits whose patient asked for help
-        self.now = datetime.now().astimezone()
+        self.now = now
         self.target = target_minutes
         self.tz = tz
 
@@ -102,7 +102,11 @@ class QueueModel(QAbstractTableModel):
         if column == 0:
             return row.ticket
         if column == 1:
-            return row.patient_name or t(S_("(walk-in)"))
+            if not row.patient_name:
+                return t(S_("(walk-in)"))
+            # A name in another script with its Latin spelling, so that staff can say it.
+            return f"{row.patient_name} · {row.latin_name}" if row.latin_name \
+                else row.patient_name
         if column == 2:
             return row.provider
         if column == 3:

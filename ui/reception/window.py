@@ -89,7 +89,7 @@ class ReceptionWindow(QMainWindow):
         self.setWindowTitle(t(S_("Reception: {site}"), site=ctx.settings.site_name))
         self.setStyleSheet(STYLE)
         self.provider_list: list[tuple[int, str, str]] = []
-        self.model = QueueModel(ctx.settings.target_wait_minutes, ctx.tz, t, self)
+        self.model = QueueModel(ctx.settings.target_wait_minutes, ctx.tz, t, ctx.now(), self)
 
         self.stack = QStackedWidget()
         self.sign_in_page = SignInPage(ctx, t, self.signed_in, self.ops)
