@@ -7,9 +7,12 @@ never moves the caret out of the field being typed in."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from kiosk.domain import texts
 
 LATIN = ("QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM", "ÁÉÍÓÚÑÜÖÄÇ'-")
 ALPHABETS = {
@@ -74,8 +77,6 @@ class Keyboard(QWidget):
         self.show_keys(self._keys_shown)
 
     def retranslate(self) -> None:
-        from kiosk.domain import texts
-
         self.space.setText(self.tr_(texts.KEY_SPACE))
         self.delete.setText("⌫ " + self.tr_(texts.KEY_DELETE))
         self.delete.setAccessibleName(self.tr_(texts.KEY_DELETE))
@@ -129,17 +130,16 @@ class Keypad(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(8)
         for index, digit in enumerate("123456789"):
-            grid.addWidget(self._key(digit, lambda _=False, d=digit: on_digit(d)),
-                           index // 3, index % 3)
-        self.delete = self._key("⌫", lambda _=False: on_delete())
+            grid.addWidget(self._key(digit, partial(on_digit, digit)), index // 3, index % 3)
+        self.delete = self._key("⌫", on_delete)
         grid.addWidget(self.delete, 3, 0)
-        grid.addWidget(self._key("0", lambda _=False: on_digit("0")), 3, 1)
+        grid.addWidget(self._key("0", partial(on_digit, "0")), 3, 1)
 
-    def _key(self, text: str, action: Callable[[bool], None]) -> QPushButton:
+    def _key(self, text: str, action: Callable[[], None]) -> QPushButton:
         key = QPushButton(text)
         key.setProperty("role", "key")
         key.setAccessibleName(text)
         key.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         key.setAutoDefault(True)
-        key.clicked.connect(action)
+        key.clicked.connect(lambda _checked=False: action())
         return key

@@ -1,0 +1,65 @@
+"""The family name, or the given name when the flow asks for it, on an on-screen keyboard."""
+
+from __future__ import annotations
+
+from kiosk.domain import texts
+from kiosk.domain.flow import Step
+from ui.kiosk.host import PageHost
+from ui.kiosk.pages.base import Page
+from ui.widgets.keyboard import Keyboard
+from ui.widgets.text import button, column, label, private_field
+
+
+class NamePage(Page):
+    """Family name, or the given name when the engine asks for it."""
+
+    def __init__(self, host: PageHost, *, given: bool) -> None:
+        super().__init__(host)
+        self.given = given
+        self.title = label("title")
+        self.hint = label("hint")
+        self.field = private_field()
+        self.field.setMaxLength(120)
+        self.field.returnPressed.connect(self.submit)
+        self.field.textChanged.connect(lambda _text: host.flow.touch())
+        self.problem = label("problem")
+        self.back = button()
+        self.back.clicked.connect(host.flow.back)
+        self.next = button("primary")
+        self.next.clicked.connect(self.submit)
+        self.keyboard = Keyboard(lambda message: self.tr(message), before=self.back,
+                                 after=self.next)
+        self.keyboard.target = self.field
+        layout = column(self.title, self.hint, self.field, self.problem, spacing=8)
+        layout.addStretch(1)
+        layout.addWidget(self.keyboard)
+        self.setLayout(layout)
+
+    def submit(self) -> None:
+        flow = self.host.flow
+        if self.given:
+            self.host.run(flow.submit_given(self.field.text()))
+        else:
+            flow.submit_family(self.field.text())
+
+    def retranslate(self) -> None:
+        flow = self.host.flow
+        self.title.setText(self.tr(texts.GIVEN_TITLE if self.given else texts.FAMILY_TITLE))
+        self.hint.setText(self.tr(texts.GIVEN_HINT if self.given else texts.FAMILY_HINT))
+        self.field.setPlaceholderText(self.tr(texts.GIVEN_FIELD if self.given
+                                              else texts.FAMILY_FIELD))
+        self.field.setAccessibleName(self.field.placeholderText())
+        self.back.setText(self.tr(texts.BACK))
+        self.next.setText(self.tr(texts.NEXT))
+        problem = flow.problem if flow.step == (Step.GIVEN_NAME if self.given
+                                                else Step.FAMILY_NAME) else None
+        self.problem.setText(self.tr(texts.PROBLEMS[problem]) if problem else "")
+        self.keyboard.set_language(flow.language)
+        self.keyboard.show_keys(not self.host.hardware_keyboard)
+
+    def shown(self) -> None:
+        self.field.setFocus()
+
+    def forget(self) -> None:
+        self.field.setText("")  # unlike clear(), leaves nothing to undo
+        self.problem.clear()

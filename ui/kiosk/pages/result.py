@@ -1,0 +1,117 @@
+"""The answer: the ticket and the wait, or what to do instead; a rating of the visit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy
+
+from kiosk.domain import texts
+from kiosk.domain.results import Outcome, Wait
+from ui.kiosk.host import PageHost
+from ui.kiosk.pages.base import Page
+from ui.widgets.faces import face_icon
+from ui.widgets.text import button, column, label
+
+
+class ResultPage(Page):
+    def __init__(self, host: PageHost) -> None:
+        super().__init__(host)
+        self.title = label("title")
+        self.ticket_caption = label("hint")
+        self.ticket = label("ticket")
+        self.details = label()
+        self.message = label()
+        self.feedback_question = label("hint")
+        self.faces = QHBoxLayout()
+        self.face_buttons: list[QPushButton] = []
+        for score in range(1, 6):
+            choice = button()
+            choice.setIcon(face_icon(score))
+            choice.setIconSize(QSize(48, 48))
+            choice.clicked.connect(lambda _=False, s=score: host.feedback(s))
+            self.faces.addWidget(choice)
+            self.face_buttons.append(choice)
+        self.try_again = button()
+        self.try_again.clicked.connect(host.flow.start_name_entry)
+        self.done = button("primary")
+        self.done.clicked.connect(host.flow.done)
+        # The ticket on the leading side, what it means beside it; the faces, Try again and
+        # Done share the bottom row. Compact enough for larger text on a 1280 x 800 screen.
+        ticket = column(self.ticket_caption, self.ticket, spacing=0)
+        ticket.addStretch(1)
+        middle = QHBoxLayout()
+        middle.setSpacing(36)
+        middle.addLayout(ticket)
+        middle.addLayout(column(self.details, self.message, spacing=8), 1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.try_again)
+        bottom.addLayout(self.faces, 1)
+        bottom.addStretch(0)
+        bottom.addWidget(self.done)
+        for end in (self.try_again, self.done):  # a lone Done stays a button, not a bar
+            end.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+        layout = column(self.title, spacing=10)
+        layout.addLayout(middle)
+        layout.addStretch(1)
+        layout.addWidget(self.feedback_question)
+        layout.addLayout(bottom)
+        self.setLayout(layout)
+
+    def retranslate(self) -> None:
+        flow = self.host.flow
+        result = flow.result
+        language = flow.language
+        self.done.setText(self.tr(texts.DONE))
+        self.try_again.setText(self.tr(texts.TRY_AGAIN))
+        self.feedback_question.setText(self.tr(texts.FEEDBACK_QUESTION))
+        for choice, name in zip(self.face_buttons, texts.FEEDBACK_SCORES, strict=True):
+            choice.setAccessibleName(self.tr(name))
+        if result is None:
+            self.forget()
+            return
+        placed = result.ticket is not None
+        self.title.setText(self.tr(texts.GREETING, name=result.given_name)
+                           if placed and result.given_name
+                           else result.message(language))
+        self.ticket_caption.setVisible(placed)
+        self.ticket_caption.setText(self.tr(texts.TICKET_LABEL))
+        self.ticket.setText(result.ticket or "")
+        self.ticket.setVisible(placed)
+        lines = []
+        if placed:
+            lines.append(self.tr(texts.PROVIDER_LINE, provider=result.provider))
+            if result.position:
+                lines.append(self.tr(texts.POSITION_LINE, position=result.position))
+            if result.wait is not None:
+                lines.append(wait_text(result.wait, self.tr))
+        self.details.setText("\n".join(lines))
+        self.message.setText(
+            (result.message(language) + " " + self.tr(texts.TAKE_A_SEAT)) if placed else "")
+        asked = result.outcome is Outcome.CHECKED_IN and not self.host.feedback_given
+        self.feedback_question.setVisible(asked)
+        for choice in self.face_buttons:
+            choice.setVisible(asked)
+        self.try_again.setVisible(result.outcome in (Outcome.NOT_FOUND, Outcome.INVALID_CODE))
+
+    def shown(self) -> None:
+        self.done.setFocus()
+
+    def spoken(self) -> str:
+        # Not the greeting: a patient's name is not read aloud in a lobby.
+        return " ".join(part for part in (self.details.text(), self.message.text()) if part)
+
+    def forget(self) -> None:
+        for widget in (self.title, self.ticket, self.details, self.message):
+            widget.clear()
+
+
+def wait_text(wait: Wait, tr: Callable[..., str]) -> str:
+    """The wait in plain words: a range, "less than 5 minutes", or no number at all."""
+    if not wait.known:
+        return tr(texts.WAIT_UNKNOWN)
+    if wait.upper < 5:
+        return tr(texts.WAIT_SOON)
+    return tr(texts.WAIT_LINE, median=wait.median, upper=wait.upper)
+
