@@ -4,9 +4,6 @@ process."""
 
 from __future__ import annotations
 
-import os
-import random
-import shutil
 import subprocess
 import sys
 import time
@@ -20,17 +17,10 @@ from kiosk.domain import tokens
 from kiosk.store.db import Database
 from kiosk.store.models import Appointment, Visit
 from kiosk.store.site import SiteContext
-from tests.support.site import DAY, at, make_settings, unavailable
+from tests.support.site import DAY, at, make_settings
+from tests.support.x11 import XServer, require_tools
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
-NEEDED = ("Xvfb", "xdotool")
-
-
-def _require_tools() -> None:
-    missing = [tool for tool in NEEDED if shutil.which(tool) is None]
-    if missing:
-        message = f"{', '.join(missing)} not installed (Debian: xvfb xdotool; ./dev test adds them)"
-        unavailable(message)
 
 
 def wait_until(check, seconds: float = 20.0) -> bool:
@@ -43,17 +33,12 @@ def wait_until(check, seconds: float = 20.0) -> bool:
 
 
 def test_a_scanner_typing_into_the_real_window_checks_the_patient_in(tmp_path):
-    _require_tools()
-    display = f":{random.randint(200, 900)}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    require_tools(("Xvfb", "xdotool"))
+    xvfb = XServer(1280, 800)
     url = f"sqlite:///{tmp_path}/kiosk.sqlite3"
-    env = {**os.environ, "DISPLAY": display, "KIOSK_TIMEZONE": "Europe/Berlin",
-           "KIOSK_CONFIG": ""}
-    env.pop("QT_QPA_PLATFORM", None)
+    env = xvfb.env(KIOSK_TIMEZONE="Europe/Berlin", KIOSK_CONFIG="")
     kiosk = None
     try:
-        time.sleep(0.5)
         script = Path(sys.executable).with_name("kiosk")
         kiosk = subprocess.Popen(
             [str(script), "--db", url, "--now", "2026-11-23T08:05", "demo", "--codes",
@@ -112,5 +97,4 @@ def test_a_scanner_typing_into_the_real_window_checks_the_patient_in(tmp_path):
         if kiosk is not None:
             kiosk.terminate()
             kiosk.wait(timeout=20)
-        xvfb.terminate()
-        xvfb.wait(timeout=20)
+        xvfb.stop()

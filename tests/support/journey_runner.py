@@ -1,0 +1,543 @@
+"""The kiosk window on a real X screen, tapped like a patient taps it.
+
+    DISPLAY=:N QT_QPA_PLATFORM=xcb python -m tests.support.journey_runner SPEC.json
+
+SPEC.json is a :class:`tests.support.journeys.RunSpec`. The runner opens the prepared database
+with the spec's fixed clock, builds the real window (``ui.app.build_kiosk``), locks it down as
+``kiosk run`` does (resized to 1280 x 800, then ``ui.app.lock_down``: frameless, on top,
+``showFullScreen``), measures what X says the window covers, and, if it does not cover the
+screen and the spec allows, sets its geometry to the screen's so the journeys can go on (the
+measurement before is kept: the tests judge it). Then, for each journey, from the welcome
+screen: the language button, "with my name", the family name key by key (switching the
+keyboard's script when a key is not shown), Next, the date digits, Check in; at the result, Done
+for the next patient.
+
+Every touch is a real X pointer click (``xdotool mousemove --sync X Y click 1``) at the centre
+of a widget found in the widget tree by its text (never a fixed pixel), after checking that
+the widget is on the screen and is what lies at that point; then Qt runs until the touch's
+effect shows, for at most ``tap_seconds``. The result (SPEC's ``result_path``) lists every
+touch, the texts of each screen, screenshots taken at the end of each screen, the geometries
+and the timing. Exit status: 0 all journeys ended checked in or as far as they went without
+error, 1 a journey failed (the result says which and why), 2 bad invocation, 3 the watchdog
+fired (a hang: every thread's traceback is on standard error).
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import unicodedata
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEventLoop, QMessageLogContext, QPoint, QRect, QtMsgType
+from PySide6.QtCore import qInstallMessageHandler as install_message_handler
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QWidget,
+)
+
+from kiosk.base.clock import FixedClock
+from kiosk.base.i18n import is_right_to_left, native_name, translate
+from kiosk.domain import texts
+from kiosk.domain.flow import Step
+from kiosk.store.db import Database
+from kiosk.store.site import SiteContext
+from tests.support.journeys import Journey, RunSpec
+from tests.support.site import make_settings
+from tests.support.x11 import XServerError, window_geometry
+from ui.app import build_kiosk, lock_down
+
+EXIT_FAILED, EXIT_USAGE, EXIT_WATCHDOG = 1, 2, 3
+KIOSK_RUN_SIZE = (1280, 800)   # what `kiosk run` resizes the window to before locking it down
+SETTLE_SECONDS = 3.0           # for the window to take the screen (lockdown re-checks each 1 s)
+EXPOSE_SECONDS = 20.0
+ANSWER_SECONDS = 30.0          # Check in: the engine answers on a worker thread
+XDOTOOL_SECONDS = 10.0
+SETTLE_TAP_SECONDS = 3.0       # for a widget about to be tapped to stop moving
+
+
+class JourneyFailed(Exception):
+    """A touch had no effect, or what was to be touched is not on the screen."""
+
+
+def fold(text: str) -> str:
+    """For comparing a key's label with the letter asked for: case and composition aside, and
+    without the dotted circle a vowel-sign key may show its mark on (◌ू)."""
+    return unicodedata.normalize("NFC", text.replace("\u25cc", "")).casefold()
+
+
+class Runner:
+    def __init__(self, spec: RunSpec, app: QApplication, window: QWidget,
+                 report: dict[str, Any]) -> None:
+        self.spec, self.app, self.window, self.report = spec, app, window, report
+        self.flow = window.flow  # type: ignore[attr-defined]
+        self.out = Path(spec.out_dir)
+        self.touches: list[dict[str, Any]] = []
+        self.pointer: tuple[int, int] | None = None
+        self.shots: list[str] = []
+        self.screens: dict[str, list[str]] = {}
+        self.journey: Journey | None = None
+
+    # -- waiting and looking ---------------------------------------------------------------
+
+    def wait_until(self, check: Callable[[], bool], seconds: float) -> bool:
+        """Let Qt run (timers, the worker's answers, X events) until ``check`` holds."""
+        deadline = time.monotonic() + seconds
+        while True:
+            self.app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            if check():
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+
+    def page(self) -> QWidget:
+        """The page on screen: the stacked widget's current one."""
+        stack = self.window.findChild(QStackedWidget)
+        if stack is None or stack.currentWidget() is None:
+            raise JourneyFailed("the window has no stacked pages")
+        return stack.currentWidget()
+
+    def tr(self, message: str) -> str:
+        return translate(message, self.flow.language)
+
+    def button(self, text: str, what: str, root: QWidget | None = None) -> QAbstractButton:
+        """The visible button on the current page (or ``root``) showing ``text``."""
+        root = root or self.page()
+        found = [b for b in root.findChildren(QAbstractButton)
+                 if b.isVisible() and text in (b.text(), b.accessibleName())]
+        if len(found) != 1:
+            shown = sorted({b.text() for b in root.findChildren(QAbstractButton)
+                            if b.isVisible() and b.text()})
+            raise JourneyFailed(f"{len(found)} visible buttons {text!r} ({what}) on the "
+                                f"{self.flow.step} screen; buttons shown: {shown}")
+        return found[0]
+
+    def keyboard(self) -> QWidget:
+        board = self.page().findChild(QWidget, "keyboard")
+        if board is None or not board.isVisible():
+            raise JourneyFailed(f"no visible keyboard (objectName 'keyboard') on the "
+                                f"{self.flow.step} screen")
+        return board
+
+    def keys(self, root: QWidget) -> list[QPushButton]:
+        return [key for key in root.findChildren(QPushButton)
+                if key.property("role") == "key" and key.isVisible()]
+
+    def key(self, root: QWidget, label: str) -> QPushButton | None:
+        keys = self.keys(root)
+        for match in (lambda k: k.text() == label, lambda k: fold(k.text()) == fold(label),
+                      lambda k: fold(k.accessibleName()) == fold(label)):
+            found = [key for key in keys if match(key)]
+            if found:
+                return found[0]
+        return None
+
+    def script_switch(self, board: QWidget) -> QPushButton | None:
+        """The key that toggles between the patient's letters and "A B C": the one named
+        ``keyboard-switch`` if the window names it, else the one visible button of the
+        keyboard that is not a letter key, Space, Delete, Back or Next."""
+        named = board.findChild(QPushButton, "keyboard-switch")
+        if named is not None and named.isVisible():
+            return named
+        others = {self.tr(texts.KEY_SPACE), self.tr(texts.KEY_DELETE), self.tr(texts.BACK),
+                  self.tr(texts.NEXT)}
+        found = [b for b in board.findChildren(QPushButton)
+                 if b.isVisible() and b.property("role") != "key" and b.text()
+                 and b.accessibleName() not in others and b.text() not in others]
+        return found[0] if len(found) == 1 else None
+
+    def texts_on_screen(self) -> list[str]:
+        """What the window shows now: labels, buttons and fields (not the letter keys)."""
+        seen: list[str] = []
+        for widget in self.window.findChildren(QWidget):
+            if not widget.isVisible() or widget.property("role") == "key":
+                continue
+            if isinstance(widget, QLabel | QAbstractButton | QLineEdit):
+                text = " ".join(widget.text().split())
+                if text and text not in seen:
+                    seen.append(text)
+        return seen
+
+    def title(self) -> str:
+        for label in self.page().findChildren(QLabel):
+            if label.property("role") == "title" and label.isVisible():
+                return label.text()
+        return ""
+
+    def problem(self) -> str:
+        return " ".join(label.text() for label in self.page().findChildren(QLabel)
+                        if label.property("role") == "problem" and label.isVisible()
+                        and label.text())
+
+    def end_of_screen(self) -> None:
+        """The screen is done: its texts and a screenshot of the window."""
+        assert self.journey is not None
+        step = str(self.flow.step)
+        self.screens.setdefault(step, self.texts_on_screen())
+        path = self.out / (f"{self.spec.label}-{self.journey.name}-{len(self.shots) + 1:02d}-"
+                           f"{step}.png")
+        if not self.window.grab().save(str(path)):
+            raise JourneyFailed(f"could not save the screenshot {path}")
+        self.shots.append(str(path))
+
+    def screen_shot(self, name: str) -> str:
+        """The whole X screen (what a patient would see, window or not)."""
+        path = self.out / f"{self.spec.label}-{name}-screen.png"
+        screen = self.window.screen() or QGuiApplication.primaryScreen()
+        screen.grabWindow(0).save(str(path))
+        return str(path)
+
+    # -- touching --------------------------------------------------------------------------
+
+    def settled_centre(self, widget: QWidget) -> QPoint:
+        """``widget``'s centre on the screen once layouts have settled: a page that just came
+        up (or a keyboard that changed script) still moves its keys on the next pass of the
+        event loop, and a tap aimed at the old place lands on a neighbour."""
+        deadline = time.monotonic() + SETTLE_TAP_SECONDS
+        centre = None
+        while time.monotonic() < deadline:
+            QApplication.sendPostedEvents()
+            self.app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+            now = widget.mapToGlobal(widget.rect().center())
+            if now == centre:
+                return now
+            centre = now
+            time.sleep(0.02)
+        raise JourneyFailed(f"{describe(widget)} kept moving for {SETTLE_TAP_SECONDS} s")
+
+    def tap(self, widget: QWidget, kind: str, expect: Callable[[], bool], what: str,
+            seconds: float | None = None, log: list[dict[str, Any]] | None = None) -> None:
+        """A real X click at ``widget``'s centre; then Qt runs until ``expect()`` holds and,
+        for a button, until that very button says it was clicked (not a neighbour)."""
+        label = widget.text() if isinstance(widget, QAbstractButton) else what
+        centre = self.settled_centre(widget)
+        x, y = centre.x(), centre.y()
+        screen = self.window.screen().geometry()
+        if not screen.contains(centre):
+            raise JourneyFailed(f"{what} ({label!r}) is off the screen: its centre is at "
+                                f"({x}, {y}), the screen {rect(screen)}")
+        under = QApplication.widgetAt(centre)
+        if under is None or not (under is widget or widget.isAncestorOf(under)):
+            raise JourneyFailed(f"{what} ({label!r}) is covered at ({x}, {y}) by "
+                                f"{describe(under)}")
+        clicked: list[bool] = []
+        if isinstance(widget, QAbstractButton):
+            widget.clicked.connect(lambda *_: clicked.append(True))
+        else:
+            clicked.append(True)
+        step = str(self.flow.step)
+        started = time.monotonic()
+        command = ["xdotool", "mousemove", "--sync", str(x), str(y), "click", "1"]
+        if self.pointer == (x, y):  # already there: --sync would wait for a move
+            command = ["xdotool", "click", "1"]
+        done = subprocess.run(command, capture_output=True, text=True, check=False,
+                              timeout=XDOTOOL_SECONDS)
+        if done.returncode != 0:
+            raise JourneyFailed(f"{' '.join(command)} failed: {done.stderr.strip()}")
+        self.pointer = (x, y)
+        touch = {"kind": kind, "label": label, "x": x, "y": y, "step": step, "seconds": 0.0}
+        (self.touches if log is None else log).append(touch)
+        limit = self.spec.tap_seconds if seconds is None else seconds
+        if not self.wait_until(lambda: bool(clicked) and expect(), limit):
+            problem = self.problem()
+            raise JourneyFailed(
+                f"tapped {what} ({label!r}) at ({x}, {y}) on the {step} screen: "
+                + ("the button never said it was clicked" if not clicked else "nothing")
+                + f" happened within {limit:.0f} s (now on {self.flow.step}"
+                + (f", the screen says {problem!r}" if problem else "") + ")")
+        touch["seconds"] = round(time.monotonic() - started, 3)
+
+    def choose_language(self, journey: Journey) -> None:
+        if self.flow.language == journey.language:
+            return
+        label = journey.language_label or native_name(journey.language)
+        self.tap(self.button(label, "the language"), "language",
+                 lambda: self.flow.language == journey.language, f"the language {label}")
+
+    def type_name(self, keys: tuple[str, ...]) -> str:
+        """Each key by its label; the keyboard's script switched when the key is not shown."""
+        page = self.page()
+        fields = [f for f in page.findChildren(QLineEdit) if f.isVisible()]
+        if len(fields) != 1:
+            raise JourneyFailed(f"{len(fields)} visible text fields on the {self.flow.step} "
+                                "screen, expected the name field alone")
+        field = fields[0]
+        for label in keys:
+            board = self.keyboard()
+            key = self.key(board, label)
+            if key is None:
+                switch = self.script_switch(board)
+                shown = "".join(k.text() for k in self.keys(board))
+                if switch is None:
+                    raise JourneyFailed(f"no key {label!r} on the keyboard and no script "
+                                        f"switch to find it; keys shown: {shown}")
+                self.tap(switch, "switch",
+                         lambda before=shown, b=board: "".join(
+                             k.text() for k in self.keys(b)) != before,
+                         "the script switch")
+                key = self.key(board, label)
+                if key is None:
+                    raise JourneyFailed(
+                        f"no key {label!r} in either script; keys shown before: {shown}, "
+                        f"after the switch: {''.join(k.text() for k in self.keys(board))}")
+            before = field.text()
+            self.tap(key, "letter", lambda b=before: field.text() != b, f"the key {label!r}")
+        return field.text()
+
+    def type_date(self, born: date) -> None:
+        """The date digits, field by field in the order the screen reads (right to left in
+        Arabic and Persian); each digit must land in the field it is meant for."""
+        page = self.page()
+        names = {self.tr(texts.DAY): "day", self.tr(texts.MONTH): "month",
+                 self.tr(texts.YEAR): "year"}
+        fields = {names[f.accessibleName()]: f for f in page.findChildren(QLineEdit)
+                  if f.isVisible() and f.accessibleName() in names}
+        if len(fields) != 3:
+            raise JourneyFailed(f"the date fields (accessible names {sorted(names)}) are not "
+                                f"all shown: found {sorted(fields)}")
+        values = {"day": f"{born.day:02d}", "month": f"{born.month:02d}",
+                  "year": f"{born.year:04d}"}
+        backwards = is_right_to_left(self.flow.language)
+        order = sorted(fields, key=lambda n: fields[n].mapToGlobal(QPoint(0, 0)).x(),
+                       reverse=backwards)
+        self.report.setdefault("date_order", {})[self.flow.language] = order
+        for name in order:
+            field = fields[name]
+            for digit in values[name]:
+                before = {n: f.text() for n, f in fields.items()}
+                key = self.key(page, digit)
+                if key is None:
+                    raise JourneyFailed(f"no key {digit!r} on the date keypad")
+                try:
+                    self.tap(key, "digit", lambda f=field, b=before[name]: f.text() != b,
+                             f"the digit {digit} for the {name}")
+                except JourneyFailed as problem:
+                    now = {n: f.text() for n, f in fields.items()}
+                    raise JourneyFailed(f"{problem}; the fields went from {before} to {now}"
+                                        ) from None
+                if field.text() != before[name] + digit:
+                    raise JourneyFailed(f"the digit {digit} for the {name} made it "
+                                        f"{field.text()!r} (was {before[name]!r})")
+
+    # -- a journey -------------------------------------------------------------------------
+
+    def run(self, journey: Journey) -> dict[str, Any]:
+        self.journey, self.touches, self.shots, self.screens = journey, [], [], {}
+        after: list[dict[str, Any]] = []
+        started = time.monotonic()
+        typed, error = "", None
+        try:
+            if self.flow.step != Step.WELCOME:
+                raise JourneyFailed(f"the journey starts on {self.flow.step}, not welcome")
+            self.choose_language(journey)
+            self.end_of_screen()
+            self.tap(self.button(self.tr(texts.WELCOME_NAME), "with my name"), "button",
+                     lambda: self.flow.step == Step.FAMILY_NAME, "with my name")
+            typed = self.type_name(journey.keys)
+            if journey.typed is not None and fold(typed) != fold(journey.typed):
+                raise JourneyFailed(f"the keys {' '.join(journey.keys)} typed {typed!r}, "
+                                    f"not {journey.typed!r}")
+            self.end_of_screen()
+            self.tap(self.button(self.tr(texts.NEXT), "Next"), "button",
+                     lambda: self.flow.step != Step.FAMILY_NAME, "Next")
+            if self.flow.step != Step.BIRTH_DATE:
+                raise JourneyFailed(f"Next led to {self.flow.step}")
+            self.type_date(date.fromisoformat(journey.birth_date))
+            self.end_of_screen()
+            answered = (Step.RESULT, Step.GIVEN_NAME, Step.ERROR)
+            self.tap(self.button(self.tr(texts.CHECK_IN), "Check in"), "button",
+                     lambda: self.flow.step in answered or bool(self.problem()),
+                     "Check in", seconds=ANSWER_SECONDS)
+            if self.flow.step == Step.GIVEN_NAME:
+                if not journey.given_keys:
+                    raise JourneyFailed("the kiosk asked for the given name; the journey "
+                                        "has no given_keys")
+                self.type_name(journey.given_keys)
+                self.end_of_screen()
+                self.tap(self.button(self.tr(texts.NEXT), "Next"), "button",
+                         lambda: self.flow.step in (Step.RESULT, Step.ERROR)
+                         or bool(self.problem()), "Next (given name)", seconds=ANSWER_SECONDS)
+            if self.flow.step != Step.RESULT:
+                raise JourneyFailed(f"Check in led to {self.flow.step}: {self.problem()!r}")
+            self.wait_until(lambda: bool(self.title()), 5)
+            self.end_of_screen()
+            self.shots.append(self.screen_shot(journey.name))
+        except JourneyFailed as problem:
+            error = str(problem)
+        except Exception:
+            error = "runner error:\n" + traceback.format_exc()
+        outcome = self.flow.result.outcome.value if self.flow.result is not None else None
+        final_step, greeting = str(self.flow.step), self.title()
+        seconds = time.monotonic() - started
+        if error is not None:
+            path = self.out / f"{self.spec.label}-{journey.name}-failed.png"
+            self.window.grab().save(str(path))
+            self.shots.append(str(path))
+            self.screens.setdefault("failed", self.texts_on_screen())
+        try:  # the next patient: Done, as a patient would; else the flow is reset
+            if self.flow.step == Step.RESULT:
+                self.tap(self.button(self.tr(texts.DONE), "Done"), "button",
+                         lambda: self.flow.step == Step.WELCOME, "Done", log=after)
+        except JourneyFailed as problem:
+            error = error or f"after the result: {problem}"
+        if self.flow.step != Step.WELCOME:
+            self.flow.reset()
+            self.wait_until(lambda: self.flow.step == Step.WELCOME, 5)
+        return {"name": journey.name, "outcome": outcome, "final_step": final_step,
+                "greeting": greeting, "typed": typed, "touches": self.touches,
+                "after": after, "screens": self.screens, "screenshots": self.shots,
+                "seconds": round(seconds, 2), "error": error}
+
+    # -- the window and the screen ---------------------------------------------------------
+
+    def measure(self) -> dict[str, Any]:
+        """The window as Qt and as X see it, against the screen."""
+        window = self.window
+        screen = window.screen().geometry()
+        try:
+            seen = window_geometry(int(window.winId()))
+            x_geometry = [seen.x, seen.y, seen.width, seen.height]
+        except XServerError as problem:
+            x_geometry = [-1, -1, -1, -1]
+            self.report.setdefault("problems", []).append(str(problem))
+        return {"screen": rect(screen), "qt": rect(window.geometry()), "x": x_geometry,
+                "is_full_screen": window.isFullScreen(),
+                "covers": x_geometry == rect(screen)}
+
+
+def rect(r: QRect) -> list[int]:
+    return [r.x(), r.y(), r.width(), r.height()]
+
+
+def describe(widget: QWidget | None) -> str:
+    if widget is None:
+        return "nothing of this window"
+    text = widget.text() if isinstance(widget, QLabel | QAbstractButton) else ""
+    return f"{type(widget).__name__} {widget.objectName()!r} {text!r}".strip()
+
+
+def start_watchdog(seconds: float, spec: RunSpec, report: dict[str, Any]) -> threading.Timer:
+    def fire() -> None:
+        sys.stderr.write(f"journey runner: watchdog: still running after {seconds:.0f} s; "
+                         f"every thread's traceback follows\n")
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        try:
+            report["watchdog"] = True
+            write(spec, report)
+        finally:
+            sys.stderr.flush()
+            os._exit(EXIT_WATCHDOG)
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def write(spec: RunSpec, report: dict[str, Any]) -> None:
+    text = json.dumps(report, ensure_ascii=False, indent=1, default=str)
+    temporary = spec.result_path.with_suffix(".part")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(spec.result_path)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -m tests.support.journey_runner SPEC.json", file=sys.stderr)
+        return EXIT_USAGE
+    spec = RunSpec.from_json(json.loads(Path(argv[1]).read_text(encoding="utf-8")))
+    report: dict[str, Any] = {"label": spec.label, "screen": {}, "kiosk_run": {},
+                              "fitted": None, "journeys": [], "exceptions": [],
+                              "qt_warnings": [], "startup_seconds": None}
+    start_watchdog(spec.watchdog_seconds, spec, report)
+    if os.environ.get("QT_QPA_PLATFORM") != "xcb" or not os.environ.get("DISPLAY"):
+        print("journey runner: needs DISPLAY and QT_QPA_PLATFORM=xcb (a real X server)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    started = time.monotonic()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+    def qt_message(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+        if kind != QtMsgType.QtDebugMsg and kind != QtMsgType.QtInfoMsg:
+            report["qt_warnings"].append(message)
+            print(f"qt: {message}", file=sys.stderr)
+
+    install_message_handler(qt_message)
+    settings = make_settings(spec.database_url, **spec.settings)
+    ctx = SiteContext.open(settings, Database(spec.database_url),
+                           FixedClock(datetime.fromisoformat(spec.now)))
+    window = build_kiosk(ctx)
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    # `kiosk run` (ui.app.run_windows): the window at 1280 x 800, then locked down.
+    window.resize(*KIOSK_RUN_SIZE)
+    lockdown = lock_down(ctx, window)
+    kiosk_hook = sys.excepthook
+
+    def on_exception(kind: type[BaseException], error: BaseException, trace: Any) -> None:
+        report["exceptions"].append("".join(traceback.format_exception(kind, error, trace)))
+        print(report["exceptions"][-1], file=sys.stderr)
+        kiosk_hook(kind, error, trace)  # the lockdown's: back to the welcome screen
+
+    sys.excepthook = on_exception
+    runner = Runner(spec, app, window, report)
+    handle = window.windowHandle()
+    if not runner.wait_until(lambda: handle is not None and handle.isExposed(),
+                             EXPOSE_SECONDS):
+        print(f"journey runner: the window was not shown within {EXPOSE_SECONDS:.0f} s",
+              file=sys.stderr)
+        write(spec, report)
+        return EXIT_FAILED
+    screen = window.screen().geometry()
+    report["screen"] = {"width": screen.width(), "height": screen.height()}
+    # As `kiosk run` leaves it: covering the screen, or not (lockdown re-checks each second).
+    runner.wait_until(lambda: runner.measure()["covers"], SETTLE_SECONDS)
+    report["kiosk_run"] = runner.measure()
+    if not report["kiosk_run"]["covers"]:  # what a patient would see of it
+        report["kiosk_run"]["screenshot"] = runner.screen_shot("kiosk-run")
+    if not report["kiosk_run"]["covers"] and spec.fit_to_screen:
+        window.setGeometry(screen)
+        runner.wait_until(lambda: runner.measure()["covers"], SETTLE_SECONDS)
+        report["fitted"] = runner.measure()
+    report["startup_seconds"] = round(time.monotonic() - started, 2)
+    for journey in spec.journeys:
+        report["journeys"].append(runner.run(journey))
+        write(spec, report)
+    report["final_window"] = runner.measure()
+    write(spec, report)
+    failed = [j["name"] for j in report["journeys"] if j["error"]] + \
+        (["exceptions"] if report["exceptions"] else [])
+    for journey in report["journeys"]:
+        print(f"{spec.label} {journey['name']}: {len(journey['touches'])} touches, "
+              f"{journey['outcome']}, {journey['seconds']} s"
+              + (f"; FAILED: {journey['error']}" if journey["error"] else ""))
+    lockdown.may_close = True
+    ctx.db.dispose()
+    return EXIT_FAILED if failed else 0
+
+
+if __name__ == "__main__":
+    code = main(sys.argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # No Qt teardown: the worker threads and the lockdown's refusal to close must not be
+    # able to hang a test run once the result is written.
+    os._exit(code)
