@@ -106,10 +106,10 @@ def build_kiosk(
         parent=window,
     )
     app.installEventFilter(scanner)
-    window.scanner = scanner  # type: ignore[attr-defined]
+    window.scanner = scanner
     window.setWindowTitle(settings.site_name)
     window.apply_site_settings(settings)
-    window.site_settings = SiteSettingsFollower(ctx, window, worker)  # type: ignore[attr-defined]
+    window.site_settings = SiteSettingsFollower(ctx, window, worker)
     return window
 
 
@@ -154,7 +154,7 @@ def attach_camera(window: KioskWindow, flow: KioskFlow) -> None:
 
     preview = camera_preview(on_scan=lambda payload: window.run(flow.scanned(payload)))
     if preview is not None:
-        window.pages[Step.WELCOME].attach_camera(preview)
+        window.welcome.attach_camera(preview)
         flow.subscribe(
             lambda current: setattr(preview.scanner, "enabled", current.step == Step.WELCOME)
         )

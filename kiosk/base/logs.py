@@ -17,7 +17,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 
 from kiosk.base.settings import Settings
 
@@ -102,7 +102,7 @@ class _Ours(logging.Handler):
                          f"{kind.__name__ if kind else '?'}\n")
 
 
-class _StreamHandler(_Ours, logging.StreamHandler):  # type: ignore[type-arg]
+class _StreamHandler(_Ours, logging.StreamHandler[TextIO]):
     pass
 
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from PySide6.QtCore import QLocale, QSize, Qt, QTimer
+from PySide6.QtCore import QLocale, QObject, QSize, Qt, QTimer
 from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -35,6 +35,7 @@ from ui.kiosk.pages.message import MessagePage
 from ui.kiosk.pages.name import NamePage
 from ui.kiosk.pages.result import ResultPage
 from ui.kiosk.pages.welcome import WelcomePage
+from ui.scanner import ScannerFilter
 from ui.theme import CALM, HIGH_CONTRAST, stylesheet
 from ui.widgets.icons import contrast_icon, larger_text_icon
 from ui.widgets.text import button
@@ -55,8 +56,8 @@ class Speaker(Protocol):
 
 
 class KioskWindow(QWidget):
-    """``run_checkin`` answers a request (on a worker thread); ``on_feedback(score, result)``
-    stores a rating; ``on_help(step)`` alerts reception."""
+    """``run_checkin`` answers a request (on a worker thread); ``on_feedback(score, flow)``
+    stores a rating. Help requests reach reception through the flow (``flow.on_help``)."""
 
     def __init__(self, flow: KioskFlow, run_checkin: Runner, *,
                  on_feedback: Callable[[int, KioskFlow], None] | None = None,
@@ -70,6 +71,8 @@ class KioskWindow(QWidget):
         self.run_checkin = run_checkin
         self.on_feedback = on_feedback
         self.worker = worker or Worker(self)
+        self.scanner: ScannerFilter | None = None  # set by whoever installs one (ui.app)
+        self.site_settings: QObject | None = None  # what follows an admin's changes (ui.app)
         self.hardware_keyboard = False
         self.feedback_given = False
         self.high_contrast = False
