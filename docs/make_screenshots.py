@@ -10,6 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from PySide6.QtWidgets import QPushButton
 from sqlalchemy import delete
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -17,11 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kiosk.base.clock import FixedClock
 from kiosk.base.settings import load_settings
+from kiosk.domain.flow import Step
 from kiosk.ops.demo import generate_day, seed_history
 from kiosk.store.db import Database
 from kiosk.store.models import Visit
 from kiosk.store.site import SiteContext
 from ui.app import application, build_kiosk
+from ui.kiosk.pages.name import NamePage
 
 DAY = date(2026, 3, 2)
 TZ = ZoneInfo("Europe/Berlin")
@@ -70,6 +73,21 @@ def main() -> None:
         flow.reset()
         with database.write() as session:  # the next language's screenshot checks in anew
             session.execute(delete(Visit))
+    # The keyboards of the languages whose names have letters of their own, with a name typed
+    # on them as a patient would (Hangul composed from the jamo tapped).
+    page = window.pages[Step.FAMILY_NAME]
+    assert isinstance(page, NamePage)
+    for language, taps in (("ko", "ㄱㅣㅁ"), ("hi", "कप\u0942र"), ("ru", "ИВАНОВА"),
+                           ("fa", "کریمی")):
+        flow.reset()
+        flow.choose_language(language)
+        flow.start_name_entry()
+        for tap in taps:
+            key = next(key for key in page.keyboard.findChildren(QPushButton)
+                       if key.text() == tap)
+            key.click()
+        snap(f"{language}-family-name")
+    flow.reset()
     flow.start_name_entry()
     flow.submit_family("Okafor")
     clock.advance(seconds=46)

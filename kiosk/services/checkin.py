@@ -222,7 +222,7 @@ class CheckinService:
             patient = appointment.patient
             return CheckinResult(outcome, reason, given_name=patient.given_name,
                                  full_name=full_name(patient.given_name, patient.family_name,
-                                                     patient.preferred_language),
+                                                     patient.preferred_language or language),
                                  provider=appointment.provider.display_name, **extra)
 
         if appointment.visit is not None:

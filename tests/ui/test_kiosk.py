@@ -4,6 +4,7 @@ and the real engine."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 from PySide6.QtCore import QEvent, QSize, Qt
@@ -452,7 +453,7 @@ def test_spoken_guidance_reads_each_screen_in_the_patients_language(qtbot, sqlit
     assert guide is not None
     kiosk.flow.start_name_entry()
     assert guide.spoken[-1] == ("en", "What is your family name? Type it as it is written on "
-                                      "your appointment.")
+                                      "your appointment. Accents are optional.")
     kiosk.flow.tick()
     assert len(guide.spoken) == 2  # welcome and family name, each once: not on every tick
     # The mock engine has English and Nordic voices only: Spanish stays silent rather than
@@ -623,3 +624,109 @@ def test_date_fields_are_moved_not_rebuilt_between_languages(qtbot, window):
         flow.choose_language(language)
         counts.append(len(window.findChildren(QWidget)))
     assert len(set(counts[2:])) == 1
+
+
+# -- keyboards for the scripts people type (issue: every patient can check in by name) --------
+
+@pytest.mark.parametrize(("language", "first_key", "switch"), [
+    ("ko", "ㅂ", "A B C"), ("hi", "अ", "A B C"), ("ru", "Й", "A B C"), ("ar", "ض", "A B C"),
+    ("fa", "ض", "A B C"), ("zh_Hans", "Q", None), ("en", "Q", None),
+])
+def test_the_name_keyboard_opens_in_the_patients_letters_with_latin_one_key_away(
+        qtbot, window, language, first_key, switch):
+    window.flow.choose_language(language)
+    window.flow.start_name_entry()
+    keyboard = window.pages[Step.FAMILY_NAME].keyboard
+    keys = [key.text() for key in keyboard.findChildren(QPushButton)
+            if key.property("role") == "key" and key.isVisible()]
+    assert keys[0] == first_key
+    assert keyboard.switch.isVisible() == (switch is not None)
+    if switch:
+        assert keyboard.switch.text() == switch
+        click(qtbot, keyboard.switch)
+        qtbot.waitUntil(lambda: "Q" in [key.text() for key in keyboard.findChildren(QPushButton)
+                                        if key.property("role") == "key" and key.isVisible()])
+
+
+def tap(qtbot, window, labels: str) -> None:
+    keyboard = window.pages[window.flow.step].keyboard
+    for label in labels:
+        key = next(key for key in keyboard.findChildren(QPushButton)
+                   if key.property("role") == "key" and key.text() == label and key.isVisible())
+        click(qtbot, key)
+
+
+def test_hangul_is_composed_as_the_patient_taps_and_deleting_takes_back_one_letter(
+        qtbot, window):
+    window.flow.choose_language("ko")
+    window.flow.start_name_entry()
+    page = window.pages[Step.FAMILY_NAME]
+    tap(qtbot, window, "ㄱㅣㅁㅣ")
+    assert page.field.text() == "기미"  # the final moved on when a vowel followed
+    click(qtbot, page.keyboard.delete)
+    assert page.field.text() == "김"
+    click(qtbot, page.keyboard.delete)
+    click(qtbot, page.keyboard.delete)
+    assert page.field.text() == "ㄱ"
+    click(qtbot, page.keyboard.space)
+    tap(qtbot, window, "ㅇㅣ")
+    assert page.field.text() == "ㄱ 이"  # a space ends the syllables being composed
+
+
+def test_a_korean_patient_checks_in_by_tapping_hangul_for_a_record_kept_in_latin_letters(
+        qtbot, window, sqlite_ctx):
+    from kiosk.store.schedule import PatientRecord, upsert_patients
+
+    with sqlite_ctx.db.write() as session:  # the record of "wang" renamed in Latin letters
+        upsert_patients(session, sqlite_ctx.settings.site_id,
+                        [PatientRecord("wang", "Minjun", "Kim", date(1968, 1, 8))])
+    window.flow.choose_language("ko")
+    window.flow.start_name_entry()
+    tap(qtbot, window, "ㄱㅣㅁ")
+    click(qtbot, window.pages[Step.FAMILY_NAME].next)
+    window.run(window.flow.submit_birth_date("8", "1", "1968"))
+    wait_for(qtbot, window, Step.RESULT)
+    assert window.flow.result.outcome.value == "checked_in"
+    assert window.flow.result.greeting("ko") == "Kim Minjun"
+
+
+def test_hindi_is_typed_from_consonants_and_vowel_signs(qtbot, window):
+    window.flow.choose_language("hi")
+    window.flow.start_name_entry()
+    tap(qtbot, window, "कप\u0942र")
+    assert window.pages[Step.FAMILY_NAME].field.text() == "कपूर"
+
+
+@pytest.mark.parametrize(("language", "says"), [
+    ("zh_Hans", "拼音"), ("ko", "한글"), ("ru", "латинскими"), ("en", "Accents are optional"),
+    ("es", "acentos"),
+])
+def test_the_hint_tells_the_truth_for_the_keyboard_shown(qtbot, window, language, says):
+    window.flow.choose_language(language)
+    window.flow.start_name_entry()
+    assert says in window.pages[Step.FAMILY_NAME].hint.text()
+
+
+def test_the_next_patient_gets_their_own_letters_first_again(qtbot, window):
+    window.flow.choose_language("ru")
+    window.flow.start_name_entry()
+    keyboard = window.pages[Step.FAMILY_NAME].keyboard
+    click(qtbot, keyboard.switch)  # this patient types in Latin letters
+    assert keyboard.script == "latin"
+    window.flow.reset()
+    window.flow.choose_language("ru")
+    window.flow.start_name_entry()
+    assert keyboard.script == "ru"
+
+
+def test_a_chinese_patient_is_greeted_by_the_whole_name_in_chinese(qtbot, window):
+    window.flow.choose_language("zh_Hans")
+    window.flow.start_name_entry()
+    tap(qtbot, window, "WANG")
+    click(qtbot, window.pages[Step.FAMILY_NAME].next)
+    window.run(window.flow.submit_birth_date("8", "1", "1968"))
+    wait_for(qtbot, window, Step.RESULT)
+    assert "王伟" in window.pages[Step.RESULT].title.text()
+    window.flow.choose_language("en")  # the same patient reads it in English: the given name
+    assert "伟" in window.pages[Step.RESULT].title.text()
+    assert "王伟" not in window.pages[Step.RESULT].title.text()

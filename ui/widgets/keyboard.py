@@ -1,5 +1,8 @@
-"""A large on-screen keyboard: Latin letters with the accents names need, and the alphabet of
-the patient's language where names are recorded in it (Arabic, Persian, Cyrillic).
+"""A large on-screen keyboard: Latin letters with the accents names need, and the letters of
+the patient's language where names are written in them (Arabic, Persian, Cyrillic, Korean
+Hangul composed into syllables as on any Korean keyboard, Devanagari). It opens in the
+patient's own letters, with Latin letters one key away; Chinese names are typed in Pinyin on
+the Latin keys.
 
 Keys take focus from Tab (switch users step through them) but not from a touch, so a touch
 never moves the caret out of the field being typed in."""
@@ -12,15 +15,23 @@ from functools import partial
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from kiosk.domain import texts
+from kiosk.domain import hangul, texts
 
 LATIN = ("QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM", "ÁÉÍÓÚÑÜÖÄÇ'-")
 ALPHABETS = {
     "ar": ("ضصثقفغعهخحج", "شسيبلاتنمكط", "ئءؤرىةوزظدذ"),
     "fa": ("ضصثقفغعهخحجچ", "شسیبلاتنمکگ", "ظطزرذدپوژآ"),
     "ru": ("ЙЦУКЕНГШЩЗХЪ", "ФЫВАПРОЛДЖЭ", "ЯЧСМИТЬБЮЁ-"),
+    "ko": hangul.LAYOUT,
+    # Vowels, the consonants in the order of the alphabet, then virama, nukta and the vowel
+    # signs that follow a consonant (क then ा is का). ङ, ञ and ँ, rare in names, are left out
+    # so that four rows fit a 1024-pixel screen.
+    "hi": ("अआइईउऊऋएऐओऔं-", "कखगघचछजझटठडढणत", "थदधनपफबभमयरलवश",
+           "षसह\u094d\u093c\u093e\u093f\u0940\u0941\u0942\u0943\u0947\u0948\u094b\u094c"),
 }
-ALPHABET_NAMES = {"ar": "أ ب ت", "fa": "ا ب پ", "ru": "А Б В"}
+# Keyboards with the most keys: smaller keys, so that they fit a 1024 x 768 screen.
+DENSE = ("ko", "hi")
+ALPHABET_NAMES = {"ar": "أ ب ت", "fa": "ا ب پ", "ru": "А Б В", "ko": "한글", "hi": "अ आ इ"}
 
 
 class Keyboard(QWidget):
@@ -57,6 +68,10 @@ class Keyboard(QWidget):
         self._keys: list[QPushButton] = []
         self._rows: tuple[str, ...] = ()
         self._keys_shown = True
+        # Korean: the jamo tapped since the syllables being composed began, and their text.
+        self._jamo: list[str] = []
+        self._composed = ""
+        self.language = ""
         self.set_language("en")
 
     def show_keys(self, visible: bool) -> None:
@@ -67,14 +82,22 @@ class Keyboard(QWidget):
         self.switch.setVisible(visible and self.language in ALPHABETS)
 
     def set_language(self, language: str) -> None:
-        self.language = language
-        if language not in ALPHABETS:
-            self.script = "latin"
-        elif self.script != "latin":
-            self.script = language
+        """A new language opens the keyboard in its own letters (Latin one key away); the same
+        language again keeps what the patient chose."""
+        if language != self.language:
+            self.language = language
+            self.script = language if language in ALPHABETS else "latin"
+            self._jamo, self._composed = [], ""
         self._build()
         self.retranslate()
         self.show_keys(self._keys_shown)
+
+    def reset(self) -> None:
+        """The next patient: their own letters first again."""
+        self.script = self.language if self.language in ALPHABETS else "latin"
+        self._jamo, self._composed = [], ""
+        self._build()
+        self.retranslate()
 
     def retranslate(self) -> None:
         self.space.setText(self.tr_(texts.KEY_SPACE))
@@ -86,6 +109,7 @@ class Keyboard(QWidget):
 
     def _switch_script(self) -> None:
         self.script = self.language if self.script == "latin" else "latin"
+        self._jamo, self._composed = [], ""
         self._build()
         self.retranslate()
 
@@ -103,6 +127,8 @@ class Keyboard(QWidget):
             for column, letter in enumerate(row):
                 key = QPushButton(letter)
                 key.setProperty("role", "key")
+                key.setProperty("script", self.script)
+                key.setProperty("dense", self.script in DENSE)
                 key.setAccessibleName(letter)
                 key.setFocusPolicy(Qt.FocusPolicy.TabFocus)
                 key.setAutoDefault(True)  # Enter presses a focused key, as Space does
@@ -111,12 +137,40 @@ class Keyboard(QWidget):
                 self._keys.append(key)
 
     def _type(self, text: str) -> None:
-        if self.target is not None:
-            self.target.insert(text)
+        target = self.target
+        if target is None:
+            return
+        if self.script == "ko" and hangul.is_jamo(text):
+            self._compose([*self._composing(target), text])
+            return
+        self._jamo, self._composed = [], ""
+        target.insert(text)
 
     def _backspace(self) -> None:
-        if self.target is not None:
+        target = self.target
+        if target is None:
+            return
+        jamo = self._composing(target)
+        if jamo:  # take back the last letter tapped: 김 becomes 기, as on a phone
+            self._compose(jamo[:-1])
+            return
+        target.backspace()
+
+    def _composing(self, target: QLineEdit) -> list[str]:
+        """The jamo still being composed: none once the patient moved the caret or edited
+        the field some other way (the syllables before are then final)."""
+        before_caret = target.text()[:target.cursorPosition()]
+        if self._jamo and before_caret.endswith(self._composed) and not target.hasSelectedText():
+            return self._jamo
+        self._jamo, self._composed = [], ""
+        return []
+
+    def _compose(self, jamo: list[str]) -> None:
+        assert self.target is not None
+        for _ in self._composed:
             self.target.backspace()
+        self._jamo, self._composed = jamo, hangul.compose(jamo)
+        self.target.insert(self._composed)
 
 
 class Keypad(QWidget):

@@ -6,8 +6,17 @@ from kiosk.domain import texts
 from kiosk.domain.flow import Step
 from ui.kiosk.host import PageHost
 from ui.kiosk.pages.base import Page
-from ui.widgets.keyboard import Keyboard
+from ui.widgets.keyboard import ALPHABETS, Keyboard
 from ui.widgets.text import button, column, label, private_field
+
+
+def family_hints(language: str) -> tuple[str, ...]:
+    """What the hint under the family name says, truthfully for the keyboard shown."""
+    if language in ("zh_Hans", "zh_Hant"):
+        return (texts.HINT_PINYIN,)  # Chinese names are typed in Pinyin on the Latin keys
+    if language in ALPHABETS:
+        return (texts.FAMILY_HINT, texts.HINT_OWN_LETTERS)
+    return (texts.FAMILY_HINT, texts.HINT_ACCENTS)
 
 
 class NamePage(Page):
@@ -45,7 +54,8 @@ class NamePage(Page):
     def retranslate(self) -> None:
         flow = self.host.flow
         self.title.setText(self.tr(texts.GIVEN_TITLE if self.given else texts.FAMILY_TITLE))
-        self.hint.setText(self.tr(texts.GIVEN_HINT if self.given else texts.FAMILY_HINT))
+        self.hint.setText(self.tr(texts.GIVEN_HINT) if self.given else
+                          " ".join(self.tr(hint) for hint in family_hints(flow.language)))
         self.field.setPlaceholderText(self.tr(texts.GIVEN_FIELD if self.given
                                               else texts.FAMILY_FIELD))
         self.field.setAccessibleName(self.field.placeholderText())
@@ -63,3 +73,4 @@ class NamePage(Page):
     def forget(self) -> None:
         self.field.setText("")  # unlike clear(), leaves nothing to undo
         self.problem.clear()
+        self.keyboard.reset()

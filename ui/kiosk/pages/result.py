@@ -72,8 +72,8 @@ class ResultPage(Page):
             self.forget()
             return
         placed = result.ticket is not None
-        self.title.setText(self.tr(texts.GREETING, name=result.given_name)
-                           if placed and result.given_name
+        greeting = result.greeting(language)  # 王伟 in Chinese, the given name where usual
+        self.title.setText(self.tr(texts.GREETING, name=greeting) if placed and greeting
                            else result.message(language))
         self.ticket_caption.setVisible(placed)
         self.ticket_caption.setText(self.tr(texts.TICKET_LABEL))
