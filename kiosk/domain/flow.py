@@ -237,13 +237,21 @@ class KioskFlow:
     def scanned(self, payload: str) -> CheckinRequest | None:
         """A code was scanned (scanner or camera) on any screen: check in with it.
 
-        After a result, help or error screen it is the next patient: everything of the one
-        before is forgotten first. On the welcome or an input screen it is the patient who was
-        typing, now scanning instead: only what they typed is dropped."""
+        After a result, help or error screen everything of the patient before is forgotten
+        first. After a check-in it is most likely the next patient, who starts in the default
+        language; after an answer that did not check anyone in (not found, see reception...)
+        it is most likely the same patient trying their code instead, who keeps the language
+        they chose. On the welcome or an input screen it is the patient who was typing, now
+        scanning instead: only what they typed is dropped."""
         if self.busy:
             return None  # one check-in at a time; the scan is dropped
         if self.step in (Step.RESULT, Step.HELP, Step.ERROR):
+            retrying = not (self.step is Step.RESULT and self.result is not None
+                            and self.result.succeeded)
+            language = self.language
             self._clear()
+            if retrying:
+                self.language = language
         else:
             self.family = self.birth_date = self.given = None
             self.help_requested = False

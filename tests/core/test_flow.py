@@ -206,10 +206,34 @@ def test_an_engine_that_hangs_sends_the_patient_to_reception(flow, clock):
     assert flow.step is Step.ERROR
 
 
-def test_a_scan_after_a_result_is_the_next_patient(flow):
+def test_a_scan_after_a_check_in_is_the_next_patient_in_the_default_language(flow):
     flow.choose_language("ar")
-    flow.request_help()
+    flow.start_name_entry()
+    flow.submit_family("Okafor")
+    flow.submit_birth_date("1", "6", "2015")
+    flow.finish(CheckinResult(Outcome.CHECKED_IN, ticket="K-3", given_name="Amina"))
     generation = flow.generation
-    flow.scanned("LK1NEXT")
-    assert (flow.language, flow.help_requested) == ("en", False)
+    request = flow.scanned("LK1NEXT")
+    assert request is not None and request.language == "en"
+    assert (flow.language, flow.family, flow.result) == ("en", None, None)
+    assert flow.generation > generation
+
+
+@pytest.mark.parametrize("before", ["not found", "help"])
+def test_a_scan_after_no_check_in_keeps_the_patients_language_and_forgets_the_rest(flow, before):
+    # A Russian patient not found by name (or who asked for help) scans their code instead:
+    # the ticket is in Russian, and nothing typed before is kept.
+    flow.choose_language("ar")
+    flow.start_name_entry()
+    flow.submit_family("Okafor")
+    if before == "help":
+        flow.request_help()
+    else:
+        flow.submit_birth_date("1", "6", "2015")
+        flow.finish(CheckinResult(Outcome.NOT_FOUND))
+    generation = flow.generation
+    request = flow.scanned("LK1CODE")
+    assert request is not None and request.language == "ar"
+    assert (flow.language, flow.family, flow.birth_date, flow.help_requested) == (
+        "ar", None, None, False)
     assert flow.generation > generation
