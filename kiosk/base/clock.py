@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time as monotonic_time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -33,6 +35,21 @@ class FixedClock:
     def advance(self, **delta: float) -> datetime:
         self._at += timedelta(**delta)
         return self._at
+
+
+class RunningClock:
+    """A clock set to a given instant that then runs on in real time: ``--now`` for drills, so
+    that a kiosk started at 08:00 on a drill day still warns an idle patient and goes back to
+    the welcome screen (a clock standing still never would)."""
+
+    def __init__(self, start: datetime,
+                 monotonic: Callable[[], float] = monotonic_time.monotonic) -> None:
+        self._start = require_aware(start)
+        self._monotonic = monotonic
+        self._began = monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=self._monotonic() - self._began)
 
 
 def require_aware(value: datetime) -> datetime:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from kiosk import __version__
-from kiosk.base.clock import Clock, FixedClock, SystemClock, local_day_bounds, parse_instant
+from kiosk.base.clock import Clock, RunningClock, SystemClock, local_day_bounds, parse_instant
 from kiosk.base.settings import Settings, SettingsError, load_settings
 from kiosk.domain import tokens
 from kiosk.services.checkin import CheckinService
@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="database URL (default: SQLite file in the user data folder)")
     parser.add_argument("--config", metavar="FILE", help="TOML settings file (or KIOSK_CONFIG)")
     parser.add_argument("--now", metavar="ISO8601",
-                        help="fix the clock, e.g. 2026-11-23T09:00 (practice time) for drills")
+                        help="start the clock at this time, e.g. 2026-11-23T09:00 (practice "
+                             "time), for drills; it runs on from there")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="run the kiosk on the embedded default with demo data")
@@ -237,7 +238,7 @@ class Runtime:
         clock: Clock = SystemClock()
         if args.now:
             try:
-                clock = FixedClock(parse_instant(args.now, tz))
+                clock = RunningClock(parse_instant(args.now, tz))
             except ValueError:
                 raise UsageError(f"--now: expected an ISO 8601 time, got {args.now!r}") from None
         self.clock = clock
