@@ -65,7 +65,6 @@ class ResultPage(Page):
         language = flow.language
         self.done.setText(self.tr(texts.DONE))
         self.try_again.setText(self.tr(texts.TRY_AGAIN))
-        self.feedback_question.setText(self.tr(texts.FEEDBACK_QUESTION))
         for choice, name in zip(self.face_buttons, texts.FEEDBACK_SCORES, strict=True):
             choice.setAccessibleName(self.tr(name))
         if result is None:
@@ -87,12 +86,18 @@ class ResultPage(Page):
             if result.wait is not None:
                 lines.append(wait_text(result.wait, self.tr))
         self.details.setText("\n".join(lines))
+        # One instruction, and the one that matters last: a late patient is sent to reception,
+        # not also told to wait for the ticket to be called.
+        seated = result.outcome in (Outcome.CHECKED_IN, Outcome.ALREADY_CHECKED_IN)
         self.message.setText(
-            (result.message(language) + " " + self.tr(texts.TAKE_A_SEAT)) if placed else "")
-        asked = result.outcome is Outcome.CHECKED_IN and not self.host.feedback_given
-        self.feedback_question.setVisible(asked)
+            result.message(language) + (" " + self.tr(texts.TAKE_A_SEAT) if seated else "")
+            if placed else "")
+        rated = self.host.feedback_given
+        self.feedback_question.setVisible(result.outcome is Outcome.CHECKED_IN)
+        self.feedback_question.setText(self.tr(texts.FEEDBACK_THANKS if rated
+                                               else texts.FEEDBACK_QUESTION))
         for choice in self.face_buttons:
-            choice.setVisible(asked)
+            choice.setVisible(result.outcome is Outcome.CHECKED_IN and not rated)
         self.try_again.setVisible(result.outcome in (Outcome.NOT_FOUND, Outcome.INVALID_CODE))
 
     def shown(self) -> None:

@@ -1,0 +1,56 @@
+"""The result screen says one thing to do, and thanks a patient who rated their check-in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from kiosk.domain import tokens
+from kiosk.domain.flow import Step
+from kiosk.store.site import SiteContext
+from tests.support.qt import click, wait_for
+from tests.support.site import DAY, at
+
+
+@pytest.fixture
+def window(qtbot, sqlite_ctx: SiteContext, sqlite_day) -> Iterator:
+    from ui.app import build_kiosk
+
+    built = build_kiosk(sqlite_ctx)
+    qtbot.addWidget(built)
+    built.resize(1280, 800)
+    built.show()
+    yield built
+    QApplication.instance().removeEventFilter(built.scanner)
+    built.worker.wait()
+
+
+@pytest.mark.parametrize("language", ["en", "ar", "zh_Hans"])
+def test_a_late_patient_is_told_one_thing_and_it_is_the_last(qtbot, window, language):
+    window.flow.clock.set(at(9, 20))
+    window.flow.choose_language(language)
+    window.flow.start_name_entry()
+    window.flow.submit_family("Müller")
+    window.run(window.flow.submit_birth_date("14", "3", "1956"))
+    wait_for(qtbot, window, Step.RESULT)
+    page = window.pages[Step.RESULT]
+    result = window.flow.result
+    # Before: "...arrived late. Please see reception." then "Your ticket number will be shown
+    # on the screen when it is your turn.": go, or sit?
+    assert page.message.text() == result.message(language)
+    assert page.ticket.text() == "K-1"
+
+
+def test_a_patient_who_rates_the_check_in_is_thanked(qtbot, window, sqlite_ctx):
+    window.run(window.flow.scanned(tokens.issue(sqlite_ctx.qr_secret, "main", "a-wang", DAY)))
+    wait_for(qtbot, window, Step.RESULT)
+    page = window.pages[Step.RESULT]
+    assert page.feedback_question.text() == "How was checking in today?"
+    click(qtbot, page.face_buttons[3])
+    assert not any(face.isVisible() for face in page.face_buttons)
+    assert page.feedback_question.isVisible()
+    assert page.feedback_question.text() == "Thank you!"
+    window.flow.choose_language("ar")  # and in the language the patient reads
+    assert page.feedback_question.text() not in ("Thank you!", "")
