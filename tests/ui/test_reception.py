@@ -393,6 +393,27 @@ def test_the_board_shows_calls_and_places_without_names(qtbot, board, staffed):
     assert board.layoutDirection().name == "RightToLeft"
 
 
+def test_places_on_the_board_say_whose_line_they_are_in(qtbot, board, staffed):
+    # Müller and García wait for Dr. Okafor (places 1 and 2), Wang for Dr. Chen (place 1):
+    # "Place 1" twice without a provider sent patients to the desk to ask.
+    for who in ("muller", "garcia", "wang"):
+        check_in(staffed, who)
+    qtbot.waitUntil(lambda: board.state is not None and len(board.state.waiting) == 3,
+                    timeout=5000)
+    places = sorted(place.text() for _, place, _ in board.lines if place.text())
+    assert places == ["Place 1 · Dr. Amara Okafor", "Place 1 · Dr. Wei Chen",
+                      "Place 2 · Dr. Amara Okafor"]
+
+
+def test_with_one_provider_a_place_needs_no_name(qtbot, board, staffed):
+    for who in ("muller", "garcia"):
+        check_in(staffed, who)
+    qtbot.waitUntil(lambda: board.state is not None and len(board.state.waiting) == 2,
+                    timeout=5000)
+    assert sorted(place.text() for _, place, _ in board.lines if place.text()) == [
+        "Place 1", "Place 2"]
+
+
 @pytest.mark.parametrize("announce", [True, False])
 def test_the_board_speaks_each_call_in_the_patients_language(qtbot, staffed, announce):
     """Qt's "mock" speech engine (no sound card here) runs the real QTextToSpeech path. It

@@ -230,6 +230,9 @@ class BoardWindow(QWidget):
         self.empty.setText("" if state.waiting else say(BOARD_WAITING_EMPTY))
         self.empty.setVisible(not state.waiting)
         shown = state.waiting[:WAITING_SHOWN]
+        # Places count per provider: with several providers "Place 1" would stand beside
+        # three tickets at once, and patients would compare numbers and come to the desk.
+        several = len({entry.provider for entry in shown}) > 1
         for (ticket, place, wait), entry in zip(self.lines, shown + [None] * (
                 WAITING_SHOWN - len(shown)), strict=True):
             if entry is None:
@@ -237,7 +240,8 @@ class BoardWindow(QWidget):
                     cell.clear()
                 continue
             ticket.setText(entry.ticket + (f"  {entry.label}" if entry.label else ""))
-            place.setText(say(BOARD_PLACE, place=entry.position))
+            place.setText(say(BOARD_PLACE, place=entry.position)
+                          + (f" · {entry.provider}" if several else ""))
             wait.setText(say(BOARD_MINUTES, low=entry.wait.median, high=entry.wait.upper)
                          if entry.wait and entry.wait.known else "")
 
