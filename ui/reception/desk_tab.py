@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
 
 from kiosk.base.i18n import S_
 from kiosk.services.checkin import CheckinService
-from kiosk.services.queue import DeskAppointment, NotFound, QueueService, appointments_to_check_in
+from kiosk.services.desk import DeskAppointment, appointments_to_check_in
+from kiosk.services.queue import NotFound, QueueService
 from kiosk.services.staff import SignedIn
 from kiosk.store.site import SiteContext
 from ui.staff_text import StaffText

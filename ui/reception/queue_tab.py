@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.base.i18n import S_
-from kiosk.services.queue import QueueRow, QueueService, TicketCard, ticket_card
+from kiosk.services.desk import TicketCard, ticket_card
+from kiosk.services.queue import QueueRow, QueueService
 from kiosk.services.staff import SignedIn
 from kiosk.store.site import SiteContext
 from ui.reception.queue_model import ProviderFilter, QueueModel

@@ -30,14 +30,9 @@ from PySide6.QtWidgets import (
 from kiosk.base.i18n import S_, is_right_to_left
 from kiosk.base.settings import Settings
 from kiosk.services import site_settings
+from kiosk.services.desk import DeskAppointment, appointments_to_check_in, providers
 from kiosk.services.lobby import OpenHelp, open_help_requests
-from kiosk.services.queue import (
-    DeskAppointment,
-    QueueRow,
-    QueueService,
-    appointments_to_check_in,
-    providers,
-)
+from kiosk.services.queue import QueueRow, QueueService
 from kiosk.services.staff import SignedIn
 from kiosk.store.models import StaffRole, VisitStatus
 from kiosk.store.site import SiteContext
