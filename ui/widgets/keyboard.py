@@ -15,6 +15,7 @@ from functools import partial
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
+from kiosk.base.i18n import is_right_to_left
 from kiosk.domain import hangul, texts
 
 LATIN = ("QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM", "ÁÉÍÓÚÑÜÖÄÇ'-")
@@ -50,7 +51,11 @@ class Keyboard(QWidget):
         self.grid = QGridLayout()
         self.grid.setSpacing(5)
         outer.addLayout(self.grid)
-        bottom = QHBoxLayout()
+        # The action row (Back, the script switch, Space, Delete, Next) reads in the patient's
+        # direction, as the date screen's does: Next stays on the same side between screens.
+        self.action_row = QWidget()
+        bottom = QHBoxLayout(self.action_row)
+        bottom.setContentsMargins(0, 0, 0, 0)
         self.switch = QPushButton()
         self.switch.clicked.connect(self._switch_script)
         self.space = QPushButton()
@@ -64,7 +69,7 @@ class Keyboard(QWidget):
         for widget in (before, self.switch, self.space, self.delete, after):
             if widget is not None:
                 bottom.addWidget(widget, 3 if widget is self.space else 1)
-        outer.addLayout(bottom)
+        outer.addWidget(self.action_row)
         self._keys: list[QPushButton] = []
         self._rows: tuple[str, ...] = ()
         self._keys_shown = True
@@ -84,6 +89,9 @@ class Keyboard(QWidget):
     def set_language(self, language: str) -> None:
         """A new language opens the keyboard in its own letters (Latin one key away); the same
         language again keeps what the patient chose."""
+        self.action_row.setLayoutDirection(Qt.LayoutDirection.RightToLeft
+                                        if is_right_to_left(language)
+                                        else Qt.LayoutDirection.LeftToRight)
         if language != self.language:
             self.language = language
             self.script = language if language in ALPHABETS else "latin"
