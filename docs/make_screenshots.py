@@ -24,6 +24,7 @@ from kiosk.store.db import Database
 from kiosk.store.models import Visit
 from kiosk.store.site import SiteContext
 from ui.app import application, build_kiosk
+from ui.kiosk.pages.birth_date import BirthDatePage
 from ui.kiosk.pages.name import NamePage
 
 DAY = date(2026, 3, 2)
@@ -87,6 +88,22 @@ def main() -> None:
                        if key.text() == tap)
             key.click()
         snap(f"{language}-family-name")
+    # The date of birth typed on the keypad: in Persian in the Solar Hijri calendar (1 Farvardin
+    # 1363 is 21 March 1984), and in English a two-digit year that could be 1915 or 2015.
+    dates = window.pages[Step.BIRTH_DATE]
+    assert isinstance(dates, BirthDatePage)
+    keys = {key.text(): key for key in dates.keypad.findChildren(QPushButton)}
+    for language, taps, name in (("fa", "136301", "fa-date-of-birth"),
+                                 ("en", "060115", "en-date-of-birth-problem")):
+        flow.reset()
+        flow.choose_language(language)
+        flow.start_name_entry()
+        flow.submit_family("Okafor")
+        for tap in taps:
+            keys[tap].click()
+        if language == "en":
+            dates.check_in.click()
+        snap(name)
     flow.reset()
     flow.start_name_entry()
     flow.submit_family("Okafor")

@@ -11,6 +11,7 @@ import gettext
 from datetime import date, datetime
 from pathlib import Path
 
+import jdatetime  # type: ignore[import-untyped]
 from babel import Locale
 from babel.dates import format_skeleton, get_date_format
 from babel.support import NullTranslations, Translations
@@ -65,6 +66,50 @@ def date_field_order(language: str) -> tuple[str, ...]:
     positions = {field: pattern.find(letter) for field, letter in
                  (("day", "d"), ("month", "M"), ("year", "y"))}
     return tuple(sorted(positions, key=positions.__getitem__))
+
+
+# -- Calendars of birth dates ---------------------------------------------------------------
+# The calendars a patient may type a date of birth in, the first being the one the language's
+# dates are usually written in. Many older Iranian patients know only their Solar Hijri
+# (Persian, "shamsi") birth date; the Gregorian one stays available. The two never overlap for
+# a living person (Solar Hijri years 1285-1405 are Gregorian 1906-2026), so the year typed
+# says which calendar is meant and the patient chooses nothing.
+
+GREGORIAN = "gregorian"
+SOLAR_HIJRI = "solar_hijri"
+_BIRTH_CALENDARS = {"fa": (SOLAR_HIJRI, GREGORIAN)}
+
+
+def birth_calendars(language: str) -> tuple[str, ...]:
+    """The calendars a patient reading ``language`` may type their date of birth in."""
+    return _BIRTH_CALENDARS.get(language, (GREGORIAN,))
+
+
+def calendar_date(calendar: str, year: int, month: int, day: int) -> date:
+    """The Gregorian date of a day written in ``calendar``; ValueError if there is no such day
+    (30 Esfand of a common year, 31 February).
+
+    Solar Hijri dates are converted by jdatetime (its 33-year leap cycle agrees with the
+    astronomical calendar Iran publishes for every year from 1178 to 1633)."""
+    if calendar == GREGORIAN:
+        return date(year, month, day)
+    if calendar == SOLAR_HIJRI:
+        try:
+            converted: date = jdatetime.date(year, month, day).togregorian()
+        except OverflowError as error:  # beyond what either calendar can hold
+            raise ValueError(str(error)) from error
+        return converted
+    raise ValueError(f"unknown calendar {calendar!r}")
+
+
+def to_calendar(calendar: str, value: date) -> tuple[int, int, int]:
+    """(year, month, day) of a Gregorian date in ``calendar``."""
+    if calendar == GREGORIAN:
+        return value.year, value.month, value.day
+    if calendar == SOLAR_HIJRI:
+        converted = jdatetime.date.fromgregorian(date=value)
+        return int(converted.year), int(converted.month), int(converted.day)
+    raise ValueError(f"unknown calendar {calendar!r}")
 
 
 def format_time(value: datetime, language: str) -> str:

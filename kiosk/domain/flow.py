@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from kiosk.base.clock import Clock
+from kiosk.base.i18n import GREGORIAN, birth_calendars, calendar_date, to_calendar
 from kiosk.domain.results import CheckinResult, Outcome
 
 MAX_NAME_LENGTH = 100
@@ -50,6 +51,9 @@ class InputProblem(enum.StrEnum):
     DATE_IMPOSSIBLE = "date_impossible"
     DATE_FUTURE = "date_future"
     DATE_TOO_OLD = "date_too_old"
+    # A year of one or three digits, or of two that could mean two possible years (15: 1915
+    # or 2015): the patient is asked for four digits rather than guessed for.
+    DATE_YEAR_DIGITS = "date_year_digits"
 
 
 @dataclass(frozen=True)
@@ -78,25 +82,84 @@ class Timing:
             raise ValueError("the timeout warning must give at least 20 seconds (WCAG 2.2.1)")
 
 
-def validate_birth_date(day: str, month: str, year: str, today: date) -> date | InputProblem:
-    """A date of birth from three typed fields, or what is wrong with it."""
-    if not (day.strip() and month.strip() and year.strip()):
-        return InputProblem.DATE_INCOMPLETE
+def _years_before(today: date, years: int) -> date:
     try:
-        born = date(int(year), int(month), int(day))
-    except ValueError:
-        return InputProblem.DATE_IMPOSSIBLE
-    if len(year.strip()) != 4:
-        return InputProblem.DATE_IMPOSSIBLE
-    if born > today:
-        return InputProblem.DATE_FUTURE
-    try:
-        limit = today.replace(year=today.year - MAX_AGE_YEARS)
+        return today.replace(year=today.year - years)
     except ValueError:  # 29 February
-        limit = today.replace(year=today.year - MAX_AGE_YEARS, day=28)
-    if born < limit:
-        return InputProblem.DATE_TOO_OLD
-    return born
+        return today.replace(year=today.year - years, day=28)
+
+
+def validate_birth_date(day: str, month: str, year: str, today: date,
+                        calendars: tuple[str, ...] = (GREGORIAN,)) -> date | InputProblem:
+    """A date of birth from three typed fields, or what is wrong with it.
+
+    A date of birth lies between :data:`MAX_AGE_YEARS` years ago and today. ``calendars`` are
+    those the patient may have typed it in (:func:`kiosk.base.i18n.birth_calendars`: Solar
+    Hijri or Gregorian in Persian); the answer is always the Gregorian date. Digits of any
+    script count (Persian ``۱۳۶۳`` as ``1363``).
+
+    The year has four digits. Two digits ("84") are read as the only year ending in them that
+    gives a possible date of birth (1984, in any of the calendars): a patient used to writing
+    two digits is not told that their date "does not exist". Where two years would give one
+    (15: 1915 or 2015, both in the last 120 years; or, in Persian, 63: 1363 or 1963) the
+    patient is asked for four digits (:attr:`InputProblem.DATE_YEAR_DIGITS`): a wrong guess
+    would look for someone else. One or three digits are asked for four as well."""
+    fields = [text.strip() for text in (day, month, year)]
+    if not all(fields):
+        return InputProblem.DATE_INCOMPLETE
+    if not all(text.isdecimal() for text in fields):
+        return InputProblem.DATE_IMPOSSIBLE
+    day_number, month_number, typed = (int(text) for text in fields)
+    digits = len(fields[2])
+    if digits not in (2, 4):
+        return InputProblem.DATE_YEAR_DIGITS
+    limit = _years_before(today, MAX_AGE_YEARS)
+    if digits == 4:
+        # A year of living people in one calendar is read in that calendar only (30 Esfand
+        # 1404 does not exist; that 30 December 1404 did is beside the point).
+        in_range = tuple(calendar for calendar in calendars if to_calendar(calendar, limit)[0]
+                         <= typed <= to_calendar(calendar, today)[0])
+        calendars = in_range or calendars
+    existing: set[date] = set()
+    for calendar in calendars:
+        if digits == 4:
+            years = [typed]
+        else:  # every year ending in these two digits from the oldest possible to today
+            first, last = to_calendar(calendar, limit)[0], to_calendar(calendar, today)[0]
+            years = [number for number in range(first, last + 1) if number % 100 == typed]
+        for number in years:
+            try:
+                existing.add(calendar_date(calendar, number, month_number, day_number))
+            except ValueError:
+                continue  # no such day in that year of that calendar
+    possible = sorted(born for born in existing if limit <= born <= today)
+    if len(possible) == 1:
+        return possible[0]
+    if possible or (digits == 2 and existing):
+        return InputProblem.DATE_YEAR_DIGITS
+    if not existing:
+        return InputProblem.DATE_IMPOSSIBLE
+
+    # Not a possible date of birth: explain the reading nearest to one (in Persian, 1500 is
+    # far from 1500 Gregorian but near 2121: "the future").
+    def distance(born: date) -> int:
+        return (born - today).days if born > today else (limit - born).days
+
+    nearest = min(existing, key=distance)
+    return InputProblem.DATE_FUTURE if nearest > today else InputProblem.DATE_TOO_OLD
+
+
+def date_problem_field(problem: InputProblem, day: str, month: str) -> str | None:
+    """The field a date problem is about ("day", "month" or "year"): where the patient's
+    correction starts. None when a field is empty (the screen goes to the first empty one)."""
+    if problem is InputProblem.DATE_INCOMPLETE:
+        return None
+    if problem is InputProblem.DATE_IMPOSSIBLE:
+        text = month.strip()
+        if not (text.isdecimal() and 1 <= int(text) <= 12):
+            return "month"
+        return "day"
+    return "year"
 
 
 def validate_name(text: str) -> str | InputProblem:
@@ -132,6 +195,7 @@ class KioskFlow:
         self.given: str | None = None
         self.result: CheckinResult | None = None
         self.problem: InputProblem | None = None
+        self.problem_field: str | None = None  # the date field a date problem is about
         self.warning_deadline: datetime | None = None
         self.step_since = self.clock.now()
         self.last_activity = self.clock.now()
@@ -165,6 +229,7 @@ class KioskFlow:
         self.step = step
         self.step_since = self.clock.now()
         self.problem = None
+        self.problem_field = None
 
     # -- what a patient does -------------------------------------------------------------
 
@@ -173,6 +238,15 @@ class KioskFlow:
         self.last_activity = self.clock.now()
         if self.warning_deadline is not None:
             self.warning_deadline = None
+            self._changed()
+
+    def correcting(self) -> None:
+        """The patient changed what they typed: a problem shown about it is gone (it spoke
+        of what is no longer there)."""
+        self.touch()
+        if self.problem is not None:
+            self.problem = None
+            self.problem_field = None
             self._changed()
 
     def choose_language(self, language: str) -> None:
@@ -219,9 +293,10 @@ class KioskFlow:
             return None
         self.touch()
         today = self.clock.now().astimezone(self.tz).date()
-        born = validate_birth_date(day, month, year, today)
+        born = validate_birth_date(day, month, year, today, birth_calendars(self.language))
         if isinstance(born, InputProblem):
             self.problem = born
+            self.problem_field = date_problem_field(born, day, month)
             self._changed()
             return None
         self.birth_date = born

@@ -42,6 +42,18 @@ BIRTH_TITLE = N_("What is your date of birth?")
 DAY = N_("Day")
 MONTH = N_("Month")
 YEAR = N_("Year")
+# Shown greyed in the empty fields: one letter per digit wanted, as forms in the language
+# write them ("JJ", "MM", "AAAA" in French).
+DAY_DIGITS = N_("DD")
+MONTH_DIGITS = N_("MM")
+YEAR_DIGITS = N_("YYYY")
+# Under the title where a language's patients may know their date of birth in another
+# calendar too (Persian: Solar Hijri, and Gregorian). Keyed by kiosk.base.i18n's calendars.
+CALENDAR_HINTS: dict[tuple[str, ...], str] = {
+    ("solar_hijri", "gregorian"): N_(
+        "Type it in the Solar Hijri calendar (for example 1363) or in the Gregorian calendar "
+        "(for example 1984)."),
+}
 CHECK_IN = N_("Check in")
 
 WORKING = N_("One moment, please…")
@@ -83,6 +95,8 @@ PROBLEMS = {
     InputProblem.DATE_IMPOSSIBLE: N_("That date does not exist. Please check it."),
     InputProblem.DATE_FUTURE: N_("That date is in the future. Please check it."),
     InputProblem.DATE_TOO_OLD: N_("Please check the year of your birth."),
+    InputProblem.DATE_YEAR_DIGITS: N_(
+        "Please enter the year with four digits, for example 1984."),
 }
 
 # The lobby board (a public screen; headings rotate through the lobby's languages).

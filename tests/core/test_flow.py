@@ -7,7 +7,15 @@ from datetime import date
 import pytest
 
 from kiosk.base.clock import FixedClock
-from kiosk.domain.flow import InputProblem, KioskFlow, Step, Timing, validate_birth_date
+from kiosk.base.i18n import GREGORIAN, SOLAR_HIJRI, birth_calendars, calendar_date, to_calendar
+from kiosk.domain.flow import (
+    InputProblem,
+    KioskFlow,
+    Step,
+    Timing,
+    date_problem_field,
+    validate_birth_date,
+)
 from kiosk.domain.results import CheckinResult, Outcome, Reason
 from tests.support.site import TZ
 
@@ -59,7 +67,6 @@ def test_a_scan_on_any_screen_checks_in_by_code(flow):
     (("", "6", "2015"), InputProblem.DATE_INCOMPLETE),
     (("31", "2", "1990"), InputProblem.DATE_IMPOSSIBLE),
     (("1", "13", "1990"), InputProblem.DATE_IMPOSSIBLE),
-    (("1", "1", "90"), InputProblem.DATE_IMPOSSIBLE),
     (("x", "1", "1990"), InputProblem.DATE_IMPOSSIBLE),
     (("24", "11", "2026"), InputProblem.DATE_FUTURE),
     (("22", "11", "1906"), InputProblem.DATE_TOO_OLD),
@@ -72,6 +79,131 @@ def test_valid_dates_pass_including_leap_days_and_today():
     assert validate_birth_date("29", "2", "2000", TODAY) == date(2000, 2, 29)
     assert validate_birth_date("23", "11", "2026", TODAY) == TODAY
     assert validate_birth_date("23", "11", "1906", TODAY) == date(1906, 11, 23)
+
+
+# -- two-digit years (issue "The patient's path, tapped through", item 3) ---------------------
+# "84" used to be answered "That date does not exist". A two-digit year is read as the only
+# year ending in those digits that gives a possible date of birth (today or before, at most
+# 120 years ago); where two would, the patient is asked for four digits, never guessed for.
+
+@pytest.mark.parametrize(("fields", "born"), [
+    (("2", "7", "84"), date(1984, 7, 2)),      # 2084 is in the future, 1884 too long ago
+    (("14", "3", "56"), date(1956, 3, 14)),
+    (("1", "1", "90"), date(1990, 1, 1)),
+    (("8", "5", "03"), date(2003, 5, 8)),      # 1903 is more than 120 years ago
+    (("29", "2", "00"), date(2000, 2, 29)),    # a leap day: 1900 had none, and is too old
+    (("1", "12", "26"), date(1926, 12, 1)),    # 1 December 2026 is still to come
+    ((" 2", "07 ", " 84 "), date(1984, 7, 2)),
+])
+def test_a_two_digit_year_is_read_when_only_one_year_is_possible(fields, born):
+    assert validate_birth_date(*fields, TODAY) == born
+
+
+@pytest.mark.parametrize("fields", [
+    ("1", "6", "15"),    # 2015 or 1915: both possible, a child or someone of 111
+    ("23", "11", "26"),  # born today, or 100 years old today
+    ("1", "1", "10"),
+    ("2", "7", "198"),   # three digits
+    ("2", "7", "7"),     # one
+])
+def test_a_year_that_could_be_two_years_or_is_not_four_digits_is_asked_for(fields):
+    assert validate_birth_date(*fields, TODAY) is InputProblem.DATE_YEAR_DIGITS
+
+
+def test_a_two_digit_year_on_a_day_that_does_not_exist_says_so():
+    assert validate_birth_date("31", "2", "84", TODAY) is InputProblem.DATE_IMPOSSIBLE
+    assert validate_birth_date("29", "2", "85", TODAY) is InputProblem.DATE_IMPOSSIBLE
+
+
+def test_digits_of_any_script_count():
+    assert validate_birth_date("١٤", "٣", "١٩٥٦", TODAY) == date(1956, 3, 14)  # Arabic-Indic
+    assert validate_birth_date("۱", "۱", "۱۳۶۳", TODAY, birth_calendars("fa")) == date(
+        1984, 3, 21)  # Persian
+
+
+@pytest.mark.parametrize(("problem", "fields", "field"), [
+    (InputProblem.DATE_IMPOSSIBLE, ("31", "2", "1990"), "day"),
+    (InputProblem.DATE_IMPOSSIBLE, ("1", "13", "1990"), "month"),
+    (InputProblem.DATE_IMPOSSIBLE, ("1", "00", "1990"), "month"),
+    (InputProblem.DATE_FUTURE, ("24", "11", "2026"), "year"),
+    (InputProblem.DATE_TOO_OLD, ("22", "11", "1906"), "year"),
+    (InputProblem.DATE_YEAR_DIGITS, ("1", "6", "15"), "year"),
+    (InputProblem.DATE_INCOMPLETE, ("", "6", "2015"), None),
+])
+def test_each_date_problem_points_at_the_field_to_correct(problem, fields, field):
+    assert validate_birth_date(*fields, TODAY) is problem
+    assert date_problem_field(problem, fields[0], fields[1]) == field
+
+
+# -- the Solar Hijri calendar, for Persian patients -------------------------------------------
+
+@pytest.mark.parametrize(("solar", "gregorian"), [
+    ((1363, 1, 1), date(1984, 3, 21)),     # Nowruz 1363
+    ((1357, 11, 22), date(1979, 2, 11)),   # 22 Bahman 1357
+    ((1399, 1, 1), date(2020, 3, 20)),     # Nowruz 1399 fell on 20 March
+    ((1403, 12, 30), date(2025, 3, 20)),   # 1403 was a leap year: it had a 30 Esfand
+    ((1404, 1, 1), date(2025, 3, 21)),
+    ((1334, 12, 23), date(1956, 3, 14)),
+])
+def test_solar_hijri_dates_convert_exactly(solar, gregorian):
+    assert calendar_date(SOLAR_HIJRI, *solar) == gregorian
+    assert to_calendar(SOLAR_HIJRI, gregorian) == solar
+    assert calendar_date(GREGORIAN, gregorian.year, gregorian.month, gregorian.day) == gregorian
+
+
+@pytest.mark.parametrize("solar", [(1404, 12, 30), (1363, 7, 31), (1363, 13, 1), (1363, 0, 1)])
+def test_solar_hijri_days_that_do_not_exist_are_refused(solar):
+    with pytest.raises(ValueError):
+        calendar_date(SOLAR_HIJRI, *solar)
+
+
+def test_persian_patients_may_type_either_calendar_and_only_persian_ones_solar_hijri():
+    assert birth_calendars("fa") == (SOLAR_HIJRI, GREGORIAN)
+    assert birth_calendars("en") == birth_calendars("ar") == (GREGORIAN,)
+    persian = birth_calendars("fa")
+    # The year says which calendar: Solar Hijri years of living people (1285-1405) are
+    # Gregorian years of no one living, and the other way round.
+    assert validate_birth_date("1", "1", "1363", TODAY, persian) == date(1984, 3, 21)
+    assert validate_birth_date("21", "3", "1984", TODAY, persian) == date(1984, 3, 21)
+    assert validate_birth_date("22", "11", "1357", TODAY, persian) == date(1979, 2, 11)
+    assert validate_birth_date("1", "1", "1363", TODAY) is InputProblem.DATE_TOO_OLD
+
+
+@pytest.mark.parametrize(("fields", "problem"), [
+    (("30", "12", "1404"), InputProblem.DATE_IMPOSSIBLE),  # 1404 is not a leap year
+    (("31", "7", "1363"), InputProblem.DATE_IMPOSSIBLE),   # Mehr has 30 days
+    (("3", "9", "1405"), InputProblem.DATE_FUTURE),        # today is 2 Azar 1405
+    (("1", "1", "1500"), InputProblem.DATE_FUTURE),        # 2121, nearer than 1500 AD
+    (("1", "1", "1250"), InputProblem.DATE_TOO_OLD),
+    (("1", "1", "63"), InputProblem.DATE_YEAR_DIGITS),     # 1363 or 1963
+])
+def test_persian_dates_that_cannot_be_a_birth_date_are_explained(fields, problem):
+    assert to_calendar(SOLAR_HIJRI, TODAY) == (1405, 9, 2)
+    assert validate_birth_date(*fields, TODAY, birth_calendars("fa")) is problem
+
+
+def test_a_persian_patient_checks_in_with_the_solar_hijri_date(flow, clock):
+    flow.languages = (*LANGS, "fa")
+    flow.choose_language("fa")
+    flow.start_name_entry()
+    flow.submit_family("Müller")
+    request = flow.submit_birth_date("23", "12", "1334")
+    assert request is not None and request.birth_date == date(1956, 3, 14)
+
+
+def test_a_date_problem_names_its_field_and_goes_when_the_patient_corrects(flow):
+    seen = []
+    flow.subscribe(lambda f: seen.append(f.problem))
+    flow.start_name_entry()
+    flow.submit_family("Okafor")
+    assert flow.submit_birth_date("1", "6", "15") is None
+    assert (flow.problem, flow.problem_field) == (InputProblem.DATE_YEAR_DIGITS, "year")
+    seen.clear()
+    flow.correcting()
+    assert (flow.problem, flow.problem_field, seen) == (None, None, [None])
+    flow.correcting()
+    assert seen == [None]  # nothing left to clear: the screen is not redrawn for nothing
+    assert flow.step is Step.BIRTH_DATE
 
 
 def test_empty_and_absurdly_long_names_are_refused(flow):

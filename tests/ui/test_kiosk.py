@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtCore import QEvent, QPoint, QSize, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton, QWidget
 from sqlalchemy import select
 
 from kiosk.base.settings import Settings
-from kiosk.domain import tokens
-from kiosk.domain.flow import Step
+from kiosk.domain import texts, tokens
+from kiosk.domain.flow import InputProblem, Step
 from kiosk.store.models import AuditEvent, Feedback
 from kiosk.store.site import SiteContext
 from tests.support.qt import click, press_enter, press_keys, type_on_screen, wait_for
@@ -612,7 +612,8 @@ def test_the_keypad_still_works_after_a_date_is_refused(qtbot, window):
     click(qtbot, page.check_in)
     assert page.problem.text()
     click(qtbot, keypad["⌫"])
-    assert page.fields["year"].text() == "199"
+    # ⌫ edits the field with the problem (31 February: the day), never the year unseen.
+    assert (page.fields["day"].text(), page.fields["year"].text()) == ("3", "1990")
 
 
 def test_date_fields_are_moved_not_rebuilt_between_languages(qtbot, window):
@@ -730,3 +731,329 @@ def test_a_chinese_patient_is_greeted_by_the_whole_name_in_chinese(qtbot, window
     window.flow.choose_language("en")  # the same patient reads it in English: the given name
     assert "伟" in window.pages[Step.RESULT].title.text()
     assert "王伟" not in window.pages[Step.RESULT].title.text()
+
+
+# -- the date of birth, tapped through (issue "The patient's path, tapped through", 2, 3, 12) --
+# Every test taps the on-screen keypad (clicks its QPushButtons) and the fields themselves, as
+# patients do. The rules are in ui/kiosk/pages/birth_date.py's docstring.
+
+DATE_LANGUAGES = ("en", "ar", "zh_Hans")  # month first, right to left, year first
+
+
+def date_page(window, language: str, family: str = "Müller"):
+    window.flow.choose_language(language)
+    window.flow.start_name_entry()
+    window.flow.submit_family(family)
+    page = window.pages[Step.BIRTH_DATE]
+    QApplication.processEvents()
+    return page
+
+
+def tap_digits(qtbot, page, digits: str) -> None:
+    keys = {key.text(): key for key in page.keypad.findChildren(QPushButton)}
+    for digit in digits:
+        click(qtbot, keys[digit])
+
+
+def tap_delete(qtbot, page, times: int = 1) -> None:
+    for _ in range(times):
+        click(qtbot, page.keypad.delete)
+
+
+def tap_field(qtbot, field: QLineEdit) -> None:
+    """A finger in the middle of the field: between the digits, where Qt would put the caret."""
+    qtbot.mouseClick(field, Qt.MouseButton.LeftButton,
+                     pos=QPoint(field.width() // 2, field.height() // 2))
+
+
+def fields(page) -> dict[str, str]:
+    return {name: field.text() for name, field in page.fields.items()}
+
+
+def active(page) -> str | None:
+    return next((name for name, field in page.fields.items() if field.hasFocus()), None)
+
+
+def type_date(qtbot, page, values: dict[str, str]) -> None:
+    """The patient's digits in the order their language writes dates; a field that is not
+    active (the one before was not filled: "56" for 1956 in Chinese) is tapped first."""
+    for name in page._order:
+        if values[name] and active(page) != name:
+            tap_field(qtbot, page.fields[name])
+        tap_digits(qtbot, page, values[name])
+
+
+MULLER = {"day": "14", "month": "03", "year": "1956"}
+
+
+@pytest.mark.parametrize("language", DATE_LANGUAGES)
+def test_retyping_a_full_field_takes_the_new_digits(qtbot, window, language):
+    """Was: in a full field a new digit was dropped and the focus jumped on."""
+    page = date_page(window, language)
+    last = page._order[-1]
+    slip = {"day": "15", "month": "04", "year": "1965"}[last]
+    type_date(qtbot, page, {**MULLER, last: slip})
+    assert active(page) == last  # full, and no field after it: it stays
+    tap_digits(qtbot, page, MULLER[last])  # typing into the full field retypes it
+    assert fields(page) == MULLER and active(page) == last
+    first = page._order[0]
+    tap_field(qtbot, page.fields[first])  # tapped: its digits selected, to be retyped
+    assert active(page) == first and page.fields[first].selectedText() == MULLER[first]
+    tap_digits(qtbot, page, MULLER[first][0])
+    assert page.fields[first].text() == MULLER[first][0]  # replaced, not dropped
+    tap_digits(qtbot, page, MULLER[first][1:])
+    assert fields(page) == MULLER
+    assert active(page) == first  # every other field is full: it stays, ⌫ would undo
+    click(qtbot, page.check_in)
+    wait_for(qtbot, window, Step.RESULT)
+    assert "Jürgen" in visible_text(window.pages[Step.RESULT])
+
+
+@pytest.mark.parametrize("language", DATE_LANGUAGES)
+def test_tapping_a_field_then_delete_takes_its_last_digit(qtbot, window, language):
+    """Was: a tap put the caret between the digits and ⌫ deleted the wrong one."""
+    page = date_page(window, language)
+    type_date(qtbot, page, {**MULLER, "year": "1957"})
+    tap_field(qtbot, page.fields["year"])
+    assert active(page) == "year" and page.fields["year"].selectedText() == "1957"
+    tap_delete(qtbot, page)
+    assert page.fields["year"].text() == "195"  # the last digit, also when all is selected
+    assert not page.fields["year"].hasSelectedText()
+    tap_digits(qtbot, page, "6")
+    assert fields(page) == MULLER
+
+
+@pytest.mark.parametrize("language", DATE_LANGUAGES)
+def test_deleting_past_an_empty_field_and_retyping_loses_no_digit(qtbot, window, language):
+    """Was: ⌫ past an empty field deleted wherever a tap had left the caret, and retyping
+    lost a digit ("2030" became "030")."""
+    page = date_page(window, language)
+    first, second, third = page._order
+    tap_digits(qtbot, page, MULLER[first])
+    assert active(page) == second
+    tap_field(qtbot, page.fields[first])  # the patient looks back at it, between its digits
+    tap_field(qtbot, page.fields[second])  # and goes on to the empty field after it
+    tap_delete(qtbot, page)  # past the empty field: the last digit of the one before
+    assert active(page) == first and page.fields[first].text() == MULLER[first][:-1]
+    tap_digits(qtbot, page, MULLER[first][-1])  # retyped: full again, on to the next
+    assert active(page) == second and page.fields[first].text() == MULLER[first]
+    tap_digits(qtbot, page, MULLER[second])
+    assert active(page) == third
+    tap_delete(qtbot, page, 1 + len(MULLER[second]))  # on through the second into the first
+    assert active(page) == first
+    assert fields(page) == {first: MULLER[first][:-1], second: "", third: ""}
+    type_date(qtbot, page, {first: MULLER[first][-1], second: MULLER[second],
+                            third: MULLER[third]})
+    assert fields(page) == MULLER
+    tap_delete(qtbot, page, 10)  # all of it, and once more: nothing breaks, focus stays
+    assert fields(page) == {"day": "", "month": "", "year": ""} and active(page) == first
+
+
+@pytest.mark.parametrize("language", DATE_LANGUAGES)
+def test_after_a_refused_date_the_field_with_the_problem_is_active(qtbot, window, language):
+    """Was: after an error no field had the focus, and ⌫ silently ate the year; the error
+    stayed while the patient corrected."""
+    page = date_page(window, language)
+    type_date(qtbot, page, {**MULLER, "day": "41"})
+    click(qtbot, page.check_in)
+    assert window.flow.step is Step.BIRTH_DATE
+    assert page.problem.text() == window.tr(texts.PROBLEMS[InputProblem.DATE_IMPOSSIBLE])
+    assert active(page) == "day" and page.fields["day"].selectedText() == "41"
+    tap_delete(qtbot, page)
+    assert fields(page) == {**MULLER, "day": "4"}  # the day's last digit, nothing else
+    assert page.problem.text() == ""  # the patient is correcting: the message goes
+    tap_field(qtbot, page.fields["day"])
+    tap_digits(qtbot, page, "14")  # selected: retyped
+    assert fields(page) == MULLER
+    click(qtbot, page.check_in)
+    wait_for(qtbot, window, Step.RESULT)
+
+
+def test_a_problem_about_the_year_or_the_month_selects_that_field(qtbot, window):
+    page = date_page(window, "en")
+    type_date(qtbot, page, {**MULLER, "month": "13"})
+    click(qtbot, page.check_in)
+    assert active(page) == "month" and page.fields["month"].selectedText() == "13"
+    tap_digits(qtbot, page, "03")
+    type_date(qtbot, page, {"month": "", "day": "", "year": ""})
+    tap_field(qtbot, page.fields["year"])
+    tap_digits(qtbot, page, "2056")
+    click(qtbot, page.check_in)
+    assert page.problem.text() == "That date is in the future. Please check it."
+    assert active(page) == "year" and page.fields["year"].selectedText() == "2056"
+    page.fields["day"].setText("")
+    click(qtbot, page.check_in)
+    assert page.problem.text() == "Please fill in the day, the month and the year."
+    assert active(page) == "day"  # the empty one
+
+
+@pytest.mark.parametrize("language", DATE_LANGUAGES)
+def test_a_two_digit_year_is_read_when_it_can_mean_one_year_only(qtbot, window, language):
+    """Was: "84" was answered "That date does not exist"."""
+    page = date_page(window, language)
+    type_date(qtbot, page, {**MULLER, "year": "56"})  # 2056 is to come: 1956
+    click(qtbot, page.check_in)
+    wait_for(qtbot, window, Step.RESULT)
+    assert "Jürgen" in visible_text(window.pages[Step.RESULT])
+
+
+@pytest.mark.parametrize("language", DATE_LANGUAGES)
+def test_a_two_digit_year_that_could_be_two_years_asks_for_four_digits(qtbot, window,
+                                                                       language):
+    page = date_page(window, language, "Okafor")
+    type_date(qtbot, page, {"day": "01", "month": "06", "year": "15"})  # 2015, or 1915?
+    click(qtbot, page.check_in)
+    assert window.flow.step is Step.BIRTH_DATE
+    assert page.problem.text() == window.tr(texts.PROBLEMS[InputProblem.DATE_YEAR_DIGITS])
+    if language == "en":
+        assert page.problem.text() == ("Please enter the year with four digits, for example "
+                                       "1984.")
+    assert active(page) == "year" and page.fields["year"].selectedText() == "15"
+    tap_digits(qtbot, page, "2015")
+    assert page.fields["year"].text() == "2015" and page.problem.text() == ""
+    click(qtbot, page.check_in)
+    wait_for(qtbot, window, Step.GIVEN_NAME)
+
+
+def keypad_top(window, page) -> int:
+    QApplication.processEvents()
+    return page.keypad.mapTo(window, QPoint(0, 0)).y()
+
+
+@pytest.mark.parametrize("language", DATE_LANGUAGES)
+def test_the_keypad_stays_put_between_patients_and_when_a_message_comes_and_goes(
+        qtbot, window, language):
+    """Was: the keypad moved down when an error line appeared, and between visits."""
+    tops = []
+    for _patient in range(2):
+        page = date_page(window, language)
+        tops.append(keypad_top(window, page))
+        type_date(qtbot, page, {**MULLER, "day": "41"})
+        click(qtbot, page.check_in)
+        assert page.problem.text()
+        tops.append(keypad_top(window, page))
+        tap_delete(qtbot, page)
+        assert page.problem.text() == ""
+        tops.append(keypad_top(window, page))
+        window.flow.reset()
+    assert len(set(tops)) == 1, tops
+
+
+def test_the_message_line_keeps_the_room_of_the_longest_message_with_larger_text(qtbot,
+                                                                                  window):
+    window.larger.setChecked(True)
+    page = date_page(window, "tl", "Okafor")  # Tagalog: the longest messages
+    top = keypad_top(window, page)
+    type_date(qtbot, page, {"day": "01", "month": "06", "year": ""})
+    for year in ("15", "2030"):  # "four digits, for example 1984", then "in the future"
+        tap_field(qtbot, page.fields["year"])
+        tap_digits(qtbot, page, year)
+        click(qtbot, page.check_in)
+        assert page.problem.text()
+        assert keypad_top(window, page) == top
+        assert page.problem.heightForWidth(page.problem.width()) <= page.problem.height()
+    assert clipped(window) == []
+
+
+@pytest.mark.parametrize(("language", "wanted"), [
+    ("en", {"month": "MM", "day": "DD", "year": "YYYY"}),
+    ("fr", {"day": "JJ", "month": "MM", "year": "AAAA"}),
+    ("ru", {"day": "ДД", "month": "ММ", "year": "ГГГГ"}),
+    ("ar", {"day": "رقمان", "month": "رقمان", "year": "أربعة أرقام"}),
+    ("zh_Hans", {"year": "四位数", "month": "两位数", "day": "两位数"}),
+])
+def test_each_field_says_what_it_wants_in_the_patients_language(qtbot, window, language,
+                                                                 wanted):
+    page = date_page(window, language)
+    assert {name: field.placeholderText() for name, field in page.fields.items()} == wanted
+    assert not page.hint.isVisible()  # one calendar: nothing to say about it
+
+
+def test_a_persian_patient_types_the_solar_hijri_date(qtbot, window):
+    page = date_page(window, "fa")
+    assert page._order == ("year", "month", "day")
+    assert page.hint.isVisible() and "1363" in page.hint.text() and "1984" in page.hint.text()
+    type_date(qtbot, page, {"year": "1334", "month": "12", "day": "23"})  # 14 March 1956
+    click(qtbot, page.check_in)
+    wait_for(qtbot, window, Step.RESULT)
+    assert "Jürgen" in visible_text(window.pages[Step.RESULT])
+
+
+def test_a_persian_patient_may_type_the_gregorian_date_too(qtbot, window):
+    page = date_page(window, "fa")
+    type_date(qtbot, page, {"year": "1956", "month": "03", "day": "14"})
+    click(qtbot, page.check_in)
+    wait_for(qtbot, window, Step.RESULT)
+    assert "Jürgen" in visible_text(window.pages[Step.RESULT])
+
+
+def test_a_keyboard_follows_the_same_rules_and_persian_digits_count(qtbot, window):
+    page = date_page(window, "fa")
+    year = page.fields["year"]
+    assert year.hasFocus()
+    press_keys(year, "۱۳۳۴")  # Persian digits from a Persian keyboard
+    qtbot.waitUntil(lambda: page.fields["month"].hasFocus(), timeout=2000)
+    assert year.text() == "1334"
+    QApplication.sendEvent(page.fields["month"], key_event(Qt.Key.Key_Backspace))
+    assert active(page) == "year" and year.text() == "133"  # as the keypad's ⌫
+    press_keys(year, "x")  # not a digit: nothing
+    QApplication.sendEvent(year, key_event(Qt.Key.Key_Left))
+    press_keys(year, "4")
+    qtbot.waitUntil(lambda: year.text() == "1334", timeout=2000)
+
+
+# The twins' path: welcome, the family name on the on-screen keys, the date on the keypad, the
+# given name. Without a slip: 1 + 6 + 1, 8 + 1, 5 + 1 = 23 touches. With the slips patients
+# made (a wrong day digit noticed in the next field, and a two-digit year), before this change
+# the same taps ended with the year "1520" and "Please check the year of your birth": 38
+# touches to check in at best (tapping the year field at its very end, ⌫ four times, typing
+# it again), more if the tap landed between the digits.
+TWINS_WITHOUT_SLIPS = ["0", "6", "0", "1", "2", "0", "1", "5", "check in"]
+TWINS_WITH_SLIPS = ["0", "6", "0", "2", "⌫", "1", "1", "5", "check in",
+                    "2", "0", "1", "5", "check in"]
+
+
+@pytest.mark.parametrize(("date_taps", "touches"), [(TWINS_WITHOUT_SLIPS, 23),
+                                                    (TWINS_WITH_SLIPS, 28)])
+def test_the_twins_path_counted_in_touches(qtbot, window, date_taps, touches):
+    count = 0
+
+    def touch(button: QPushButton) -> None:
+        nonlocal count
+        count += 1
+        click(qtbot, button)
+
+    touch(window.pages[Step.WELCOME].by_name)
+    names = window.pages[Step.FAMILY_NAME]
+    keys = {key.text(): key for key in names.keyboard._keys}
+    for letter in "OKAFOR":
+        touch(keys[letter])
+    touch(names.next)
+    page = window.pages[Step.BIRTH_DATE]
+    digits = {key.text(): key for key in page.keypad.findChildren(QPushButton)}
+    for tap_ in date_taps:
+        touch(page.check_in if tap_ == "check in" else digits[tap_])
+    wait_for(qtbot, window, Step.GIVEN_NAME)
+    given = window.pages[Step.GIVEN_NAME]
+    keys = {key.text(): key for key in given.keyboard._keys}
+    for letter in "CHIDI":
+        touch(keys[letter])
+    touch(given.next)
+    wait_for(qtbot, window, Step.RESULT)
+    assert "Hello, Chidi." in visible_text(window.pages[Step.RESULT])
+    assert count == touches
+
+
+def test_the_keypad_types_into_the_active_field_after_the_language_changes(qtbot, window):
+    """Rule 1: a control outside the page (the language button) took the focus; the next key
+    gives it back to the field the patient was in."""
+    page = date_page(window, "en")
+    tap_digits(qtbot, page, "03")
+    assert active(page) == "day"
+    click(qtbot, window.language_button)
+    click(qtbot, window.languages.buttons["ar"])
+    assert page._order == ("day", "month", "year")
+    assert active(page) == "day"  # not where Qt put the focus when the languages closed
+    tap_digits(qtbot, page, "14")
+    assert fields(page) == {"day": "14", "month": "03", "year": ""}
+    assert active(page) == "year"  # the first field not yet full after the day, in Arabic
