@@ -84,6 +84,12 @@ def _is_name_char(char: str) -> bool:
 
 
 LOOSE = "~"  # the prefix of a loose key; an exact key holds letters, digits and marks only
+# Loose keys cross scripts and only that: a key made from a name in Latin letters ("~L") is
+# looked up for a name typed in another script, and one made from a name in another script
+# ("~X") for a name typed in Latin letters. Within one script names match exactly (as folded
+# by name_key): loosening there would make different people's names meet (Lee and Li, Wu and
+# Vu, 王 and 汪), and with the birth date the wrong patient could be found alone.
+FROM_LATIN, FROM_OTHER = LOOSE + "L", LOOSE + "X"
 _PARTS = re.compile(r"[\s\-‐‑–—_/.,]+")
 
 
@@ -93,40 +99,60 @@ def _parts(name: str) -> list[str]:
     return parts if len(parts) > 1 else []
 
 
-def _loose_keys(name: str, *, family: bool) -> set[str]:
+def _latin(name: str) -> bool:
+    return all(not char.isalpha() or unicodedata.name(char, "").startswith("LATIN")
+               for char in name)
+
+
+def _loose_keys(name: str, *, family: bool, prefix: str) -> set[str]:
+    """The loose key of each Latin spelling of at least two letters (a single letter is no
+    name: "Y" must not find 이)."""
     spell = family_romanizations if family else romanizations
-    return {LOOSE + folded for spelling in spell(name) if (folded := loose(spelling))}
+    return {prefix + folded for spelling in spell(name)
+            if len(spelling) >= 2 and (folded := loose(spelling))}
 
 
-# Family names repeat (a practice's 200,000 patients share far fewer names), and finding every
-# Latin spelling of a name costs about 0.2 ms: each is worked out once per process.
-@functools.lru_cache(maxsize=65_536)
 def name_keys(recorded: str, *, family: bool = True) -> frozenset[str]:
     """All keys under which a recorded name can be found.
 
     The whole name always; for multi-part names also each part of two or more letters, so that
     "Garcia" finds "García-López" and "Berg" finds "van den Berg"; and the loose key of each
-    of their Latin spellings. The date of birth must match too, so a short part or a loose key
-    finds nobody else's appointment.
+    of their Latin spellings, for names typed in another script. The date of birth must match
+    too, so a short part or a loose key finds nobody else's appointment.
     """
     if len(recorded) > MAX_NAME_LENGTH:
         return frozenset()
+    return _name_keys(recorded, family)
+
+
+# Family names repeat (a practice's 200,000 patients share far fewer names), and finding every
+# Latin spelling of a name costs about 0.2 ms: each is worked out once per process.
+@functools.lru_cache(maxsize=65_536)
+def _name_keys(recorded: str, family: bool) -> frozenset[str]:
+    prefix = FROM_LATIN if _latin(recorded) else FROM_OTHER
     keys: set[str] = set()
     for piece in [recorded, *_parts(recorded)]:
         exact = name_key(piece)
         if exact:
             keys.add(exact)
-        keys |= _loose_keys(piece, family=family)
+        keys |= _loose_keys(piece, family=family, prefix=prefix)
     return frozenset(key for key in keys if len(key) <= MAX_NAME_LENGTH)
 
 
 def search_keys(typed: str, *, family: bool = True) -> set[str]:
     """The keys to look a typed name up under: its own, and the loose key of each of its Latin
-    spellings (Pinyin for characters, the passport spelling for Cyrillic...)."""
+    spellings among records kept in the other kind of script (a name typed in Latin letters
+    among names kept in characters, Hangul, Devanagari or Cyrillic, and the other way round).
+    A name with digits in it is looked up as typed only."""
     if len(typed) > MAX_NAME_LENGTH:
         return set()
     exact = name_key(typed)
-    return ({exact} if exact else set()) | _loose_keys(typed, family=family)
+    keys = {exact} if exact else set()
+    if any(char.isdigit() for char in typed):
+        return keys
+    # What was typed in Latin letters meets keys made from other scripts, and the reverse.
+    prefix = FROM_OTHER if _latin(typed) else FROM_LATIN
+    return keys | _loose_keys(typed, family=family, prefix=prefix)
 
 
 def same_name(typed: str, recorded: str, *, family: bool = False) -> bool:

@@ -86,10 +86,11 @@ def _pinyin(name: str) -> list[str]:
     from pypinyin import Style, pinyin  # its dictionary loads on the first Chinese name
 
     readings = pinyin(name, style=Style.NORMAL, heteronym=True, v_to_u=True, errors="default")
-    # ü is written u, or yu as Chinese passports do (吕: Lu, Lyu).
-    return _products([list(dict.fromkeys(spelling for reading in options if reading
-                                         for spelling in (reading, reading.replace("ü", "yu"))))
-                      for options in readings])
+    # ü is written u, yu as Chinese passports do, or v on a keyboard (吕: Lu, Lyu, Lv).
+    return _products([list(dict.fromkeys(
+        spelling for reading in options if reading
+        for spelling in (reading, reading.replace("ü", "yu"), reading.replace("ü", "v"))))
+        for options in readings])
 
 
 def _products(choices: Iterable[list[str]]) -> list[str]:
@@ -231,7 +232,7 @@ _CYRILLIC_LETTERS = dict(zip(
 
 def _cyrillic(name: str) -> list[str]:
     """The passport spelling, and where passports differ both: ё as e or yo, ь before a vowel
-    as nothing or y (Соловьёв: Solovev, Solovyov)."""
+    as nothing or y (Соловьёв: Solovev, Solovyov), г as g or, in Ukrainian, h."""
     text = name.casefold()
     pieces: list[list[str]] = []
     for index, char in enumerate(text):
@@ -240,6 +241,8 @@ def _cyrillic(name: str) -> list[str]:
             pieces.append(["e", "yo"])
         elif char == "ь" and following in "аеёиоуыэюя":
             pieces.append(["", "y"])
+        elif char == "г":  # Ukrainian passports write h (Григоренко: Hryhorenko)
+            pieces.append(["g", "h"])
         else:
             pieces.append([_CYRILLIC_LETTERS.get(char, char)])
     return _products(pieces)

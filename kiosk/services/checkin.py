@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, contains_eager
 from kiosk.base.clock import local_day_bounds
 from kiosk.domain import tokens
 from kiosk.domain.flow import CheckinRequest
-from kiosk.domain.names import full_name, same_name, search_keys
+from kiosk.domain.names import full_name, name_keys, search_keys
 from kiosk.domain.results import (
     INVALID_CODE,
     LOCKED,
@@ -139,7 +139,17 @@ class CheckinService:
                 log.info("kiosk %s: name check-in needs the given name", kiosk_id)
                 return NEED_GIVEN_NAME
             if given is not None:
-                candidates = [a for a in candidates if same_name(given, a.patient.given_name)]
+                # Among everyone the family name and birth date found, appointment or not:
+                # a given name that fits more than one of them (伟 and 薇 are both Wei) does
+                # not tell them apart, and the kiosk must not pick one.
+                wanted = search_keys(given, family=False)
+                fitting = {patient_id for patient_id, recorded in session.execute(
+                    select(Patient.id, Patient.given_name).where(Patient.id.in_(patient_ids)))
+                    if wanted & name_keys(recorded, family=False)}
+                if len(fitting) > 1:
+                    log.info("kiosk %s: name check-in ambiguous even with given name", kiosk_id)
+                    return CheckinResult(Outcome.SEE_RECEPTION, Reason.AMBIGUOUS)
+                candidates = [a for a in candidates if a.patient_id in fitting]
 
             todays = [a for a in candidates if self.ctx.local(a.start).date() == today]
             if len({a.patient_id for a in todays}) > 1:
