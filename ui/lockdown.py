@@ -2,6 +2,11 @@
 
 * Frameless, full screen and on top; the keys that close or leave a window (Alt+F4, Ctrl+Q,
   Ctrl+W, Escape, Alt+Tab, F11, the Windows key) do nothing, and closing is refused.
+* Full screen is measured, not assumed: X without a window manager (the X11 unit) ignores
+  ``showFullScreen()``, so the window is also given its screen's geometry, and a watchdog
+  compares the two each second and whenever the screen changes size (a monitor rotated or
+  replaced), and sets the screen's geometry again when they differ. The log says what it
+  measured.
 * The mouse cursor hides on a touch screen (``hide_cursor``), and the screen does not blank.
 * Staff leave it by a hidden gesture (five taps in the top corner where the language button
   is not, within three seconds) and a staff PIN; the process then writes a marker file for
@@ -14,6 +19,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -26,8 +32,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
-from PySide6.QtGui import QCursor, QInputDevice, QKeyEvent, QMouseEvent
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, QTimer
+from PySide6.QtGui import (
+    QCursor,
+    QGuiApplication,
+    QInputDevice,
+    QKeyEvent,
+    QMouseEvent,
+    QScreen,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -62,6 +75,9 @@ CRASH_LIMIT = 5
 # ... within this long.
 CRASH_WINDOW = timedelta(minutes=2)
 FULL_SCREEN_CHECK_MS = 1000
+# After this many corrections in a row that did not take, the log says so once (as an error);
+# the watchdog keeps trying.
+FULL_SCREEN_TRIES = 10
 GESTURE_TAPS = 5
 GESTURE_SECONDS = 3.0
 GESTURE_CORNER_PX = 96
@@ -83,6 +99,14 @@ def is_blocked(event: QKeyEvent) -> bool:
     key, held = event.key(), event.modifiers()
     return any(key == blocked and (needed == Qt.KeyboardModifier.NoModifier or held & needed)
                for blocked, needed in BLOCKED_KEYS)
+
+
+def on_wayland() -> bool:
+    return QGuiApplication.platformName().startswith("wayland")
+
+
+def rect_text(rect: QRect) -> str:
+    return f"{rect.x()},{rect.y()} {rect.width()}x{rect.height()}"
 
 
 def has_touch_screen() -> bool:
@@ -109,6 +133,9 @@ class Lockdown(QObject):
         self.exit_dialog: StaffExitDialog | None = None
         self.cursor_hidden = False
         self._last_press: tuple[int, QPoint] | None = None
+        self.covers: bool | None = None  # the window covers its screen, as last measured
+        self.corrections = 0  # geometry set again since it last covered the screen
+        self._screen: QScreen | None = None  # whose geometryChanged the watchdog follows
 
     # -- setting up ------------------------------------------------------------------------
 
@@ -127,15 +154,28 @@ class Lockdown(QObject):
             self.cursor_hidden = True
         keep_screen_on()
         sys.excepthook = self.on_exception
+        # A window manager (and cage) honours the full-screen state; X without one does not
+        # (the window would keep the size it had): there the screen's geometry is set too.
+        # Not under Wayland, where the compositor sizes the window (and where a window that
+        # had the output's size before cage 0.1.4 first configured it was never drawn).
+        screen = window.screen()
+        if not on_wayland():
+            window.setGeometry(screen.geometry())
         window.showFullScreen()
-        # Whatever un-full-screens the window (a window manager's key, a layout larger than
-        # the screen) is undone within a second.
+        log.info("kiosk locked down (cursor %s) on its screen %r, %s",
+                 "hidden" if self.cursor_hidden else "shown", screen.name(),
+                 rect_text(screen.geometry()))
+        # Whatever leaves the window smaller or elsewhere than its screen (a window manager's
+        # key, a screen that changed size) is undone within a second, and at once when the
+        # screen says it changed. The first measurement is now, and it is logged.
         self.full_screen_timer = QTimer(self)
         self.full_screen_timer.setInterval(FULL_SCREEN_CHECK_MS)
         self.full_screen_timer.timeout.connect(self._keep_full_screen)
         self.full_screen_timer.start()
-        log.info("kiosk locked down (full screen, cursor %s)",
-                 "hidden" if self.cursor_hidden else "shown")
+        handle = window.windowHandle()
+        if handle is not None:
+            handle.screenChanged.connect(self._follow)
+        self._follow(handle.screen() if handle is not None else screen)
 
     # -- the ways out ----------------------------------------------------------------------
 
@@ -161,10 +201,62 @@ class Lockdown(QObject):
                 self._tap(press[1])
         return False
 
+    def _follow(self, screen: QScreen | None) -> None:
+        """Watch the screen the window is on (it changes when a monitor is replaced)."""
+        if self._screen is not None:
+            self.covers = None  # so that the log says what is measured on the new one
+            # A screen that is gone took its signal with it.
+            with contextlib.suppress(RuntimeError, TypeError):
+                self._screen.geometryChanged.disconnect(self._screen_changed)
+        self._screen = screen
+        if screen is not None:
+            screen.geometryChanged.connect(self._screen_changed)
+            self._keep_full_screen()
+
+    def _screen_changed(self, geometry: QRect) -> None:
+        log.info("the kiosk's screen changed to %s", rect_text(geometry))
+        self.covers = None  # so that the log says what is measured next
+        self._keep_full_screen()
+
     def _keep_full_screen(self) -> None:
-        if not self.may_close and not self.window.isFullScreen():
-            log.warning("the kiosk window left full screen: restored")
-            self.window.showFullScreen()
+        """Compares the window's geometry with its screen's (not the full-screen flag, which
+        X without a window manager sets without resizing anything) and, when they differ,
+        sets the screen's geometry and the full-screen state again."""
+        window, handle = self.window, self.window.windowHandle()
+        # Measured once shown: before, a Wayland compositor has not yet said the size.
+        if self.may_close or handle is None or not handle.isExposed():
+            return
+        screen = window.screen()
+        target, seen = screen.geometry(), window.geometry()
+        if seen == target:
+            if self.covers is not True:
+                log.info("the kiosk window covers its screen %r: window %s, screen %s "
+                         "(full-screen state %s)", screen.name(), rect_text(seen),
+                         rect_text(target), "on" if window.isFullScreen() else "off")
+                self._check_fit(target)
+            self.covers, self.corrections = True, 0
+            return
+        self.corrections += 1
+        if self.corrections == 1:
+            log.warning("the kiosk window does not cover its screen %r: window %s, screen %s; "
+                        "set to the screen's geometry", screen.name(), rect_text(seen),
+                        rect_text(target))
+        elif self.corrections == FULL_SCREEN_TRIES:
+            log.error("the kiosk window still does not cover its screen %r after %d tries: "
+                      "window %s, screen %s", screen.name(), FULL_SCREEN_TRIES,
+                      rect_text(seen), rect_text(target))
+        self.covers = False
+        window.setGeometry(target)
+        window.showFullScreen()  # for a window manager: setting the geometry clears the state
+
+    def _check_fit(self, screen: QRect) -> None:
+        """The window's content (its largest screen: the pages share one stack) must fit the
+        screen, or part of it is cut off whatever the window's size."""
+        needed = self.window.minimumSizeHint()
+        if needed.width() > screen.width() or needed.height() > screen.height():
+            log.warning("the kiosk's screens need at least %dx%d, more than the screen's %dx%d: "
+                        "some of them are cut off", needed.width(), needed.height(),
+                        screen.width(), screen.height())
 
     def _in_exit_dialog(self, watched: QObject) -> bool:
         dialog = self.exit_dialog

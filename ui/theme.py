@@ -1,8 +1,9 @@
 """The kiosk's look: large, calm, high legibility; a high-contrast variant and larger text.
 
-Sizes are pixels at the kiosk's design size; body text is never below 24 px and touch targets
-never below 60 px high (the keys of the two densest keyboards: 52 x 44); larger text enlarges
-body text by 30 %.
+Sizes are pixels at the kiosk's design size (1280 x 800); body text is never below 24 px and
+touch targets never below 60 px high (the keys of the two densest keyboards: 52 x 44); larger
+text enlarges body text by 30 %. On a screen shorter than the design size (a 720p panel,
+1024 x 768) buttons and fields are 68 px high instead of 80, so that every screen fits.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 BODY_PX = 28
 TITLE_PX = 42
 BUTTON_HEIGHT_PX = 64
+SHORT_BUTTON_HEIGHT_PX = 52  # on a short screen: with padding and border, 68 px high
 KEY_HEIGHT_PX = 60  # on-screen keyboard keys: the floor for touch targets, so a keyboard fits
 # Keys of the keyboards with the most letters (Hangul, Devanagari), so that they fit a 1024 x 768
 # screen: still above the 44 px WCAG 2.5.5 asks of a touch target.
@@ -40,15 +42,18 @@ HIGH_CONTRAST = Palette(background="#000000", surface="#000000", text="#FFFFFF",
                         outline="#FFFFFF", danger="#FF6B6B", focus="#00FFFF")
 
 
-def sizes(larger: bool) -> tuple[int, int, int]:
+def sizes(larger: bool, short: bool = False) -> tuple[int, int, int]:
     """Body text, titles, button height. Larger text enlarges the body text (and so every
-    button's label); titles are large already, and the screen must still hold a keyboard."""
-    return round(BODY_PX * (LARGER if larger else 1.0)), TITLE_PX, BUTTON_HEIGHT_PX
+    button's label); titles are large already, and the screen must still hold a keyboard.
+    A short screen has lower buttons and fields (the text keeps its size)."""
+    return (round(BODY_PX * (LARGER if larger else 1.0)), TITLE_PX,
+            SHORT_BUTTON_HEIGHT_PX if short else BUTTON_HEIGHT_PX)
 
 
-def stylesheet(*, high_contrast: bool = False, larger: bool = False) -> str:
+def stylesheet(*, high_contrast: bool = False, larger: bool = False,
+               short: bool = False) -> str:
     p = HIGH_CONTRAST if high_contrast else CALM
-    body, title, button = sizes(larger)
+    body, title, button = sizes(larger, short)
     return f"""
     QWidget#kiosk {{ background: {p.background}; }}
     QWidget {{ color: {p.text}; font-size: {body}px; }}

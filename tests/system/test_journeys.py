@@ -10,10 +10,10 @@ touch budget, with a screenshot of every screen. One Xvfb and one runner process
 size (tests/support/journeys.py, tests/support/journey_runner.py); the screenshots' folder is
 printed at the start, with a summary-<size>.txt per screen size.
 
-Two findings are kept as strict expected failures, each in a test of its own so that the
-check-ins are asserted whatever they say: the touch budget (OVER_BUDGET) and the locked-down
-window covering the screen under X without a window manager (NOT_FULL_SCREEN). When the kiosk
-is fixed, the strict marks turn into failures that ask for their removal.
+One finding is kept as a strict expected failure, in a test of its own so that the check-ins
+are asserted whatever it says: the touch budget (OVER_BUDGET). When the kiosk is fixed, the
+strict mark turns into a failure that asks for its removal. The locked-down window must cover
+the screen at every size, as X reports it (test_the_locked_down_kiosk_covers_the_screen).
 """
 
 from __future__ import annotations
@@ -108,16 +108,6 @@ RUNS: dict[tuple[int, int], tuple[str, ...]] = {
 OVER_BUDGET = pytest.mark.xfail(
     strict=True, reason="4 touches besides letters and digits (the language, 'with my name', "
     "Next, Check in) where the budget allows 3")
-# Measured: `kiosk run` resizes the window to 1280 x 800 and calls showFullScreen(); under X
-# without a window manager that sets the window's state (isFullScreen() is True) but not its
-# size, and X reports the window at 0,0 1280x800 on any screen. A 1280 x 800 screen is
-# covered only because its size is the same.
-NOT_FULL_SCREEN = pytest.mark.xfail(
-    strict=True, reason="under X without a window manager the locked-down window stays "
-    "1280x800 (showFullScreen() is ignored): another issue")
-KIOSK_RUN_SIZE = (1280, 800)
-
-
 def cases(mark: Callable[[tuple[int, int], str], bool] = lambda size, name: False,
           marks: pytest.MarkDecorator | None = None) -> list[Any]:
     return [pytest.param(size, name, id=f"{size[0]}x{size[1]}-{name}",
@@ -238,14 +228,17 @@ def test_the_journey_fits_the_touch_budget(journeys_at, size, name):
     assert len(result.touches) <= budget(JOURNEYS[name], OTHER_TOUCHES), describe([result])
 
 
-@pytest.mark.parametrize("size", [
-    pytest.param(size, id=f"{size[0]}x{size[1]}",
-                 marks=[] if size == KIOSK_RUN_SIZE else [NOT_FULL_SCREEN]) for size in RUNS])
+@pytest.mark.parametrize("size", [pytest.param(size, id=f"{size[0]}x{size[1]}")
+                                  for size in RUNS])
 def test_the_locked_down_kiosk_covers_the_screen(journeys_at, size):
-    """As `kiosk run` leaves it (before the runner sets the screen's geometry itself), X must
-    report the window at 0,0 with the screen's size."""
+    """As `kiosk run` leaves it (before the runner would set the screen's geometry itself), X
+    must report the window at 0,0 with the screen's size, also where the screen is not the
+    1280 x 800 `kiosk run` gives the window before locking it down. (Before the lockdown set
+    the geometry itself, X reported 0,0 1280x800 on 1920 x 1080 and on 1080 x 1920 screens:
+    under X without a window manager showFullScreen() sets a state, not a size.)"""
     run, _ = journeys_at(size)
     measured = run.kiosk_run
+    assert run.fitted is None  # the runner had nothing to mend
     assert measured["x"] == measured["screen"], (
         f"X reports the window at {measured['x']} (Qt: {measured['qt']}, isFullScreen "
         f"{measured['is_full_screen']}) on a screen of {measured['screen']}")

@@ -1,6 +1,8 @@
-"""`kiosk run`: the kiosk window locked down, offscreen, on a real SQLite file: the keys that
-leave a window do nothing, closing is refused, staff leave by the corner gesture and a PIN,
-and an unexpected error goes back to the welcome screen without logging what was typed."""
+"""`kiosk run`: the kiosk window locked down, offscreen, on a real SQLite file: the window
+covers its screen (measured, and kept so when it moves or the screen changes size), the keys
+that leave a window do nothing, closing is refused, staff leave by the corner gesture and a
+PIN, and an unexpected error goes back to the welcome screen without logging what was typed.
+(Under a real X server and under cage: tests/system/test_journeys.py, test_cage.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QScreen
 from PySide6.QtWidgets import QApplication, QPushButton
 
 from kiosk.domain.flow import Step
@@ -59,12 +62,70 @@ def locked(qtbot, sqlite_ctx: SiteContext) -> Iterator:
     window.close()
 
 
+def covers_its_screen(window) -> bool:
+    return window.geometry() == window.screen().geometry()
+
+
 def test_full_screen_frameless_and_on_top(locked):
     window, _lockdown = locked
     flags = window.windowFlags()
     assert flags & Qt.WindowType.FramelessWindowHint
     assert flags & Qt.WindowType.WindowStaysOnTopHint
     assert window.isFullScreen()
+    assert covers_its_screen(window)  # measured: under X without a window manager the
+    # full-screen state alone leaves the window at 1280 x 800 (tests/system/test_journeys.py)
+
+
+def test_the_log_says_what_was_measured(qtbot, sqlite_ctx, caplog):
+    from ui.app import build_kiosk
+    from ui.lockdown import Lockdown
+
+    caplog.set_level(logging.INFO, logger="ui.lockdown")
+    window = build_kiosk(sqlite_ctx)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)  # as `kiosk run` does before locking down
+    lockdown = Lockdown(sqlite_ctx, window, on_reset=window.flow.reset, quit_app=Exits())
+    try:
+        lockdown.apply()
+        screen = window.screen().geometry()
+        size = f"{screen.width()}x{screen.height()}"
+        qtbot.waitUntil(lambda: lockdown.covers is True, timeout=3000)
+        said = [record.getMessage() for record in caplog.records]
+        assert any(line.startswith("the kiosk window covers its screen")
+                   and line.count(f"0,0 {size}") == 2 for line in said), said
+    finally:
+        QApplication.instance().removeEventFilter(lockdown)
+        lockdown.may_close = True
+        window.close()
+
+
+def test_the_watchdog_compares_geometries_not_the_full_screen_flag(qtbot, locked, caplog,
+                                                                  monkeypatch):
+    """As under X without a window manager: the window says it is full screen while it
+    covers less than its screen (here the screen grows, and says nothing). The watchdog
+    measures, and gives the window the screen's geometry within a second or so."""
+    window, lockdown = locked
+    assert window.isFullScreen() and covers_its_screen(window)
+    bigger = QRect(0, 0, 1280, 1024)
+    monkeypatch.setattr(QScreen, "geometry", lambda _screen: QRect(bigger))
+    assert window.isFullScreen() and window.geometry() != bigger  # the flag says nothing
+    with caplog.at_level(logging.INFO, logger="ui.lockdown"):
+        qtbot.waitUntil(lambda: window.geometry() == bigger, timeout=3000)
+        qtbot.waitUntil(lambda: lockdown.covers is True, timeout=3000)
+    said = "\n".join(record.getMessage() for record in caplog.records)
+    assert "does not cover its screen" in said and "screen 0,0 1280x1024" in said, said
+    assert "the kiosk window covers its screen" in said, said
+
+
+def test_a_screen_that_changes_size_is_covered_at_once(qtbot, locked, monkeypatch):
+    """A monitor rotated or replaced: the screen says so (geometryChanged) and the window
+    follows at once, not at the watchdog's next turn."""
+    window, lockdown = locked
+    lockdown.full_screen_timer.stop()  # so that only the screen's signal can do it
+    portrait = QRect(0, 0, 1080, 1920)
+    monkeypatch.setattr(QScreen, "geometry", lambda _screen: QRect(portrait))
+    window.screen().geometryChanged.emit(portrait)
+    assert window.geometry() == portrait
 
 
 @pytest.mark.parametrize(("key", "modifier"), [
@@ -82,7 +143,7 @@ def test_the_keys_that_leave_a_window_do_nothing(qtbot, locked, key, modifier):
     qtbot.keyClick(window, key, modifier)
     assert lockdown.blocked == 1
     assert window.isVisible()
-    qtbot.waitUntil(window.isFullScreen, timeout=3000)
+    assert window.isFullScreen() and covers_its_screen(window)
     assert window.flow.step is Step.FAMILY_NAME  # and the patient's place is kept
 
 
@@ -102,9 +163,12 @@ def test_closing_is_refused(qtbot, locked):
     window, _lockdown = locked
     assert window.close() is False
     assert window.isVisible()
-    window.showNormal()  # a window manager's "restore": back to full screen
-    assert not window.isFullScreen()
-    qtbot.waitUntil(window.isFullScreen, timeout=3000)
+    # A window manager's "restore" to a smaller window: back to the screen's geometry (and
+    # the full-screen state, for a window manager that honours it).
+    window.showNormal()
+    window.setGeometry(QRect(40, 40, 640, 480))
+    assert not window.isFullScreen() and not covers_its_screen(window)
+    qtbot.waitUntil(lambda: covers_its_screen(window) and window.isFullScreen(), timeout=3000)
 
 
 def tap_corner(qtbot, window, times: int, *, x: int | None = None) -> None:

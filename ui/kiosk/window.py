@@ -44,6 +44,12 @@ from ui.worker import Worker
 log = logging.getLogger(__name__)
 
 BUSY_AFTER_MS = 300
+# The kiosk's design height. On a shorter screen (a 720p panel, 1024 x 768) the space around
+# the pages shrinks, and buttons are lower (ui.theme), so that every screen fits: (sides, top
+# and bottom, top bar to page).
+DESIGN_HEIGHT_PX = 800
+MARGINS_PX = (32, 20, 16)
+SHORT_MARGINS_PX = (32, 10, 10)
 Runner = Callable[[CheckinRequest], CheckinResult]
 
 
@@ -121,12 +127,18 @@ class KioskWindow(QWidget):
         self.reach = QWidget()  # the empty upper part of a tall screen in the reach layout
         self.reach.hide()
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(32, 20, 32, 20)
-        layout.setSpacing(16)
+        # The window takes the size it is given (its screen's, locked down), never the size
+        # its content asks for: a window taller than the screen is cut off at the bottom.
+        layout.setSizeConstraint(QVBoxLayout.SizeConstraint.SetNoConstraint)
         layout.addWidget(self.reach)
         layout.addWidget(self.top)
         layout.addWidget(self.stack, 1)
         self.main_layout = layout
+        self.short = False  # shorter than the design height (see _fit_to_height)
+        self._page_margins = {page: own.contentsMargins()
+                              for page in self.pages.values()
+                              if (own := page.layout()) is not None}
+        self._set_margins()
         self.reach_layout = reach_layout
         self.overlay = TimeoutOverlay(self, self)
         self.languages = LanguageOverlay(self, self)
@@ -202,7 +214,7 @@ class KioskWindow(QWidget):
 
     def _restyle(self) -> None:
         self.setStyleSheet(stylesheet(high_contrast=self.high_contrast,
-                                      larger=self.larger_text))
+                                      larger=self.larger_text, short=self.short))
         palette = HIGH_CONTRAST if self.high_contrast else CALM
         # Drawn in the text colour; a switch that is on shows the primary colour's text.
         self.larger.setIcon(larger_text_icon(
@@ -300,6 +312,28 @@ class KioskWindow(QWidget):
             if overlay.isVisible():
                 overlay.setGeometry(self.rect())
         self._arrange_for_reach()
+        self._fit_to_height()
+
+    def _fit_to_height(self) -> None:
+        """On a screen shorter than the design height: less space around the pages (the
+        window's margins, the gap under the top bar, the pages' own top and bottom margins)
+        and lower buttons. Text keeps its size, touch targets stay above 60 px."""
+        short = self.height() < DESIGN_HEIGHT_PX
+        if short != self.short:
+            self.short = short
+            self._set_margins()
+            self._restyle()
+
+    def _set_margins(self) -> None:
+        sides, ends, gap = SHORT_MARGINS_PX if self.short else MARGINS_PX
+        self.main_layout.setContentsMargins(sides, ends, sides, ends)
+        self.main_layout.setSpacing(gap)
+        for page, margins in self._page_margins.items():
+            layout = page.layout()
+            if layout is not None:
+                layout.setContentsMargins(
+                    margins.left(), 0 if self.short else margins.top(),
+                    margins.right(), 0 if self.short else margins.bottom())
 
     def _arrange_for_reach(self) -> None:
         """Reach layout on a tall screen: the top bar moves under the page, and the upper
