@@ -22,6 +22,8 @@ every frame, and grim gives the picture a person would see (upright). On a real 
 
 from __future__ import annotations
 
+import fcntl
+import importlib.util
 import os
 import pwd
 import re
@@ -38,7 +40,7 @@ import numpy as np
 import pytest
 
 from tests.support.site import unavailable
-from tests.system.test_bundle import bundle  # noqa: F401 (the fixture: the bundle, built once)
+from tests.system.test_bundle import ROOT, _build, _inputs_key
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -126,10 +128,36 @@ def session_dir() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def cached_bundle() -> Path:
+    """The bundle where test_bundle.py's fixture keeps it outside CI: build/bundle-cache,
+    built when its inputs (sources, catalogs, packaging, installed packages) changed, under
+    the same lock, so that a test run builds it once. (In CI test_bundle.py builds a fresh
+    one of its own; sharing one fixture would need it in a conftest.py.)"""
+    if importlib.util.find_spec("PyInstaller") is None:
+        unavailable("PyInstaller is not installed (pip install -e '.[dev]'; ./dev does)")
+    if shutil.which("objdump") is None:
+        unavailable("objdump is not installed (Debian: binutils; ./dev test adds it)")
+    cache = ROOT / "build" / "bundle-cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    folder = cache / "dist" / "lobby-kiosk"
+    with (cache / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # test_bundle.py's fixture may be building it
+        key = _inputs_key()
+        stamp = cache / "inputs.sha256"
+        if not (stamp.is_file() and stamp.read_text() == key and (folder / "kiosk").is_file()):
+            stamp.unlink(missing_ok=True)
+            shutil.rmtree(cache / "dist", ignore_errors=True)
+            _build(cache / "dist", cache / "work")
+            stamp.write_text(key)
+    return folder
+
+
 @pytest.fixture
-def program(bundle: Path, session_dir: Path) -> tuple[Path, str | None]:  # noqa: F811
+def program(cached_bundle: Path, session_dir: Path) -> tuple[Path, str | None]:
     """The bundled `kiosk`, where the session's user can run it, and that user."""
     require_tools()
+    bundle = cached_bundle
     user = unprivileged_user()
     kiosk = bundle / "kiosk"
     if not reachable(kiosk, user):  # e.g. a bundle built under pytest's private folder
