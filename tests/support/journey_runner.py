@@ -307,8 +307,10 @@ class Runner:
         page = self.page()
         names = {self.tr(texts.DAY): "day", self.tr(texts.MONTH): "month",
                  self.tr(texts.YEAR): "year"}
-        fields = {names[f.accessibleName()]: f for f in page.findChildren(QLineEdit)
-                  if f.isVisible() and f.accessibleName() in names}
+        # A field's accessible name is its caption, then what it wants ("Day (DD)").
+        fields = {names[caption]: f for f in page.findChildren(QLineEdit) if f.isVisible()
+                  for caption in names
+                  if f.accessibleName() == caption or f.accessibleName().startswith(caption + " (")}
         if len(fields) != 3:
             raise JourneyFailed(f"the date fields (accessible names {sorted(names)}) are not "
                                 f"all shown: found {sorted(fields)}")
