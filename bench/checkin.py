@@ -50,9 +50,8 @@ from sqlalchemy import select
 from kiosk.base.clock import FixedClock, local_day_bounds
 from kiosk.base.settings import load_settings
 from kiosk.domain import tokens
-from kiosk.domain.names import name_key, search_keys
+from kiosk.domain.names import latin_family_name, name_key, search_keys
 from kiosk.domain.results import CheckinResult, Outcome
-from kiosk.domain.romanize import KOREAN_FAMILY_NAMES, romanizations
 from kiosk.ops.demo import generate_day
 from kiosk.services.checkin import CheckinService
 from kiosk.store.db import Database
@@ -82,13 +81,9 @@ class Booked:
 
 
 def typed_form(family: str) -> str:
-    """What a patient types at a Latin keyboard for a recorded family name."""
-    if all(ord(char) < 0x250 for char in family):  # Latin letters already
-        return family
-    if family in KOREAN_FAMILY_NAMES:
-        return KOREAN_FAMILY_NAMES[family][0].title()  # Kim, Lee, Park
-    spellings = romanizations(family)
-    return spellings[0].title() if spellings else family  # Arabic script: as recorded
+    """What a patient types at a Latin keyboard for a recorded family name: its usual Latin
+    spelling (Pinyin, Korean, Hindi, the passport's), or as recorded (Latin, Arabic script)."""
+    return latin_family_name(family) or family
 
 
 @dataclass

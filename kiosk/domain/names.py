@@ -195,7 +195,7 @@ def greeting_name(given: str, family: str, language: str) -> str:
 def latin_name(given: str, family: str, language: str | None = None) -> str | None:
     """The name in Latin letters, so that staff can say it, when it is written in another
     script (Arabic script aside: its Latin spellings are too many to pick one); else None."""
-    if _is_latin(given + family):
+    if _latin(given + family):
         return None
     latin_family = latin_family_name(family)
     given_spellings = romanizations(given) if given else [""]
@@ -211,16 +211,11 @@ def latin_name(given: str, family: str, language: str | None = None) -> str | No
 def latin_family_name(family: str) -> str | None:
     """The usual Latin spelling of a family name written in another script (Wang for 王, Kim
     for 김, Kapoor for कपूर); the name itself when Latin; None for Arabic script."""
-    if _is_latin(family):
+    if _latin(family):
         return family
     customary = KOREAN_FAMILY_NAMES.get(family.strip())
     spellings = family_romanizations(family)
     return _readable(customary[0] if customary else spellings[0]) if spellings else None
-
-
-def _is_latin(text: str) -> bool:
-    return all(not char.isalpha() or unicodedata.name(char, "").startswith("LATIN")
-               for char in text)
 
 
 def _readable(spelling: str) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
 from sqlalchemy import text
 
 from kiosk.base.clock import SystemClock
@@ -21,6 +22,8 @@ from kiosk.base.settings import Settings
 from kiosk.ops.monitor import health
 from kiosk.store.db import Database, current_revision, describe_url, head_revision
 from kiosk.store.site import SiteContext
+from kiosk.sync.client import FhirClient, SyncError
+from kiosk.sync.transport import tls_problem, tls_verify, trusted
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 SKEW_WARN_SECONDS = 30
@@ -104,11 +107,6 @@ def outbox(settings: Settings, db: Database) -> Check:
 def fhir(settings: Settings) -> list[Check]:
     if not settings.fhir_base_url:
         return [Check("fhir", OK, "not configured (no schedule sync)")]
-    import requests
-
-    from kiosk.sync.client import FhirClient, SyncError
-    from kiosk.sync.transport import tls_problem, tls_verify, trusted
-
     base = settings.fhir_base_url.rstrip("/")
     verify = tls_verify(settings)
     cas = f", CAs: {trusted(verify)}" if base.startswith("https:") else ""
@@ -167,7 +165,6 @@ def logs(settings: Settings) -> list[Check]:
 def monitor(settings: Settings) -> list[Check]:
     """Asks the running kiosk's /healthz, when monitoring is on: a kiosk that is not running
     is worth a warning here, not a failure (the doctor also runs before the first start)."""
-    import requests
 
     if not settings.monitor_address:
         return []

@@ -14,16 +14,9 @@ from kiosk.domain.names import full_name, latin_name, same_name, search_keys
 from kiosk.domain.results import Outcome
 from kiosk.services.checkin import CheckinService
 from kiosk.services.queue import QueueService
-from kiosk.store.models import AppointmentStatus
-from kiosk.store.schedule import (
-    AppointmentRecord,
-    PatientRecord,
-    upsert_appointments,
-    upsert_locations,
-    upsert_patients,
-    upsert_providers,
-)
+from kiosk.store.schedule import PatientRecord, upsert_patients
 from tests.support.site import at
+from tests.support.site import book as book_at_practice
 
 # (recorded, typed): the same family name.
 SAME_FAMILY_NAME = [
@@ -105,18 +98,9 @@ BORN = date(1981, 4, 12)
 
 
 def book(ctx, people):
-    """people: (external id, given, family, birth date, hour)."""
-    site = ctx.settings.site_id
-    with ctx.db.write() as session:
-        locations = upsert_locations(session, site, [("main", "Main building")])
-        providers = upsert_providers(session, site, [("p1", "Dr. Ana Souza")])
-        patients = upsert_patients(session, site, [
-            PatientRecord(ext, given, family, born) for ext, given, family, born, _ in people])
-        upsert_appointments(session, site, ctx.qr_secret, [
-            AppointmentRecord(f"a-{ext}", ext, "p1", "main", at(hour), at(hour, 15),
-                              AppointmentStatus.BOOKED)
-            for ext, _, _, _, hour in people],
-            patients=patients, providers=providers, locations=locations)
+    """people: (external id, given, family, birth date, hour), booked with Dr. Okafor."""
+    book_at_practice(ctx, [(ext, given, family, born, at(hour), "p1", "main", "booked")
+                           for ext, given, family, born, hour in people])
 
 
 @pytest.mark.parametrize(("given", "family", "typed"), [

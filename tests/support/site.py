@@ -95,7 +95,13 @@ PEOPLE = [
 
 def load_day(ctx: SiteContext) -> dict[str, Person]:
     """The fixture practice: three providers, two locations, the people above."""
-    secret = ctx.qr_secret
+    return book(ctx, PEOPLE)
+
+
+def book(ctx: SiteContext, people: list[tuple[Any, ...]]) -> dict[str, Person]:
+    """Book ``people`` at the fixture practice, through the real core: each is (external id,
+    given, family, birth date, appointment start, provider, location, status) as in PEOPLE;
+    the appointment is ``a-<external id>``, 15 minutes long."""
     site = ctx.settings.site_id
     with ctx.db.write() as session:
         locations = upsert_locations(session, site, [("main", "Main building"),
@@ -104,11 +110,11 @@ def load_day(ctx: SiteContext) -> dict[str, Person]:
                                                      ("p2", "Dr. Wei Chen"),
                                                      ("p3", "Dr. Sarah Goldberg")])
         patients = upsert_patients(session, site, [
-            PatientRecord(ext, given, family, born) for ext, given, family, born, *_ in PEOPLE])
-        upsert_appointments(session, site, secret, [
+            PatientRecord(ext, given, family, born) for ext, given, family, born, *_ in people])
+        upsert_appointments(session, site, ctx.qr_secret, [
             AppointmentRecord(f"a-{ext}", ext, provider, location, start,
                               start + timedelta(minutes=15), AppointmentStatus(status))
-            for ext, _, _, _, start, provider, location, status in PEOPLE],
+            for ext, _, _, _, start, provider, location, status in people],
             patients=patients, providers=providers, locations=locations)
     return {ext: Person(ext, given, family, born, f"a-{ext}", start)
-            for ext, given, family, born, start, *_ in PEOPLE}
+            for ext, given, family, born, start, *_ in people}

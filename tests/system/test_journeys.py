@@ -19,7 +19,7 @@ the screen at every size, as X reports it (test_the_locked_down_kiosk_covers_the
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +28,7 @@ from sqlalchemy import func, select
 
 from kiosk.base.clock import FixedClock
 from kiosk.store.db import Database
-from kiosk.store.models import Appointment, AppointmentStatus, Visit
-from kiosk.store.schedule import (
-    AppointmentRecord,
-    PatientRecord,
-    upsert_appointments,
-    upsert_locations,
-    upsert_patients,
-    upsert_providers,
-)
+from kiosk.store.models import Appointment, Visit
 from tests.support.journeys import (
     Journey,
     RunResult,
@@ -45,7 +37,7 @@ from tests.support.journeys import (
     describe,
     run_journeys,
 )
-from tests.support.site import DAY, at, load_day, make_ctx, make_settings
+from tests.support.site import DAY, at, book, load_day, make_ctx, make_settings
 from tests.support.x11 import XServer, require_tools
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
@@ -120,20 +112,7 @@ def seed(url: str) -> None:
     ctx = make_ctx(make_settings(url), FixedClock(NOW))
     try:
         load_day(ctx)
-        site = ctx.settings.site_id
-        with ctx.db.write() as session:
-            locations = upsert_locations(session, site, [("main", "Main building")])
-            providers = upsert_providers(session, site, [("p1", "Dr. Amara Okafor"),
-                                                         ("p2", "Dr. Wei Chen"),
-                                                         ("p3", "Dr. Sarah Goldberg")])
-            patients = upsert_patients(session, site, [
-                PatientRecord(ext, given, family, born)
-                for ext, given, family, born, *_ in PATIENTS])
-            upsert_appointments(session, site, ctx.qr_secret, [
-                AppointmentRecord(f"a-{ext}", ext, provider, "main", start,
-                                  start + timedelta(minutes=15), AppointmentStatus.BOOKED)
-                for ext, _, _, _, start, provider in PATIENTS],
-                patients=patients, providers=providers, locations=locations)
+        book(ctx, [(*patient, "main", "booked") for patient in PATIENTS])
     finally:
         ctx.db.dispose()
 

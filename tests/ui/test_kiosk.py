@@ -3,7 +3,6 @@ and the real engine."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -21,19 +20,6 @@ from tests.support.qt import click, press_enter, press_keys, type_on_screen, wai
 from tests.support.site import DAY, at
 
 LANGUAGES = Settings().languages
-
-
-@pytest.fixture
-def window(qtbot, sqlite_ctx: SiteContext, sqlite_day) -> Iterator:
-    from ui.app import build_kiosk
-
-    built = build_kiosk(sqlite_ctx)
-    qtbot.addWidget(built)
-    built.resize(1280, 800)
-    built.show()
-    yield built
-    QApplication.instance().removeEventFilter(built.scanner)
-    built.worker.wait()
 
 
 def visible_text(widget: QWidget) -> str:

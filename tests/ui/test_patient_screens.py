@@ -3,29 +3,12 @@ forward button keeps its side between screens in right-to-left languages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from PySide6.QtWidgets import QApplication
 
 from kiosk.domain import tokens
 from kiosk.domain.flow import Step
-from kiosk.store.site import SiteContext
 from tests.support.qt import click, wait_for
 from tests.support.site import DAY, at
-
-
-@pytest.fixture
-def window(qtbot, sqlite_ctx: SiteContext, sqlite_day) -> Iterator:
-    from ui.app import build_kiosk
-
-    built = build_kiosk(sqlite_ctx)
-    qtbot.addWidget(built)
-    built.resize(1280, 800)
-    built.show()
-    yield built
-    QApplication.instance().removeEventFilter(built.scanner)
-    built.worker.wait()
 
 
 @pytest.mark.parametrize("language", ["en", "ar", "zh_Hans"])
