@@ -14,6 +14,7 @@ from pathlib import Path
 import jdatetime  # type: ignore[import-untyped]
 from babel import Locale
 from babel.dates import format_skeleton, get_date_format
+from babel.dates import format_time as babel_format_time
 from babel.support import NullTranslations, Translations
 
 from kiosk.base.paths import data_dir
@@ -113,7 +114,8 @@ def to_calendar(calendar: str, value: date) -> tuple[int, int, int]:
 
 
 def format_time(value: datetime, language: str) -> str:
-    return format_skeleton("Hm", value, locale=Locale.parse(language))
+    """A time of day as the language writes it: 2:05 PM in English, 14:05 in German."""
+    return babel_format_time(value, "short", locale=Locale.parse(language))
 
 
 def format_day(value: date, language: str) -> str:

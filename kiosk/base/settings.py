@@ -170,11 +170,15 @@ class Settings:
         15, "Arriving more than this many minutes late flags the patient for reception.",
         check=_not_negative)
     lockout_attempts: int = _setting(
-        5, "Failed name and date-of-birth attempts that lock a kiosk...", check=_positive)
+        5, "Failed name and date-of-birth attempts that pause name check-in on a kiosk...",
+        check=_positive)
     lockout_window_minutes: int = _setting(
-        5, "...within this many minutes...", check=_positive)
+        10, "...within this many minutes...", check=_positive)
     lockout_minutes: int = _setting(
-        2, "...for this many minutes (QR check-in keeps working).", check=_positive)
+        2, "...for this many minutes (QR check-in keeps working); each further pause within "
+        "an hour doubles it...", check=_positive)
+    lockout_max_minutes: int = _setting(
+        15, "...up to this many minutes.", check=_positive)
     target_wait_minutes: int = _setting(
         15, "The practice's target wait from check-in to being called.", check=_positive)
     consultation_minutes: float = _setting(

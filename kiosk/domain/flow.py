@@ -17,16 +17,21 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from kiosk.base.clock import Clock
 from kiosk.base.i18n import GREGORIAN, birth_calendars, calendar_date, to_calendar
-from kiosk.domain.results import CheckinResult, Outcome
+from kiosk.domain.results import CheckinResult, Outcome, Reason
 
 MAX_NAME_LENGTH = 100
 MAX_AGE_YEARS = 120
+# Names and dates not found in one visit before the kiosk stops asking to try again and sends
+# the patient to their code or to reception. This spares an honest patient a fourth and fifth
+# guess; guessing itself is slowed by the engine's pause per kiosk, which no "Start over" or
+# "Done" resets (README, "Lock-out").
+TRIES_PER_VISIT = 3
 
 
 class Step(enum.StrEnum):
@@ -183,13 +188,20 @@ class KioskFlow:
         self._help_listeners: list[Callable[[str, int | None], None]] = []
         self._requests = 0
         self.generation = 0  # a new patient (or a fresh start) each time it grows
+        # False after "Start over": the same patient again, who keeps the language, the
+        # display they chose and the count of their tries.
+        self.new_patient = True
+        self.tries = 0
         self._clear()
 
     # -- state ---------------------------------------------------------------------------
 
-    def _clear(self) -> None:
+    def _clear(self, *, same_patient: bool = False) -> None:
+        self.new_patient = not same_patient
+        if not same_patient:
+            self.language = self.default_language
+            self.tries = 0
         self.step = Step.WELCOME
-        self.language = self.default_language
         self.family: str | None = None
         self.birth_date: date | None = None
         self.given: str | None = None
@@ -255,6 +267,12 @@ class KioskFlow:
         self.touch()
         self.language = language
         self._changed()
+
+    def start_in(self, language: str) -> None:
+        """A language tapped on the welcome screen: the patient reads this language and
+        checks in by name, in one touch (a patient with a code scans it on any screen)."""
+        self.choose_language(language)
+        self.start_name_entry()
 
     @property
     def busy(self) -> bool:
@@ -323,10 +341,7 @@ class KioskFlow:
         if self.step in (Step.RESULT, Step.HELP, Step.ERROR):
             retrying = not (self.step is Step.RESULT and self.result is not None
                             and self.result.succeeded)
-            language = self.language
-            self._clear()
-            if retrying:
-                self.language = language
+            self._clear(same_patient=retrying)
         else:
             self.family = self.birth_date = self.given = None
             self.help_requested = False
@@ -362,6 +377,14 @@ class KioskFlow:
         """The patient is finished (or walked away): forget them."""
         self.reset()
 
+    def start_over(self) -> None:
+        """The same patient starts again (a typo, the wrong path): what they typed and were
+        shown is forgotten (an answer still coming is dropped); their language, display and
+        tries stay with them."""
+        self._clear(same_patient=True)
+        self.touch()
+        self._changed()
+
     # -- what the engine answers -----------------------------------------------------------
 
     def _working(self, **asked: Any) -> CheckinRequest:
@@ -378,6 +401,10 @@ class KioskFlow:
         if result.outcome is Outcome.NEED_GIVEN_NAME:
             self._move(Step.GIVEN_NAME, remember=False)
         else:
+            if result.outcome is Outcome.NOT_FOUND:
+                self.tries += 1
+                if self.tries >= TRIES_PER_VISIT:
+                    result = replace(result, reason=Reason.TRIES_USED)
             self.result = result
             self._move(Step.RESULT, remember=False)
         self._changed()
@@ -412,9 +439,10 @@ class KioskFlow:
         elif self.step in INPUT_STEPS and idle_for >= timing.idle_seconds:
             self.warning_deadline = now + timedelta(seconds=timing.warning_seconds)
             self._changed()
-        elif (self.step == Step.WELCOME and self.language != self.default_language
+        elif (self.step == Step.WELCOME
+              and (self.language != self.default_language or not self.new_patient)
               and idle_for >= timing.idle_seconds + timing.warning_seconds):
-            self.reset()  # someone chose a language and walked away
+            self.reset()  # someone chose a language, or started over, and walked away
 
     def reset(self) -> None:
         self._clear()
@@ -423,7 +451,7 @@ class KioskFlow:
     @property
     def idle_at_welcome(self) -> bool:
         """No patient in front of the kiosk: a moment to change its settings."""
-        return self.step == Step.WELCOME and not self.busy and \
+        return self.step == Step.WELCOME and not self.busy and self.new_patient and \
             self.language == self.default_language
 
     def configure(self, default_language: str, languages: tuple[str, ...]) -> None:

@@ -54,6 +54,9 @@ class Reason(enum.StrEnum):
     OTHER_LOCATION = "other_location"
     OTHER_DAY = "other_day"
     AMBIGUOUS = "ambiguous"    # even the given name does not tell two patients apart
+    # With NOT_FOUND: the patient has tried as often as one visit allows (KioskFlow); they
+    # are sent to reception or their code rather than asked to try again.
+    TRIES_USED = "tries_used"
 
 
 MESSAGES: dict[tuple[Outcome, Reason | None], str] = {
@@ -67,7 +70,13 @@ MESSAGES: dict[tuple[Outcome, Reason | None], str] = {
     (Outcome.INVALID_CODE, None): N_(
         "This code could not be used. Please scan the code from your appointment message "
         "or check in with your name and date of birth."),
-    (Outcome.LOCKED, None): N_("Please see reception to check in."),
+    (Outcome.NOT_FOUND, Reason.TRIES_USED): N_(
+        "We still could not find your appointment. Please scan the code from your "
+        "appointment message, or see reception."),
+    (Outcome.LOCKED, None): N_(
+        "Checking in by name is paused on this kiosk after several unsuccessful tries. It "
+        "works again at {retry_at}. You can scan the code from your appointment message "
+        "now, or see reception."),
     (Outcome.SEE_RECEPTION, Reason.LATE): N_(
         "You are checked in, but you arrived late. Please see reception."),
     (Outcome.SEE_RECEPTION, Reason.CANCELLED): N_(
@@ -97,6 +106,7 @@ class CheckinResult:
     opens_at: datetime | None = None
     location: str | None = None
     appointment_day: date | None = None
+    retry_at: datetime | None = None  # LOCKED: when name check-in works again on this kiosk
     visit_id: int | None = None
 
     @property
@@ -114,6 +124,7 @@ class CheckinResult:
         return translate(
             template, language,
             opens_at=format_time(self.opens_at, language) if self.opens_at else "",
+            retry_at=format_time(self.retry_at, language) if self.retry_at else "",
             location=self.location or "",
             day=format_day(self.appointment_day, language) if self.appointment_day else "")
 
@@ -127,10 +138,10 @@ class CheckinResult:
             "reason": self.reason.value if self.reason else None,
             "message": self.message(language),
             "opens_at": self.opens_at.isoformat() if self.opens_at else None,
+            "retry_at": self.retry_at.isoformat() if self.retry_at else None,
         }
 
 
 NOT_FOUND = CheckinResult(Outcome.NOT_FOUND)
 INVALID_CODE = CheckinResult(Outcome.INVALID_CODE)
-LOCKED = CheckinResult(Outcome.LOCKED)
 NEED_GIVEN_NAME = CheckinResult(Outcome.NEED_GIVEN_NAME)

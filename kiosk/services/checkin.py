@@ -22,7 +22,6 @@ from kiosk.domain.flow import CheckinRequest
 from kiosk.domain.names import full_name, name_keys, search_keys
 from kiosk.domain.results import (
     INVALID_CODE,
-    LOCKED,
     NEED_GIVEN_NAME,
     NOT_FOUND,
     CheckinResult,
@@ -37,6 +36,7 @@ from kiosk.store.dialect import upsert_for
 from kiosk.store.models import (
     Appointment,
     AppointmentStatus,
+    AuditEvent,
     CheckinMethod,
     FailedAttempt,
     KioskLock,
@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 
 # A name search also looks this far ahead, to tell a patient who came on the wrong day.
 OTHER_DAY_HORIZON = timedelta(days=60)
+# Pauses of name check-in within this long make the next one longer (see _pause_length).
+PAUSES_REMEMBERED = timedelta(hours=1)
 
 
 CLOSED_STATUSES = (AppointmentStatus.NOSHOW, AppointmentStatus.FULFILLED)
@@ -112,9 +114,10 @@ class CheckinService:
         now = self.ctx.now()
         today = self.ctx.today()
         with self.ctx.db.write() as session:
-            if self._locked(session, kiosk_id, now):
-                log.info("kiosk %s: name check-in refused (locked)", kiosk_id)
-                return LOCKED
+            paused_until = self._paused_until(session, kiosk_id, now)
+            if paused_until is not None:
+                log.info("kiosk %s: name check-in refused (paused)", kiosk_id)
+                return CheckinResult(Outcome.LOCKED, retry_at=self.ctx.local(paused_until))
             # The same two queries whatever was mistyped: the same work, and so the same time,
             # for a wrong name as for a wrong date. Patients first, then their appointments:
             # both use an index whatever the planner knows of the data.
@@ -164,12 +167,26 @@ class CheckinService:
                               timedelta(minutes=self.settings.late_after_minutes))
             return self._check_in(session, chosen, CheckinMethod.NAME_DOB, kiosk_id, language)
 
-    def _locked(self, session: Session, kiosk_id: str, now: datetime) -> bool:
+    def _paused_until(self, session: Session, kiosk_id: str, now: datetime) -> datetime | None:
         lock = session.get(KioskLock, kiosk_id)
-        return lock is not None and lock.locked_until > now
+        return lock.locked_until if lock is not None and lock.locked_until > now else None
+
+    def _pause_length(self, session: Session, kiosk_id: str, now: datetime) -> timedelta:
+        """The first pause is ``lockout_minutes`` long; each further pause within the hour
+        doubles it, up to ``lockout_max_minutes``. An honest patient after one person's typos
+        waits a couple of minutes at most; someone guessing dates gets fewer than 30 tries
+        an hour (README, "Lock-out")."""
+        settings = self.settings
+        earlier = session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "kiosk_locked", AuditEvent.actor == kiosk_id,
+            AuditEvent.at > now - PAUSES_REMEMBERED)) or 0
+        minutes = min(settings.lockout_minutes * 2 ** min(earlier, 16),
+                      max(settings.lockout_max_minutes, settings.lockout_minutes))
+        return timedelta(minutes=minutes)
 
     def _fail(self, session: Session, kiosk_id: str, now: datetime) -> CheckinResult:
-        """Count a failed attempt; enough of them in the window lock the kiosk."""
+        """Count a failed attempt; enough of them in the window pause name check-in on the
+        kiosk (the patient is told until when, and that scanning the code works meanwhile)."""
         settings = self.settings
         session.add(FailedAttempt(kiosk_id=kiosk_id, at=now))
         session.flush()
@@ -179,7 +196,8 @@ class CheckinService:
         failures = session.scalar(select(func.count()).select_from(FailedAttempt).where(
             FailedAttempt.kiosk_id == kiosk_id, FailedAttempt.at > since)) or 0
         if failures >= settings.lockout_attempts:
-            until = now + timedelta(minutes=settings.lockout_minutes)
+            pause = self._pause_length(session, kiosk_id, now)
+            until = now + pause
             lock = session.get(KioskLock, kiosk_id)
             if lock is None:
                 session.add(KioskLock(kiosk_id=kiosk_id, locked_until=until))
@@ -187,10 +205,12 @@ class CheckinService:
                 lock.locked_until = until
             # The lock spends these failures: after it, the count starts again.
             session.execute(delete(FailedAttempt).where(FailedAttempt.kiosk_id == kiosk_id))
-            log.warning("kiosk %s locked for %d minutes after %d failed name check-ins",
-                        kiosk_id, settings.lockout_minutes, failures)
-            audit(session, self.ctx, kiosk_id, "kiosk_locked", failures=failures)
-            return LOCKED
+            minutes = int(pause.total_seconds() // 60)
+            log.warning("kiosk %s: name check-in paused for %d minutes after %d failed "
+                        "attempts (codes still work)", kiosk_id, minutes, failures)
+            audit(session, self.ctx, kiosk_id, "kiosk_locked", failures=failures,
+                  minutes=minutes)
+            return CheckinResult(Outcome.LOCKED, retry_at=self.ctx.local(until))
         log.info("kiosk %s: name check-in not found", kiosk_id)
         return NOT_FOUND
 

@@ -112,17 +112,56 @@ def test_five_failures_lock_the_kiosk_for_two_minutes_but_not_qr(ctx, clock, day
         is Outcome.CHECKED_IN
 
 
+def fail_until_paused(service: CheckinService, person: Person, clock: FixedClock):
+    for _ in range(4):
+        assert service.by_name("Nobody", person.birth_date, kiosk_id="k1").outcome \
+            is Outcome.NOT_FOUND
+    paused = service.by_name("Nobody", person.birth_date, kiosk_id="k1")
+    assert paused.outcome is Outcome.LOCKED
+    return paused
+
+
+def test_a_pause_says_until_when_and_that_codes_work_and_grows_while_guessing_goes_on(
+        ctx, clock, day, service):
+    person = day["muller"]
+    first = fail_until_paused(service, person, clock)
+    assert first.retry_at == ctx.local(at(8, 52))  # two minutes from the fixed 08:50
+    text = first.message("en")
+    assert "8:52\u202fAM" in text and "scan the code" in text
+    # The honest next patient hears the same reason and time, not a bare "see reception".
+    refused = service.by_name("Müller", person.birth_date, kiosk_id="k1")
+    assert (refused.outcome, refused.retry_at) == (Outcome.LOCKED, first.retry_at)
+    # Guessing on after each pause: 2, 4, 8, then 15 minutes (the ceiling), never longer.
+    lengths = [2]
+    for _ in range(4):
+        clock.set(first.retry_at)
+        paused = fail_until_paused(service, person, clock)
+        lengths.append(round((paused.retry_at - ctx.now()).total_seconds() / 60))
+        first = paused
+    assert lengths == [2, 4, 8, 15, 15]
+    # An hour without a pause: the next one is short again.
+    clock.set(first.retry_at + timedelta(hours=1, minutes=1))
+    again = fail_until_paused(service, person, clock)
+    assert again.retry_at - ctx.now() == timedelta(minutes=2)
+    with ctx.db.read() as session:
+        minutes = [event.detail["minutes"] for event in session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "kiosk_locked")
+            .order_by(AuditEvent.id))]
+    assert minutes == [2, 4, 8, 15, 15, 2]
+
+
 def test_failures_spread_beyond_the_window_do_not_lock(clock, day, service):
-    for _ in range(8):
+    for _ in range(8):  # never five within ten minutes
         assert service.by_name("Nobody", day["muller"].birth_date).outcome is Outcome.NOT_FOUND
-        clock.advance(minutes=1, seconds=30)
+        clock.advance(minutes=2, seconds=30)
 
 
 def test_too_early_says_when_check_in_opens(clock, day, service):
     result = service.by_name("Bird", day["early"].birth_date)
     assert result.outcome is Outcome.TOO_EARLY
     assert result.opens_at == at(14, 0)
-    assert "14:00" in result.message()
+    assert "2:00\u202fPM" in result.message()  # as English writes a time of day
+    assert "14:00" in result.message("de")
     clock.set(at(13, 59))
     assert service.by_name("Bird", day["early"].birth_date).outcome is Outcome.TOO_EARLY
     clock.set(at(14, 0))

@@ -369,3 +369,50 @@ def test_a_scan_after_no_check_in_keeps_the_patients_language_and_forgets_the_re
     assert (flow.language, flow.family, flow.birth_date, flow.help_requested) == (
         "ar", None, None, False)
     assert flow.generation > generation
+
+
+def not_found_by_name(flow: KioskFlow) -> CheckinResult:
+    flow.start_name_entry()
+    flow.submit_family("Nobody")
+    flow.finish(CheckinResult(Outcome.NOT_FOUND), flow.submit_birth_date("1", "1", "1980")
+                .request_id)
+    assert flow.result is not None
+    return flow.result
+
+
+def test_after_three_tries_in_one_visit_the_patient_is_sent_to_their_code_or_reception(flow):
+    flow.choose_language("ar")
+    assert not_found_by_name(flow).reason is None
+    flow.start_over()  # the same patient: tries are theirs, not reset by starting over
+    assert not_found_by_name(flow).reason is None
+    flow.start_over()
+    third = not_found_by_name(flow)
+    assert (third.outcome, third.reason) == (Outcome.NOT_FOUND, Reason.TRIES_USED)
+    assert "scan the code" in third.message("en")
+    flow.done()  # the next patient starts with tries of their own
+    assert not_found_by_name(flow).reason is None
+
+
+def test_start_over_keeps_the_language_and_forgets_what_was_typed(flow):
+    flow.start_in("zh_Hans")  # one touch on the welcome screen: language and name entry
+    assert (flow.step, flow.language) == (Step.FAMILY_NAME, "zh_Hans")
+    flow.submit_family("Wang")
+    generation = flow.generation
+    flow.start_over()
+    assert (flow.step, flow.language, flow.family) == (Step.WELCOME, "zh_Hans", None)
+    assert flow.generation > generation and not flow.new_patient
+    assert not flow.idle_at_welcome  # a patient is still there
+    flow.done()
+    assert (flow.language, flow.new_patient) == ("en", True)
+
+
+def test_a_patient_who_started_over_and_walked_away_is_forgotten(flow, clock):
+    flow.start_in("en")
+    flow.start_over()
+    timing = flow.timing
+    clock.advance(seconds=timing.idle_seconds + timing.warning_seconds - 1)
+    flow.tick()
+    assert not flow.new_patient
+    clock.advance(seconds=1)
+    flow.tick()
+    assert flow.new_patient and flow.idle_at_welcome

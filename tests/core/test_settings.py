@@ -13,7 +13,7 @@ def test_defaults_need_no_file():
     assert settings.checkin_opens_minutes == 60
     assert settings.late_after_minutes == 15
     assert (settings.lockout_attempts, settings.lockout_window_minutes,
-            settings.lockout_minutes) == (5, 5, 2)
+            settings.lockout_minutes, settings.lockout_max_minutes) == (5, 10, 2, 15)
     assert settings.target_wait_minutes == 15
 
 

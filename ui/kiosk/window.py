@@ -98,7 +98,7 @@ class KioskWindow(QWidget):
         self.help = button("help")
         self.help.clicked.connect(flow.request_help)
         self.start_over = button("bar")
-        self.start_over.clicked.connect(flow.done)
+        self.start_over.clicked.connect(flow.start_over)
         top = QHBoxLayout()
         top.addWidget(self.start_over)
         top.addWidget(self.language_button)
@@ -299,6 +299,8 @@ class KioskWindow(QWidget):
         QApplication.clipboard().clear()
         if self.guide is not None:
             self.guide.forget()
+        if not self.flow.new_patient:
+            return  # "Start over": the same patient keeps the display they chose
         if self.larger.isChecked():
             self.larger.setChecked(False)
         if self.contrast.isChecked():

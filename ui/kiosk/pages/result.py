@@ -8,7 +8,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy
 
 from kiosk.domain import texts
-from kiosk.domain.results import Outcome, Wait
+from kiosk.domain.results import Outcome, Reason, Wait
 from ui.kiosk.host import PageHost
 from ui.kiosk.pages.base import Page
 from ui.widgets.faces import face_icon
@@ -98,7 +98,8 @@ class ResultPage(Page):
                                                else texts.FEEDBACK_QUESTION))
         for choice in self.face_buttons:
             choice.setVisible(result.outcome is Outcome.CHECKED_IN and not rated)
-        self.try_again.setVisible(result.outcome in (Outcome.NOT_FOUND, Outcome.INVALID_CODE))
+        self.try_again.setVisible(result.outcome in (Outcome.NOT_FOUND, Outcome.INVALID_CODE)
+                                  and result.reason is not Reason.TRIES_USED)
 
     def shown(self) -> None:
         self.done.setFocus()

@@ -58,7 +58,7 @@ class WelcomePage(Page):
     def set_languages(self, codes: tuple[str, ...]) -> None:
         self.language_buttons = fill_language_grid(
             self.languages, self.language_buttons, codes, columns=5,
-            choose=self.host.flow.choose_language, checkable=True)
+            choose=self.host.flow.start_in, checkable=True)
         if self.layout() is not None:  # not while the page is being built
             self.fit()  # more or fewer rows of languages
 

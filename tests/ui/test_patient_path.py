@@ -1,0 +1,45 @@
+"""What a patient keeps and loses along the way: one touch from their language to their name,
+their display choices kept when they start over, and an honest end to trying by name."""
+
+from __future__ import annotations
+
+from kiosk.domain.flow import Step
+from tests.support.qt import click, wait_for
+from tests.ui.test_kiosk import visible_text
+
+
+def test_tapping_a_language_on_the_welcome_screen_opens_name_entry_in_it(qtbot, window):
+    click(qtbot, window.welcome.language_buttons["ar"])
+    assert (window.flow.step, window.flow.language) == (Step.FAMILY_NAME, "ar")
+
+
+def test_start_over_keeps_larger_text_and_contrast_and_done_resets_them(qtbot, window):
+    click(qtbot, window.welcome.language_buttons["ru"])
+    click(qtbot, window.larger)
+    click(qtbot, window.contrast)
+    click(qtbot, window.start_over)  # fixing a typo: the same patient, the same display
+    assert window.flow.step is Step.WELCOME
+    assert window.larger.isChecked() and window.contrast.isChecked()
+    assert window.larger_text and window.high_contrast and window.flow.language == "ru"
+    window.flow.start_name_entry()
+    window.flow.submit_family("Nobody")
+    window.run(window.flow.submit_birth_date("1", "1", "1980"))
+    wait_for(qtbot, window, Step.RESULT)
+    click(qtbot, window.pages[Step.RESULT].done)  # finished: the next patient starts afresh
+    assert not window.larger.isChecked() and not window.contrast.isChecked()
+    assert window.flow.language == "en"
+
+
+def test_after_three_tries_try_again_gives_way_to_the_code_and_reception(qtbot, window):
+    page = window.pages[Step.RESULT]
+    for attempt in range(3):
+        window.flow.start_name_entry()
+        window.flow.submit_family("Nobody")
+        window.run(window.flow.submit_birth_date("1", "1", "1980"))
+        wait_for(qtbot, window, Step.RESULT)
+        if attempt < 2:
+            click(qtbot, page.try_again)
+    assert not page.try_again.isVisible()
+    shown = visible_text(page)
+    assert "We still could not find your appointment" in shown
+    assert "scan the code from your appointment message" in shown
