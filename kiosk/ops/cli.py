@@ -512,7 +512,7 @@ def cmd_sync(rt: Runtime, args: argparse.Namespace) -> int:
                 monitor.stop()
         return EXIT_OK
     try:
-        result = worker.run_once(full=args.full)
+        result = worker.sync_once(full=args.full)
     except LeaseHeld as error:
         print(f"Not synced: {error}.", file=sys.stderr)
         return EXIT_FAILED

@@ -43,6 +43,23 @@ def holder_name(ctx: SiteContext) -> str:
     return f"{ctx.settings.kiosk_id}@{socket.gethostname()}:{os.getpid()}"[:128]
 
 
+def _gone(holder: str) -> bool:
+    """True when ``holder`` names a process on this host that no longer runs (killed, or
+    crashed before giving its lease back): its successor need not wait out the lease. A
+    holder on another host, or a process id now used by another process, is waited out."""
+    place, _, pid = holder.rpartition(":")
+    host = place.partition("@")[2]
+    if host != socket.gethostname() or not pid.isdecimal():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, under another user
+        return False
+    return False
+
+
 class SyncWorker:
     def __init__(self, ctx: SiteContext, client: FhirClient | None = None,
                  holder: str | None = None) -> None:
@@ -67,8 +84,13 @@ class SyncWorker:
                     session.add(status)
                 elif (status.lease_holder not in (None, self.holder)
                       and status.lease_until is not None and status.lease_until > now):
-                    raise LeaseHeld(f"sync worker {status.lease_holder} is active for this site "
-                                    f"(lease until {ctx.local(status.lease_until):%H:%M:%S})")
+                    if _gone(status.lease_holder):
+                        log.info("sync: taking over the lease of %s, which no longer runs",
+                                 status.lease_holder)
+                    else:
+                        raise LeaseHeld(
+                            f"sync worker {status.lease_holder} is active for this site "
+                            f"(lease until {ctx.local(status.lease_until):%H:%M:%S})")
                 status.lease_holder = self.holder
                 status.lease_until = now + timedelta(seconds=self.lease_seconds)
         except IntegrityError:  # another worker created the row at the same moment
@@ -80,8 +102,18 @@ class SyncWorker:
             if status is not None and status.lease_holder == self.holder:
                 status.lease_holder, status.lease_until = None, None
 
+    def sync_once(self, *, full: bool = False) -> PassResult:
+        """One pass for a one-shot run (`kiosk sync`, cron): the lease is given back at the
+        end, whatever happened, so that the next run need not wait it out."""
+        try:
+            return self.run_once(full=full)
+        finally:
+            with contextlib.suppress(DatabaseUnavailable):
+                self.release_lease()
+
     def run_once(self, *, full: bool = False) -> PassResult:
-        """Pull the schedule and send due write-backs; records the outcome for reception."""
+        """Pull the schedule and send due write-backs; records the outcome for reception.
+        The lease stays taken (a watching worker keeps it between passes)."""
         self.take_lease()
         result = PassResult()
         server_down = False

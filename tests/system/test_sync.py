@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +24,7 @@ from kiosk.store.models import (
     OutboxItem,
     OutboxState,
     Patient,
+    SyncStatus,
     Visit,
 )
 from kiosk.sync.client import FhirClient
@@ -31,6 +36,7 @@ from tests.support.site import DAY, at, start_fhir_server
 from tests.support.sync import check_in, sync_ctx
 
 APPOINTMENTS, PATIENTS, PRACTITIONERS = 30, 25, 3
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -235,6 +241,61 @@ def test_sync_command_and_status(lite_up, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "last success:       2026-11-23 08:50" in out
     assert "check-ins to send:  0" in out
+
+
+def kiosk_process(url: str, *args: str, when: str = "08:50") -> list[str]:
+    return [sys.executable, "-m", "ui.launcher", "--db", url, "--now", f"{DAY}T{when}", *args]
+
+
+def kiosk_env(fhir_url: str) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("KIOSK_")}
+    return {**env, "KIOSK_CONFIG": "", "KIOSK_FHIR_BASE_URL": fhir_url,
+            "KIOSK_TIMEZONE": "Europe/Berlin", "KIOSK_FHIR_TIMEOUT_SECONDS": "2"}
+
+
+def test_one_shot_syncs_back_to_back_each_give_the_lease_back(lite_up, tmp_path):
+    """`kiosk sync` twice in a row (by hand, from cron, after a failed pass): the second runs
+    at once, not refused by its own finished predecessor for the length of a lease."""
+    url, fhir_url = lite_up.settings.database_url, lite_up.settings.fhir_base_url
+    env = kiosk_env(fhir_url)
+    for when in ("08:50", "08:50", "08:51"):
+        done = subprocess.run(kiosk_process(url, "sync", when=when), env=env,
+                              capture_output=True, text=True, timeout=120, cwd=REPOSITORY)
+        assert done.returncode == 0, done.stderr
+    # A pass that fails (the server cut) gives its lease back too.
+    down = kiosk_env("http://127.0.0.1:9/fhir")
+    failed = subprocess.run(kiosk_process(url, "sync"), env=down, capture_output=True,
+                            text=True, timeout=120, cwd=REPOSITORY)
+    assert failed.returncode == 3, failed.stderr
+    again = subprocess.run(kiosk_process(url, "sync"), env=env, capture_output=True,
+                           text=True, timeout=120, cwd=REPOSITORY)
+    assert again.returncode == 0, again.stderr
+
+
+def test_a_killed_watching_worker_does_not_hold_up_its_successor_on_the_same_host(lite_up):
+    url, fhir_url = lite_up.settings.database_url, lite_up.settings.fhir_base_url
+    env = kiosk_env(fhir_url)  # no monitor_address: no endpoint to collide with
+    watcher = subprocess.Popen(kiosk_process(url, "sync", "--watch"), env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               cwd=REPOSITORY)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with lite_up.db.read() as session:
+                holder = session.scalar(select(SyncStatus.lease_holder))
+            if holder and holder.endswith(f":{watcher.pid}"):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the watching worker never took the lease")
+    finally:
+        watcher.kill()
+        watcher.wait()
+    successor = subprocess.run(kiosk_process(url, "sync"), env=env,
+                               capture_output=True, text=True, timeout=120, cwd=REPOSITORY)
+    assert successor.returncode == 0, successor.stderr
+    with lite_up.db.read() as session:
+        assert session.scalar(select(SyncStatus.lease_holder)) is None
 
 
 # -- a misbehaving server --------------------------------------------------------------------
