@@ -5,7 +5,9 @@ validation before anything is saved."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -59,14 +61,26 @@ def render(values: dict[str, Any]) -> str:
 
 def provision(values: dict[str, Any], path: Path, *, force: bool = False) -> Settings:
     """Check ``values`` as the kiosk will at start, then write ``path`` (0640: it may name
-    the database). Refuses to replace a file unless ``force``."""
+    the database). Refuses to replace a file unless ``force``; a replaced file keeps its
+    owner, group and mode (the installer's root:kiosk 0640), so the kiosk can still read it."""
     settings = load_settings(overrides=values, environ={})  # SettingsError names the problem
-    if path.exists() and not force:
+    previous = path.stat() if path.exists() else None
+    if previous is not None and not force:
         raise FileExistsError(f"{path} exists (use --force to replace it)")
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".new")
-    temporary.write_text(render(values), encoding="utf-8")
-    os.chmod(temporary, 0o640)
+    temporary.unlink(missing_ok=True)  # left by a run killed half way
+    # Created 0640 (never readable by others, whatever the umask, even for a moment).
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        os.fchmod(out.fileno(), 0o640)
+        if previous is not None:
+            os.fchmod(out.fileno(), stat.S_IMODE(previous.st_mode) & 0o770)
+            with contextlib.suppress(PermissionError):  # only root can give a file away
+                os.fchown(out.fileno(), previous.st_uid, previous.st_gid)
+        out.write(render(values))
+        out.flush()
+        os.fsync(out.fileno())
     os.replace(temporary, path)  # whole or not at all
     assert load_settings(path, environ={}) == settings
     return settings

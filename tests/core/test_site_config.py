@@ -69,6 +69,28 @@ def test_provision_checks_before_writing_and_never_replaces_silently(tmp_path):
     assert load_settings(path, environ={}).site_id == "south"
 
 
+def test_provision_force_keeps_the_installed_files_owner_group_and_mode(tmp_path):
+    """The installer leaves kiosk.toml root:kiosk 0640 so that the kiosk's user can read it;
+    a replaced file that became root:root would stop the kiosk at its next start."""
+    path = tmp_path / "kiosk.toml"
+    provision({"site_id": "north"}, path)
+    if os.geteuid() == 0:
+        os.chown(path, 0, 1)  # as the installer does: owned by root, read by a group
+    os.chmod(path, 0o640)
+    before = path.stat()
+    (tmp_path / "kiosk.toml.new").write_text("left by a run killed half way")
+    old_umask = os.umask(0)
+    try:
+        provision({"site_id": "south"}, path, force=True)
+    finally:
+        os.umask(old_umask)
+    after = path.stat()
+    assert (after.st_uid, after.st_gid, oct(after.st_mode & 0o777)) == \
+        (before.st_uid, before.st_gid, "0o640")
+    assert load_settings(path, environ={}).site_id == "south"
+    assert not (tmp_path / "kiosk.toml.new").exists()
+
+
 # -- site-wide settings --------------------------------------------------------------------
 
 def test_an_admin_changes_site_wide_settings_for_every_machine(ctx: SiteContext):
