@@ -413,6 +413,17 @@ def read_toml(path: Path) -> dict[str, Any]:
             data = tomllib.load(handle)
     except FileNotFoundError:
         raise SettingsError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise SettingsError(f"config file {path} is a folder, not a file") from None
+    except PermissionError:
+        raise SettingsError(
+            f"config file {path} cannot be read by this user (uid {os.getuid()}): "
+            "check its owner, group and mode (the installer makes it root:kiosk 0640)"
+        ) from None
+    except OSError as error:
+        raise SettingsError(f"config file {path} cannot be read: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"config file {path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as error:
         raise SettingsError(f"config file {path} is not valid TOML: {error}") from None
     # Settings may sit at the top level or under a [kiosk] table.

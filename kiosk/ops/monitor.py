@@ -236,14 +236,54 @@ def _sync_check(ctx: SiteContext, figures: SiteFigures) -> dict[str, Any]:
 
 # -- the HTTP endpoint ------------------------------------------------------------------------
 
+# Anyone who can reach the port is a client: each gets REQUEST_TIMEOUT_SECONDS to send its
+# request and take the answer, and at most MAX_CLIENTS are answered at once (a scraper and a
+# health check need one or two); more are closed at once, not queued on threads.
+REQUEST_TIMEOUT_SECONDS = 5.0
+MAX_CLIENTS = 8
+# What a client does to its own connection (hangs up, stalls): not the kiosk's error.
+CLIENT_FAULTS = (ConnectionError, TimeoutError)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     # On Windows SO_REUSEADDR lets a second process take a port in use: refuse instead.
     allow_reuse_address = sys.platform != "win32"
+    # Connections waiting to be accepted (then answered or turned away): a burst of them is
+    # not left to the client's SYN retries.
+    request_queue_size = 128
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slots = threading.BoundedSemaphore(MAX_CLIENTS)
+        self.turned_away = 0
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.turned_away += 1
+            if self.turned_away in (1, 10, 100) or self.turned_away % 1000 == 0:
+                log.warning("monitor: %d connections turned away (more than %d at once)",
+                            self.turned_away, MAX_CLIENTS)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Not the standard library's traceback on stderr: its message could quote anything.
         kind = sys.exc_info()[0]
+        if kind is not None and issubclass(kind, CLIENT_FAULTS):
+            log.debug("monitor: a client went away or stalled (%s)", kind.__name__)
+            return
         log.error("monitor: unexpected %s while answering", kind.__name__ if kind else "error",
                   exc_info=True)
 
@@ -277,6 +317,7 @@ class MonitorServer:
 def _handler_for(ctx: SiteContext) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "lobby-kiosk"
+        timeout = REQUEST_TIMEOUT_SECONDS  # each read and write on the client's socket
 
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
@@ -300,7 +341,11 @@ def _handler_for(ctx: SiteContext) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
         def log_message(self, format: str, *args: Any) -> None:
-            log.debug("monitor: " + format, *args)
+            # Not the request line: a client chooses it (control characters, anything).
+            path = getattr(self, "path", "").split("?", 1)[0]
+            known = path if path in ("/healthz", "/metrics") else "another path"
+            log.debug("monitor: %s answered %s", known,
+                      args[1] if len(args) > 1 and str(args[1]).isdecimal() else "-")
 
     return Handler
 

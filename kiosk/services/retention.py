@@ -87,6 +87,8 @@ def purge(ctx: SiteContext, *, dry_run: bool = False) -> Purged:
         patients = run(delete(Patient).where(Patient.id.in_(orphans)))
         if dry_run:
             session.rollback()
+    if not dry_run:
+        ctx.db.flush_deleted()  # out of the SQLite file and its log now (README, Privacy)
     result = Purged(appointments, patients, visits, unsent_old - abandoned, abandoned)
     if abandoned:
         log.warning("purge%s: %d check-ins never written back to the practice system are "

@@ -10,6 +10,8 @@ at once, busy timeout or not). PostgreSQL (psycopg 3) is the way to grow past on
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +27,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from kiosk.base.paths import make_private, open_private, private_dir
 from kiosk.store import changes
 
 log = logging.getLogger(__name__)
@@ -46,7 +49,7 @@ def normalise_url(url: str) -> URL:
     """Empty means the embedded default; ``postgresql://`` means psycopg 3."""
     if not url:
         path = default_sqlite_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         return URL.create("sqlite+pysqlite", database=str(path))
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
@@ -66,6 +69,7 @@ def make_engine(url: str | URL, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
     """An engine that never puts statement parameters (names, birth dates) into errors."""
     url = normalise_url(url) if isinstance(url, str) else url
     if url.get_backend_name() == "sqlite":
+        _prepare_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000},
                                hide_parameters=True, **kwargs)
         _configure_sqlite(engine, busy_timeout_ms)
@@ -80,6 +84,24 @@ def make_engine(url: str | URL, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
     return engine
 
 
+def _prepare_sqlite_file(url: URL) -> None:
+    """The database file, and the -wal and -shm files SQLite makes with its mode, readable by
+    the kiosk's user only: created 0600 before SQLite creates it under the process's umask."""
+    name = url.database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if not path.parent.is_dir():
+        return  # a configured folder that is missing is a mistake to report, not to make
+    try:
+        os.close(open_private(path, os.O_RDWR))
+    except OSError:
+        return  # unreadable or gone: connecting reports it, naming the database
+    for companion in (path, path.with_name(path.name + "-wal"),
+                      path.with_name(path.name + "-shm")):
+        make_private(companion)
+
+
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -90,6 +112,9 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted rows (a purge) are overwritten with zeros, not left in free pages. Set here,
+        # not left to how the platform's SQLite was built (Debian's has it on, others not).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -120,6 +145,25 @@ class Database:
         """A transaction that commits on success and rolls back on any error."""
         with self.write_sessions() as session, _translate_errors(self), session.begin():
             yield session
+
+    def flush_deleted(self, *, attempts: int = 25, pause_seconds: float = 0.2) -> bool:
+        """After deleting patient data on SQLite: copy the write-ahead log into the database
+        file and empty it, so that what was deleted (zeroed by secure_delete) is gone from
+        both files now, not when the last connection closes. A reader in the middle of a
+        transaction holds the log back; this waits a little for it. True when done (always
+        on PostgreSQL, which has no such file)."""
+        if self.url.get_backend_name() != "sqlite":
+            return True
+        for _ in range(attempts):
+            with self.engine.connect() as connection, _translate_errors(self):
+                busy, _log, _copied = connection.exec_driver_sql(
+                    "PRAGMA wal_checkpoint(TRUNCATE)").one()
+            if not busy:
+                return True
+            time.sleep(pause_seconds)
+        log.warning("database: the write-ahead log could not be emptied (a reader held it); "
+                    "deleted data stays in it until the next checkpoint")
+        return False
 
     def upgrade(self) -> None:
         with _translate_errors(self):

@@ -7,10 +7,13 @@ import os
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from kiosk.ops.cli import main
+
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 NOW = "2026-11-23T08:50"
 
@@ -101,6 +104,34 @@ def test_usage_and_configuration_errors_exit_2(kiosk, tmp_path, monkeypatch, cap
     monkeypatch.setenv("KIOSK_LATE_AFTER_MINUTES", "late")
     code, _, err = kiosk("config", "show")
     assert code == 2 and "late_after_minutes" in err and "whole number" in err
+
+
+def as_unprivileged(command: list[str]) -> list[str]:
+    """Root reads any file; without the capabilities that let it, root meets file modes as
+    any user does (a kiosk's IT runs commands as root, and as the kiosk user)."""
+    if os.geteuid() != 0:
+        return command
+    dropped = "-dac_override,-dac_read_search"
+    return ["setpriv", "--bounding-set", dropped, "--inh-caps", dropped, *command]
+
+
+@pytest.mark.parametrize("problem", ["unreadable", "a folder"])
+def test_a_config_file_that_cannot_be_read_is_a_message_not_a_traceback(tmp_path, problem):
+    config = tmp_path / "kiosk.toml"
+    if problem == "a folder":
+        config.mkdir()
+    else:
+        config.write_text('site_id = "north"\n')
+        config.chmod(0)
+    env = {**os.environ, "KIOSK_CONFIG": str(config)}
+    for args, code in ((["queue"], 2), (["doctor"], 1)):
+        done = subprocess.run(as_unprivileged([sys.executable, "-m", "ui.launcher", *args]),
+                              capture_output=True, text=True, env=env, timeout=120,
+                              cwd=REPOSITORY)
+        assert done.returncode == code, done.stderr
+        assert "Traceback" not in done.stderr + done.stdout
+        expected = "cannot be read by this user" if problem == "unreadable" else "is a folder"
+        assert expected in done.stderr + done.stdout
 
 
 def test_config_show_masks_secrets(tmp_path, capsys, monkeypatch):

@@ -361,3 +361,62 @@ def test_uncaught_exceptions_are_logged_without_their_message(tmp_path, sqlite_u
     text = (tmp_path / "reception.log").read_text(encoding="utf-8")
     assert "unexpected LookupError" in text and "unexpected KeyError in thread worker-x" in text
     assert "Иванова" not in text and "Nguyễn" not in text
+
+
+# -- hostile clients: anyone who can reach the port --------------------------------------------
+# The HTTP side is the same whatever the database: these run on SQLite only.
+
+@pytest.fixture
+def exposed(sqlite_ctx: SiteContext):
+    sqlite_ctx.settings = sqlite_ctx.settings.replace(monitor_address="127.0.0.1:0")
+    server = serve(sqlite_ctx)
+    assert server is not None
+    yield sqlite_ctx, server.port
+    server.stop()
+
+
+def errors_logged(port: int) -> float:
+    return scrape(port)[("lobby_kiosk_log_records_total", (("level", "ERROR"),))]
+
+
+def test_clients_that_hang_up_or_send_garbage_are_not_the_kiosks_errors(exposed, caplog):
+    _ctx, port = exposed
+    caplog.set_level(logging.DEBUG)
+    for _ in range(20):  # ask, then hang up hard before the answer is read
+        client = socket.create_connection(("127.0.0.1", port))
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        client.sendall(b"GET /metrics HTTP/1.1\r\nHost: kiosk\r\n\r\n")
+        client.close()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        client.sendall(b"\x00\xff\xfe garbage \x1b[31m\r\n\r\n")
+        assert b"400" in client.recv(1000)
+    assert errors_logged(port) == 0
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    # What a client sent never reaches the log (it chooses every byte of it).
+    assert not [r for r in caplog.records if "garbage" in r.getMessage()]
+
+
+def test_silent_clients_are_timed_out_and_capped_and_the_endpoint_answers_again(exposed):
+    import threading
+    import time
+
+    from kiosk.ops.monitor import MAX_CLIENTS, REQUEST_TIMEOUT_SECONDS
+
+    _ctx, port = exposed
+    threads_before = threading.active_count()
+    silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(200)]
+    try:
+        time.sleep(0.5)
+        assert threading.active_count() - threads_before <= MAX_CLIENTS
+        time.sleep(REQUEST_TIMEOUT_SECONDS + 1)
+        assert healthz(port)[0] == 200  # the stalled ones were let go
+        for client in silent:  # every silent socket was closed by the kiosk, none kept
+            client.settimeout(2)
+            try:
+                assert client.recv(1) == b""
+            except ConnectionResetError:
+                pass
+    finally:
+        for client in silent:
+            client.close()
+    assert errors_logged(port) == 0
