@@ -87,6 +87,7 @@ MORE_TIME = N_("I need more time")
 
 KEY_SPACE = N_("Space")
 KEY_DELETE = N_("Delete")
+KEY_CLEAR = N_("Clear")  # the name keyboard's key that empties the whole field
 
 PROBLEMS = {
     InputProblem.NAME_EMPTY: N_("Please type your name."),

@@ -11,6 +11,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton, QWidget
 from sqlalchemy import select
 
+from kiosk.base.i18n import translate
 from kiosk.base.settings import Settings
 from kiosk.domain import texts, tokens
 from kiosk.domain.flow import InputProblem, Step
@@ -41,11 +42,11 @@ def test_name_and_date_of_birth_with_the_on_screen_keys(qtbot, window):
     page = window.pages[Step.BIRTH_DATE]
     # English writes month / day / year: the fields follow that order.
     assert page._order == ("month", "day", "year")
-    keypad = {key.text(): key for key in page.keypad.findChildren(QPushButton)}
+    keypad = digit_keys(page)
     for digit in "03" + "14" + "1956":
         click(qtbot, keypad[digit])
-    assert (page.fields["month"].text(), page.fields["day"].text(),
-            page.fields["year"].text()) == ("03", "14", "1956")
+    assert (fields(page)["month"], fields(page)["day"],
+            fields(page)["year"]) == ("03", "14", "1956")
     click(qtbot, page.check_in)
     wait_for(qtbot, window, Step.RESULT)
     text = visible_text(window.pages[Step.RESULT])
@@ -178,7 +179,7 @@ def test_timeout_warns_gives_more_time_then_forgets_everything(qtbot, window):
     assert "20" in window.overlay.body.text()
     click(qtbot, window.overlay.more)
     assert not window.overlay.isVisible()
-    assert page.fields["day"].text() == "14"
+    assert fields(page)["day"] == "14"
     flow.clock.advance(seconds=45)
     flow.tick()
     flow.clock.advance(seconds=20)
@@ -312,15 +313,25 @@ def fit_case(language: str, size: tuple[int, int], larger: bool) -> object:
                         id=f"{language}-{size[0]}x{size[1]}" + ("-larger" if larger else ""))
 
 
+# Known: with larger text on 1024 x 768, the Tagalog check-in answer (the doctor, the place in
+# the queue, the unknown wait and "sit down") is a few lines taller than the result page's
+# column beside the ticket holds; the result page is laid out in ui/kiosk/pages/result.py.
+KNOWN_TOO_TALL = {("tl", (1024, 768), True): "checked in"}
+
+
 @pytest.mark.parametrize(("language", "size", "larger"), [
     # 1280 x 720: a common 720p panel, and the output cage shows the kiosk on when headless.
     *[fit_case(language, size, False) for language in LANGUAGES
       for size in ((1280, 800), (1280, 720), (1920, 1080), (1080, 1920))],
     # An older 1024 x 768 kiosk screen.
     *[fit_case(language, (1024, 768), False) for language in LANGUAGES],
-    # Larger text and high contrast, in the longest and the tallest scripts.
-    *[fit_case(language, (1280, 800), True)
-      for language in ("en", "tl", "ar", "zh_Hans", "hi", "ru")],
+    # Larger text (titles, the top bar and the keys larger too) and high contrast, on every
+    # screen size, in the longest words, right to left, the tallest scripts and the densest
+    # keyboards.
+    *[fit_case(language, size, True)
+      for language in ("en", "tl", "ar", "zh_Hans", "hi", "ko")
+      for size in ((1280, 800), (1280, 720), (1024, 768), (1920, 1080), (1080, 1920))],
+    fit_case("ru", (1280, 800), True),
 ])
 def test_every_language_fits_every_screen(qtbot, window, language, size, larger):
     window.setFixedSize(*size)  # as full screen: the content must fit, the window cannot grow
@@ -339,6 +350,9 @@ def test_every_language_fits_every_screen(qtbot, window, language, size, larger)
     look("welcome")
     flow.start_name_entry()
     look("family name")
+    flow.submit_family("")
+    assert flow.problem is InputProblem.NAME_EMPTY
+    look("family name, with a problem")
     flow.submit_family("Okafor")
     look("date of birth")
     window.run(flow.submit_birth_date("1", "6", "2015"))
@@ -356,6 +370,11 @@ def test_every_language_fits_every_screen(qtbot, window, language, size, larger)
     flow.clock.advance(seconds=45)
     flow.tick()
     look("timeout warning")
+    known = KNOWN_TOO_TALL.get((language, size, larger))
+    if known:
+        assert any(screen.startswith(f"{known}:") for screen in screens), \
+            f"{known} fits now: remove it from KNOWN_TOO_TALL"
+        screens = [screen for screen in screens if not screen.startswith(f"{known}:")]
     assert screens == []
 
 
@@ -411,7 +430,7 @@ def test_the_language_can_be_changed_on_any_screen_keeping_what_was_typed(qtbot,
     assert window.languages.isVisible()
     click(qtbot, window.languages.buttons["zh_Hans"])
     assert not window.languages.isVisible()
-    assert window.flow.step is Step.BIRTH_DATE and page.fields["day"].text() == "14"
+    assert window.flow.step is Step.BIRTH_DATE and fields(page)["day"] == "14"
     assert page.title.text() != "What is your date of birth?"
     assert page._order == ("year", "month", "day")  # Chinese writes the year first
 
@@ -637,14 +656,14 @@ def test_the_keypad_still_works_after_a_date_is_refused(qtbot, window):
     window.flow.start_name_entry()
     window.flow.submit_family("Müller")
     page = window.pages[Step.BIRTH_DATE]
-    keypad = {key.text(): key for key in page.keypad.findChildren(QPushButton)}
+    keypad = {**digit_keys(page), "⌫": page.keypad.delete}
     for digit in "02311990":
         click(qtbot, keypad[digit])
     click(qtbot, page.check_in)
     assert page.problem.text()
     click(qtbot, keypad["⌫"])
     # ⌫ edits the field with the problem (31 February: the day), never the year unseen.
-    assert (page.fields["day"].text(), page.fields["year"].text()) == ("3", "1990")
+    assert (fields(page)["day"], fields(page)["year"]) == ("3", "1990")
 
 
 def test_date_fields_are_moved_not_rebuilt_between_languages(qtbot, window):
@@ -703,6 +722,47 @@ def test_hangul_is_composed_as_the_patient_taps_and_deleting_takes_back_one_lett
     click(qtbot, page.keyboard.space)
     tap(qtbot, window, "ㅇㅣ")
     assert page.field.text() == "ㄱ 이"  # a space ends the syllables being composed
+
+
+@pytest.mark.parametrize(("language", "letters", "shown"), [
+    ("ko", "ㄱㅣㅁㅣ", "기미"),  # the last syllable still being composed
+    ("hi", "कप\u0942र", "कपूर"), ("ar", "ابر", "ابر"), ("ru", "ИВА", "ИВА"), ("en", "MUL", "MUL"),
+])
+def test_clear_empties_the_name_and_any_syllable_being_composed(qtbot, window, language,
+                                                                letters, shown):
+    """Issue 16, item 12: ⌫ took one letter at a time; Clear empties the field at once, and a
+    syllable being composed goes with it (the next jamo starts a new one)."""
+    window.flow.choose_language(language)
+    window.flow.start_name_entry()
+    page = window.pages[Step.FAMILY_NAME]
+    clear = page.findChild(QPushButton, "keyboard-clear")
+    assert clear is not None and clear.isVisible()
+    assert clear.accessibleName() == translate(texts.KEY_CLEAR, language)
+    tap(qtbot, window, letters)
+    assert page.field.text() == shown
+    click(qtbot, clear)
+    assert page.field.text() == ""
+    assert page.field.hasFocus()  # the patient types on at once
+    page.field.undo()
+    assert page.field.text() == ""  # nothing to undo back
+    if language == "ko":
+        tap(qtbot, window, "ㅇㅣ")
+        assert page.field.text() == "이"  # not composed with the jamo cleared away
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_clear_sits_at_the_end_of_the_field_in_the_patients_direction(qtbot, window, language):
+    window.flow.choose_language(language)
+    window.flow.start_name_entry()
+    page = window.pages[Step.FAMILY_NAME]
+    QApplication.processEvents()
+    field = page.field.geometry()
+    clear = page.keyboard.clear_all.geometry()
+    assert clear.center().y() == pytest.approx(field.center().y(), abs=2)
+    if language == "ar":  # right to left: the field's end is on the left
+        assert clear.right() < field.left()
+    else:
+        assert clear.left() > field.right()
 
 
 def test_a_korean_patient_checks_in_by_tapping_hangul_for_a_record_kept_in_latin_letters(
@@ -780,8 +840,16 @@ def date_page(window, language: str, family: str = "Müller"):
     return page
 
 
+def digit_keys(page) -> dict[str, QPushButton]:
+    """The keypad's digit keys by their Western digit (their objectName is digit-N), whatever
+    digits they show."""
+    return {key.objectName().removeprefix("digit-"): key
+            for key in page.keypad.findChildren(QPushButton)
+            if key.objectName().startswith("digit-")}
+
+
 def tap_digits(qtbot, page, digits: str) -> None:
-    keys = {key.text(): key for key in page.keypad.findChildren(QPushButton)}
+    keys = digit_keys(page)
     for digit in digits:
         click(qtbot, keys[digit])
 
@@ -798,7 +866,14 @@ def tap_field(qtbot, field: QLineEdit) -> None:
 
 
 def fields(page) -> dict[str, str]:
-    return {name: field.text() for name, field in page.fields.items()}
+    """What the fields hold, in Western digits (Arabic shows ١٤ for 14)."""
+    return {name: "".join(str(int(digit)) for digit in field.text())
+            for name, field in page.fields.items()}
+
+
+def selected(page, name: str) -> str:
+    """The selected digits of a field, in Western digits."""
+    return "".join(str(int(digit)) for digit in page.fields[name].selectedText())
 
 
 def active(page) -> str | None:
@@ -829,9 +904,9 @@ def test_retyping_a_full_field_takes_the_new_digits(qtbot, window, language):
     assert fields(page) == MULLER and active(page) == last
     first = page._order[0]
     tap_field(qtbot, page.fields[first])  # tapped: its digits selected, to be retyped
-    assert active(page) == first and page.fields[first].selectedText() == MULLER[first]
+    assert active(page) == first and selected(page, first) == MULLER[first]
     tap_digits(qtbot, page, MULLER[first][0])
-    assert page.fields[first].text() == MULLER[first][0]  # replaced, not dropped
+    assert fields(page)[first] == MULLER[first][0]  # replaced, not dropped
     tap_digits(qtbot, page, MULLER[first][1:])
     assert fields(page) == MULLER
     assert active(page) == first  # every other field is full: it stays, ⌫ would undo
@@ -846,9 +921,9 @@ def test_tapping_a_field_then_delete_takes_its_last_digit(qtbot, window, languag
     page = date_page(window, language)
     type_date(qtbot, page, {**MULLER, "year": "1957"})
     tap_field(qtbot, page.fields["year"])
-    assert active(page) == "year" and page.fields["year"].selectedText() == "1957"
+    assert active(page) == "year" and selected(page, "year") == "1957"
     tap_delete(qtbot, page)
-    assert page.fields["year"].text() == "195"  # the last digit, also when all is selected
+    assert fields(page)["year"] == "195"  # the last digit, also when all is selected
     assert not page.fields["year"].hasSelectedText()
     tap_digits(qtbot, page, "6")
     assert fields(page) == MULLER
@@ -865,9 +940,9 @@ def test_deleting_past_an_empty_field_and_retyping_loses_no_digit(qtbot, window,
     tap_field(qtbot, page.fields[first])  # the patient looks back at it, between its digits
     tap_field(qtbot, page.fields[second])  # and goes on to the empty field after it
     tap_delete(qtbot, page)  # past the empty field: the last digit of the one before
-    assert active(page) == first and page.fields[first].text() == MULLER[first][:-1]
+    assert active(page) == first and fields(page)[first] == MULLER[first][:-1]
     tap_digits(qtbot, page, MULLER[first][-1])  # retyped: full again, on to the next
-    assert active(page) == second and page.fields[first].text() == MULLER[first]
+    assert active(page) == second and fields(page)[first] == MULLER[first]
     tap_digits(qtbot, page, MULLER[second])
     assert active(page) == third
     tap_delete(qtbot, page, 1 + len(MULLER[second]))  # on through the second into the first
@@ -889,7 +964,7 @@ def test_after_a_refused_date_the_field_with_the_problem_is_active(qtbot, window
     click(qtbot, page.check_in)
     assert window.flow.step is Step.BIRTH_DATE
     assert page.problem.text() == window.tr(texts.PROBLEMS[InputProblem.DATE_IMPOSSIBLE])
-    assert active(page) == "day" and page.fields["day"].selectedText() == "41"
+    assert active(page) == "day" and selected(page, "day") == "41"
     tap_delete(qtbot, page)
     assert fields(page) == {**MULLER, "day": "4"}  # the day's last digit, nothing else
     assert page.problem.text() == ""  # the patient is correcting: the message goes
@@ -904,14 +979,14 @@ def test_a_problem_about_the_year_or_the_month_selects_that_field(qtbot, window)
     page = date_page(window, "en")
     type_date(qtbot, page, {**MULLER, "month": "13"})
     click(qtbot, page.check_in)
-    assert active(page) == "month" and page.fields["month"].selectedText() == "13"
+    assert active(page) == "month" and selected(page, "month") == "13"
     tap_digits(qtbot, page, "03")
     type_date(qtbot, page, {"month": "", "day": "", "year": ""})
     tap_field(qtbot, page.fields["year"])
     tap_digits(qtbot, page, "2056")
     click(qtbot, page.check_in)
     assert page.problem.text() == "That date is in the future. Please check it."
-    assert active(page) == "year" and page.fields["year"].selectedText() == "2056"
+    assert active(page) == "year" and selected(page, "year") == "2056"
     page.fields["day"].setText("")
     click(qtbot, page.check_in)
     assert page.problem.text() == "Please fill in the day, the month and the year."
@@ -939,9 +1014,9 @@ def test_a_two_digit_year_that_could_be_two_years_asks_for_four_digits(qtbot, wi
     if language == "en":
         assert page.problem.text() == ("Please enter the year with four digits, for example "
                                        "1984.")
-    assert active(page) == "year" and page.fields["year"].selectedText() == "15"
+    assert active(page) == "year" and selected(page, "year") == "15"
     tap_digits(qtbot, page, "2015")
-    assert page.fields["year"].text() == "2015" and page.problem.text() == ""
+    assert fields(page)["year"] == "2015" and page.problem.text() == ""
     click(qtbot, page.check_in)
     wait_for(qtbot, window, Step.GIVEN_NAME)
 
@@ -1003,7 +1078,8 @@ def test_each_field_says_what_it_wants_in_the_patients_language(qtbot, window, l
 def test_a_persian_patient_types_the_solar_hijri_date(qtbot, window):
     page = date_page(window, "fa")
     assert page._order == ("year", "month", "day")
-    assert page.hint.isVisible() and "1363" in page.hint.text() and "1984" in page.hint.text()
+    # The examples in Persian digits, as the keypad shows them.
+    assert page.hint.isVisible() and "۱۳۶۳" in page.hint.text() and "۱۹۸۴" in page.hint.text()
     type_date(qtbot, page, {"year": "1334", "month": "12", "day": "23"})  # 14 March 1956
     click(qtbot, page.check_in)
     wait_for(qtbot, window, Step.RESULT)
@@ -1024,13 +1100,52 @@ def test_a_keyboard_follows_the_same_rules_and_persian_digits_count(qtbot, windo
     assert year.hasFocus()
     press_keys(year, "۱۳۳۴")  # Persian digits from a Persian keyboard
     qtbot.waitUntil(lambda: page.fields["month"].hasFocus(), timeout=2000)
-    assert year.text() == "1334"
+    assert year.text() == "۱۳۳۴"  # shown in Persian digits, whatever the keyboard typed
     QApplication.sendEvent(page.fields["month"], key_event(Qt.Key.Key_Backspace))
-    assert active(page) == "year" and year.text() == "133"  # as the keypad's ⌫
+    assert active(page) == "year" and year.text() == "۱۳۳"  # as the keypad's ⌫
     press_keys(year, "x")  # not a digit: nothing
     QApplication.sendEvent(year, key_event(Qt.Key.Key_Left))
-    press_keys(year, "4")
-    qtbot.waitUntil(lambda: year.text() == "1334", timeout=2000)
+    press_keys(year, "4")  # a Western digit from a keyboard counts too
+    qtbot.waitUntil(lambda: year.text() == "۱۳۳۴", timeout=2000)
+
+
+@pytest.mark.parametrize(("language", "shown"), [
+    ("ar", "٠١٢٣٤٥٦٧٨٩"), ("fa", "۰۱۲۳۴۵۶۷۸۹"), ("en", "0123456789"), ("zh_Hans", "0123456789"),
+])
+def test_the_keypad_shows_the_digits_of_the_patients_language(qtbot, window, language, shown):
+    """Issue 16, item 12: the keypad showed 0-9 in every language. In Arabic and Persian the
+    keys show the language's own digits, the Western digit small in a corner (for patients who
+    learned those, and for whoever helps them); the keys keep their names (digit-N)."""
+    page = date_page(window, language)
+    keys = digit_keys(page)
+    assert {key.text() for key in keys.values()} == set(shown)
+    for digit, key in keys.items():
+        assert key.text() == shown[int(digit)] and key.accessibleName() == key.text()
+        assert key.western.isVisibleTo(key) == (shown != "0123456789")
+        if key.western.isVisibleTo(key):
+            assert key.western.text() == digit
+            assert key.rect().contains(key.western.geometry())
+            assert key.western.font().pixelSize() < key.font().pixelSize()
+
+
+def test_an_arabic_patient_sees_arabic_digits_and_checks_in_with_the_same_date(qtbot, window):
+    """Fields show what the keys show (١٤, not 14); the date checked in is the same; a change
+    of language rewrites the digits typed so far, keeping where the patient was."""
+    page = date_page(window, "ar", "Müller")
+    tap_digits(qtbot, page, "1403")
+    assert page.fields["day"].text() == "١٤" and page.fields["month"].text() == "٠٣"
+    tap_field(qtbot, page.fields["day"])
+    window.flow.choose_language("en")
+    assert page.fields["day"].text() == "14" and page.fields["month"].text() == "03"
+    assert page.fields["day"].selectedText() == "14"  # still selected for retyping
+    window.flow.choose_language("ar")
+    assert page.fields["day"].selectedText() == "١٤"
+    tap_field(qtbot, page.fields["year"])
+    tap_digits(qtbot, page, "1956")
+    assert page.fields["year"].text() == "١٩٥٦"
+    click(qtbot, page.check_in)
+    wait_for(qtbot, window, Step.RESULT)
+    assert window.flow.result.outcome.value == "checked_in"
 
 
 # The twins' path: welcome, the family name on the on-screen keys, the date on the keypad, the
@@ -1061,7 +1176,7 @@ def test_the_twins_path_counted_in_touches(qtbot, window, date_taps, touches):
         touch(keys[letter])
     touch(names.next)
     page = window.pages[Step.BIRTH_DATE]
-    digits = {key.text(): key for key in page.keypad.findChildren(QPushButton)}
+    digits = {**digit_keys(page), "⌫": page.keypad.delete}
     for tap_ in date_taps:
         touch(page.check_in if tap_ == "check in" else digits[tap_])
     wait_for(qtbot, window, Step.GIVEN_NAME)

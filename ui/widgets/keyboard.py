@@ -11,9 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import TypeVar
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kiosk.base.i18n import is_right_to_left
 from kiosk.domain import hangul, texts
@@ -57,12 +67,20 @@ class Keyboard(QWidget):
         bottom = QHBoxLayout(self.action_row)
         bottom.setContentsMargins(0, 0, 0, 0)
         self.switch = QPushButton()
+        self.switch.setObjectName("keyboard-switch")
         self.switch.clicked.connect(self._switch_script)
         self.space = QPushButton()
         self.space.clicked.connect(lambda: self._type(" "))
         self.delete = QPushButton()
         self.delete.clicked.connect(self._backspace)
-        for button in (self.switch, self.space, self.delete):
+        # Clear: the whole name at once, a syllable being composed with it. The page puts it at
+        # the end of the field (there is no room for a sixth button in the action row), where
+        # a search field has its ✕; it stays when a hardware keyboard hides the keys.
+        self.clear_all = QPushButton()
+        self.clear_all.setObjectName("keyboard-clear")
+        self.clear_all.setProperty("role", "clear")
+        self.clear_all.clicked.connect(self._clear)
+        for button in (self.switch, self.space, self.delete, self.clear_all):
             button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
             button.setAutoDefault(True)
         # The page's own buttons (Back, Next) share the bottom row, to save a row of height.
@@ -111,6 +129,8 @@ class Keyboard(QWidget):
         self.space.setText(self.tr_(texts.KEY_SPACE))
         self.delete.setText("⌫ " + self.tr_(texts.KEY_DELETE))
         self.delete.setAccessibleName(self.tr_(texts.KEY_DELETE))
+        self.clear_all.setText("✕ " + self.tr_(texts.KEY_CLEAR))
+        self.clear_all.setAccessibleName(self.tr_(texts.KEY_CLEAR))
         self.switch.setVisible(self.language in ALPHABETS)
         self.switch.setText("A B C" if self.script != "latin"
                             else ALPHABET_NAMES.get(self.language, ""))
@@ -164,6 +184,12 @@ class Keyboard(QWidget):
             return
         target.backspace()
 
+    def _clear(self) -> None:
+        """The whole field, and the syllable being composed: the patient starts again."""
+        self._jamo, self._composed = [], ""
+        if self.target is not None:
+            self.target.setText("")  # unlike clear(), leaves nothing to undo
+
     def _composing(self, target: QLineEdit) -> list[str]:
         """The jamo still being composed: none once the patient moved the caret or edited
         the field some other way (the syllables before are then final)."""
@@ -181,8 +207,62 @@ class Keyboard(QWidget):
         self.target.insert(self._composed)
 
 
+# The digits a language writes, where they are not 0-9: the keypad shows them, and the date
+# fields show what was typed in them (kiosk.domain.flow.validate_birth_date reads digits of any
+# script).
+NATIVE_DIGITS = {"ar": "٠١٢٣٤٥٦٧٨٩", "fa": "۰۱۲۳۴۵۶۷۸۹"}
+WESTERN_DIGITS = "0123456789"
+Key = TypeVar("Key", bound=QPushButton)
+
+
+def digits_for(language: str) -> str:
+    """The ten digits, 0 to 9, as ``language`` writes them."""
+    return NATIVE_DIGITS.get(language, WESTERN_DIGITS)
+
+
+class DigitKey(QPushButton):
+    """A keypad key: the digit in the patient's script and, where that is not 0-9, the Western
+    digit small in its lower corner (patients who learned those, and whoever helps them, find
+    the key too). Named ``digit-N`` after its Western digit, whatever it shows."""
+
+    def __init__(self, digit: str) -> None:
+        super().__init__(digit)
+        self.digit = digit
+        self.setObjectName(f"digit-{digit}")
+        self.setProperty("digit", digit)
+        self.western = QLabel(digit, self)
+        self.western.setProperty("role", "western-digit")
+        self.western.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.western.hide()
+
+    def show_in(self, digits: str) -> None:
+        shown = digits[int(self.digit)]
+        self.setText(shown)
+        self.setAccessibleName(shown)
+        self.western.setVisible(shown != self.digit)
+        self._place()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._place()  # larger text: a larger small digit
+
+    def _place(self) -> None:
+        """In the lower right corner, clear of the border (the keypad is never mirrored)."""
+        self.western.ensurePolished()
+        self.western.adjustSize()
+        inset = 8
+        self.western.move(self.width() - self.western.width() - inset,
+                          self.height() - self.western.height() - inset // 2)
+
+
 class Keypad(QWidget):
-    """Digits for the date of birth, phone-style: 1 2 3 / 4 5 6 / 7 8 9 / ⌫ 0."""
+    """Digits for the date of birth, phone-style: 1 2 3 / 4 5 6 / 7 8 9 / ⌫ 0, in the patient's
+    script (``set_language``); ``on_digit`` is always given the Western digit."""
 
     def __init__(self, on_digit: Callable[[str], None], on_delete: Callable[[], None],
                  parent: QWidget | None = None) -> None:
@@ -190,17 +270,23 @@ class Keypad(QWidget):
         self.setLayoutDirection(Qt.LayoutDirection.LeftToRight)
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
-        grid.setSpacing(8)
+        grid.setSpacing(6)
+        self.digits: dict[str, DigitKey] = {}
         for index, digit in enumerate("123456789"):
-            grid.addWidget(self._key(digit, partial(on_digit, digit)), index // 3, index % 3)
-        self.delete = self._key("⌫", on_delete)
+            self.digits[digit] = self._prepare(DigitKey(digit), partial(on_digit, digit))
+            grid.addWidget(self.digits[digit], index // 3, index % 3)
+        self.delete = self._prepare(QPushButton("⌫"), on_delete)
+        self.delete.setAccessibleName("⌫")
         grid.addWidget(self.delete, 3, 0)
-        grid.addWidget(self._key("0", partial(on_digit, "0")), 3, 1)
+        self.digits["0"] = self._prepare(DigitKey("0"), partial(on_digit, "0"))
+        grid.addWidget(self.digits["0"], 3, 1)
 
-    def _key(self, text: str, action: Callable[[], None]) -> QPushButton:
-        key = QPushButton(text)
+    def set_language(self, language: str) -> None:
+        for key in self.digits.values():
+            key.show_in(digits_for(language))
+
+    def _prepare(self, key: Key, action: Callable[[], None]) -> Key:
         key.setProperty("role", "key")
-        key.setAccessibleName(text)
         key.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         key.setAutoDefault(True)
         key.clicked.connect(lambda _checked=False: action())

@@ -35,6 +35,11 @@ The rules, the same for a finger on the keypad and for a keyboard's digits and B
 Each field shows what it wants, in the patient's language ("DD", "MM", "YYYY"; "JJ MM AAAA" in
 French). In Persian the date may be typed in the Solar Hijri or the Gregorian calendar (the
 year says which: kiosk.domain.flow.validate_birth_date), and a line under the title says so.
+
+The keypad and the fields show the digits of the patient's language: Arabic-Indic (٠١٢٣) in
+Arabic, Extended Arabic-Indic (۰۱۲۳) in Persian, with the Western digit small in each key's
+corner; a change of language rewrites the digits already typed. What is checked in is the same
+date whatever digits showed it.
 """
 
 from __future__ import annotations
@@ -51,11 +56,16 @@ from kiosk.domain import texts
 from kiosk.domain.flow import InputProblem, Step
 from ui.kiosk.host import PageHost
 from ui.kiosk.pages.base import Page
-from ui.widgets.keyboard import Keypad
+from ui.widgets.keyboard import WESTERN_DIGITS, Keypad, digits_for
 from ui.widgets.text import button, column, label
 
 DIGITS = {"day": 2, "month": 2, "year": 4}
 DATE_PROBLEMS = tuple(problem for problem in InputProblem if problem.name.startswith("DATE_"))
+
+
+def western(text: str) -> str:
+    """Digits of any script as 0-9 (the fields show the patient's own: ٣ in Arabic)."""
+    return "".join(str(int(character)) for character in text)
 
 
 class DateField(QLineEdit):
@@ -159,11 +169,13 @@ class BirthDatePage(Page):
             self.fields[name] = field
         self.captions = {name: label("hint", wrap=False) for name in self.fields}
         self.active = "day"  # the field the keypad types into
+        self.shown_digits = WESTERN_DIGITS  # the digits the fields show: the language's own
         self.row = QHBoxLayout()
         self.row.setSpacing(16)
         self.holders: dict[str, QWidget] = {}
         for name in self.fields:
             box = QVBoxLayout()
+            box.setContentsMargins(0, 0, 0, 0)  # the room larger text needs on a short screen
             box.addWidget(self.captions[name])
             box.addWidget(self.fields[name])
             holder = QWidget()
@@ -254,7 +266,7 @@ class BirthDatePage(Page):
     def _digit(self, digit: str) -> None:
         field = self._field()
         retyping = field.hasSelectedText() or self._full(self.active)
-        field.setText(("" if retyping else field.text()) + digit)
+        field.setText(("" if retyping else field.text()) + self.shown_digits[int(digit)])
         self.host.flow.correcting()
         if self._full(self.active):
             following = self.order[self.order.index(self.active) + 1:]
@@ -279,7 +291,7 @@ class BirthDatePage(Page):
 
     def submit(self) -> None:
         flow = self.host.flow
-        values = {name: field.text() for name, field in self.fields.items()}
+        values = {name: western(field.text()) for name, field in self.fields.items()}
         request = flow.submit_birth_date(values["day"], values["month"], values["year"])
         if request is None and flow.step is Step.BIRTH_DATE and flow.problem is not None:
             name = flow.problem_field or next(
@@ -292,6 +304,7 @@ class BirthDatePage(Page):
     def retranslate(self) -> None:
         flow = self.host.flow
         self._arrange(date_field_order(flow.language))
+        self._show_digits(digits_for(flow.language))
         self.title.setText(self.tr(texts.BIRTH_TITLE))
         calendar_hint = texts.CALENDAR_HINTS.get(birth_calendars(flow.language))
         self.hint.setText(self.tr(calendar_hint) if calendar_hint else "")
@@ -310,6 +323,19 @@ class BirthDatePage(Page):
         self.check_in.setText(self.tr(texts.CHECK_IN))
         self.keypad.delete.setAccessibleName(self.tr(texts.KEY_DELETE))
         self._keep_focus()
+
+    def _show_digits(self, digits: str) -> None:
+        """The keypad's keys and the digits already typed, in the language's own digits."""
+        self.keypad.set_language(self.host.flow.language)
+        if digits == self.shown_digits:
+            return
+        self.shown_digits = digits
+        for field in self.fields.values():
+            if field.text():
+                selected = field.hasSelectedText()
+                field.setText("".join(digits[int(digit)] for digit in field.text()))
+                if selected:
+                    field.selectAll()
 
     def shown(self) -> None:
         first = next((name for name in self.order if not self._full(name)), self.order[-1])

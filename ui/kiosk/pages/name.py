@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtWidgets import QHBoxLayout, QSizePolicy
+
 from kiosk.domain import texts
 from kiosk.domain.flow import Step
 from ui.kiosk.host import PageHost
@@ -30,7 +32,9 @@ class NamePage(Page):
         self.field = private_field()
         self.field.setMaxLength(120)
         self.field.returnPressed.connect(self.submit)
-        self.field.textChanged.connect(lambda _text: host.flow.touch())
+        # An edit takes a problem away (it spoke of what is no longer there), and the hint
+        # comes back in its place.
+        self.field.textChanged.connect(lambda _text: host.flow.correcting())
         self.problem = label("problem")
         self.back = button()
         self.back.clicked.connect(host.flow.back)
@@ -39,7 +43,17 @@ class NamePage(Page):
         self.keyboard = Keyboard(lambda message: self.tr(message), before=self.back,
                                  after=self.next)
         self.keyboard.target = self.field
-        layout = column(self.title, self.hint, self.field, self.problem, spacing=8)
+        # Clear at the end of the field (mirrored in right-to-left languages), as tall as it.
+        entry = QHBoxLayout()
+        entry.setSpacing(8)
+        entry.addWidget(self.field, 1)
+        entry.addWidget(self.keyboard.clear_all)
+        # As tall as the field: a button's fixed height would cap the row's (and the field's).
+        self.keyboard.clear_all.setSizePolicy(QSizePolicy.Policy.Maximum,
+                                              QSizePolicy.Policy.Preferred)
+        layout = column(self.title, self.hint, spacing=8)
+        layout.addLayout(entry)
+        layout.addWidget(self.problem)
         layout.addStretch(1)
         layout.addWidget(self.keyboard)
         self.setLayout(layout)
@@ -64,6 +78,10 @@ class NamePage(Page):
         problem = flow.problem if flow.step == (Step.GIVEN_NAME if self.given
                                                 else Step.FAMILY_NAME) else None
         self.problem.setText(self.tr(texts.PROBLEMS[problem]) if problem else "")
+        # A problem takes the hint's place, so that the page never grows when one appears
+        # (larger text leaves no room for both above a keyboard).
+        self.problem.setVisible(problem is not None)
+        self.hint.setVisible(problem is None)
         self.keyboard.set_language(flow.language)
         self.keyboard.show_keys(not self.host.hardware_keyboard)
 
