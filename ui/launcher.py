@@ -20,7 +20,11 @@ def show_window(ctx: SiteContext, which: str, *, exit_after: float | None = None
     if exit_after is not None and not os.environ.get("DISPLAY") and \
             not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # a smoke test without a screen
-    from ui.app import has_display, run_windows
+    try:
+        from ui.app import has_display, run_windows
+    except ImportError as missing:
+        print(missing_part(missing), file=sys.stderr)
+        return 1
 
     if not has_display() and exit_after is None:
         print("No display found (DISPLAY or WAYLAND_DISPLAY): the window cannot open.",
@@ -29,9 +33,22 @@ def show_window(ctx: SiteContext, which: str, *, exit_after: float | None = None
     return run_windows(ctx, which, exit_after=exit_after)
 
 
-def screen_checks(settings: Settings) -> list[Any]:
-    from ui.doctor import checks
+def missing_part(error: ImportError) -> str:
+    """What to tell IT when a part of the kiosk is not installed (a module's name holds no
+    patient data: it is said in full)."""
+    return (f"The kiosk's screens need the Python module {error.name or 'PySide6'!r}, which "
+            "is not installed here (or cannot load one of its system libraries: "
+            f"{error}). Install it with: pip install --upgrade lobby-kiosk "
+            "(in a checkout: ./dev setup).")
 
+
+def screen_checks(settings: Settings) -> list[Any]:
+    try:
+        from ui.doctor import checks
+    except ImportError as missing:
+        from kiosk.ops.doctor import FAIL, Check
+
+        return [Check("screens", FAIL, missing_part(missing))]
     return checks(settings)
 
 

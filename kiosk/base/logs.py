@@ -41,10 +41,21 @@ def where(trace: TracebackType | None, depth: int = 6) -> str:
 
 
 def describe_exception(info: ExcInfo | tuple[None, None, None]) -> str:
-    kind, _error, trace = info
+    kind, error, trace = info
     if kind is None:
         return ""
-    return f"{kind.__module__}.{kind.__qualname__} at {where(trace)} (message withheld)"
+    return f"{kind.__module__}.{kind.__qualname__} at {where(trace)} ({_safe_detail(error)})"
+
+
+def _safe_detail(error: BaseException | None) -> str:
+    """What can be said of an exception without its message: for a missing module its name,
+    for a file error the error and the file (a module or a path is not patient data)."""
+    if isinstance(error, ImportError) and error.name:
+        return f"module {error.name!r} is missing: pip install --upgrade lobby-kiosk"
+    if isinstance(error, OSError) and error.strerror:
+        place = f": {error.filename}" if isinstance(error.filename, str) else ""
+        return f"{error.strerror}{place}"
+    return "message withheld"
 
 
 class TextFormatter(logging.Formatter):

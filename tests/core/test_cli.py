@@ -191,3 +191,20 @@ def test_the_demo_gives_providers_a_history_so_waits_have_numbers(tmp_path, caps
     assert main([*args, "checkin", "--qr", token]) == 0
     out = capsys.readouterr().out
     assert "wait about" in out and "at most" in out
+
+
+def test_without_qt_the_windows_and_doctor_say_what_to_install(tmp_path):
+    """As a machine where Qt is missing or cannot load: a plain message naming the module
+    and the install command, never a traceback or a withheld 'unexpected' error."""
+    hide_qt = ("import sys; sys.modules['PySide6'] = None; from ui.launcher import main; "
+               "sys.exit(main(sys.argv[1:]))")
+    env = {**os.environ, "KIOSK_CONFIG": "", "DISPLAY": ":404"}
+    db = f"sqlite:///{tmp_path / 'k.sqlite3'}"
+    for args, code in ((["--db", db, "run"], 1), (["--db", db, "demo"], 1),
+                       (["--db", db, "doctor"], 1)):
+        done = subprocess.run([sys.executable, "-c", hide_qt, *args], capture_output=True,
+                              text=True, env=env, timeout=120, cwd=REPOSITORY)
+        out = done.stdout + done.stderr
+        assert done.returncode == code, out
+        assert "Traceback" not in out and "withheld" not in out, out
+        assert "PySide6" in out and "pip install --upgrade lobby-kiosk" in out, out
