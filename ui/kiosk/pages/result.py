@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QSize
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy
 
 from kiosk.domain import texts
@@ -92,16 +93,47 @@ class ResultPage(Page):
         self.message.setText(
             result.message(language) + (" " + self.tr(texts.TAKE_A_SEAT) if seated else "")
             if placed else "")
-        rated = self.host.feedback_given
-        self.feedback_question.setVisible(result.outcome is Outcome.CHECKED_IN)
-        self.feedback_question.setText(self.tr(texts.FEEDBACK_THANKS if rated
+        self.feedback_question.setText(self.tr(texts.FEEDBACK_THANKS if self.host.feedback_given
                                                else texts.FEEDBACK_QUESTION))
-        for choice in self.face_buttons:
-            choice.setVisible(result.outcome is Outcome.CHECKED_IN and not rated)
+        self.fit()
         self.try_again.setVisible(result.outcome in (Outcome.NOT_FOUND, Outcome.INVALID_CODE)
                                   and result.reason is not Reason.TRIES_USED)
 
+    def fit(self) -> None:
+        """The rating row is offered after a check-in, unless the answer needs its room: with
+        larger text in a long language on a small screen, what the patient must read (the
+        provider, the place, the wait, where to go) comes before asking how it went."""
+        result = self.host.flow.result
+        offered = result is not None and result.outcome is Outcome.CHECKED_IN
+        self._show_feedback(offered)
+        # A page of the stack has the stack's size also before it comes to the front.
+        if offered and self.height() > 0 and self._needed_height() > self.height():
+            self._show_feedback(False)
+
+    def _show_feedback(self, shown: bool) -> None:
+        rated = self.host.feedback_given
+        self.feedback_question.setVisible(shown)
+        for choice in self.face_buttons:
+            choice.setVisible(shown and not rated)
+
+    def _needed_height(self) -> int:
+        layout = self.layout()
+        assert layout is not None
+        for _ in range(4):  # wrapped labels claim their height at the new width first
+            if not layout.activate():
+                break
+        needed = layout.minimumSize().height()
+        if layout.hasHeightForWidth():  # wrapped lines: their height at this page's width
+            needed = max(needed, layout.heightForWidth(self.width()))
+        return needed
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.host.flow.result is not None:
+            self.fit()
+
     def shown(self) -> None:
+        self.fit()
         self.done.setFocus()
 
     def spoken(self) -> str:
