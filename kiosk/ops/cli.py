@@ -677,6 +677,17 @@ def cmd_provision(rt: Runtime, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _not_utf8(args: argparse.Namespace) -> str | None:
+    """The option whose value cannot be written as UTF-8 (not the value: it may be a name)."""
+    for name, value in vars(args).items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return f"--{name.replace('_', '-')}"
+    return None
+
+
 def main(argv: Sequence[str] | None = None, *, show_window: ShowWindow | None = None,
          screen_checks: ScreenChecks | None = None) -> int:
     parser = build_parser()
@@ -684,6 +695,10 @@ def main(argv: Sequence[str] | None = None, *, show_window: ShowWindow | None = 
         args = parser.parse_args(argv)
     except SystemExit as stop:  # usage errors (2), --help and --version (0)
         return int(stop.code or 0)
+    garbled = _not_utf8(args)
+    if garbled:  # bytes that are not UTF-8 reach Python as lone surrogates
+        print(f"kiosk: {garbled} is not valid UTF-8 text", file=sys.stderr)
+        return EXIT_USAGE
     handler: Callable[[Runtime, argparse.Namespace], int] = args.handler
     try:
         runtime = Runtime(args, show_window, screen_checks)

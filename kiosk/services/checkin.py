@@ -54,6 +54,10 @@ log = logging.getLogger(__name__)
 OTHER_DAY_HORIZON = timedelta(days=60)
 # Pauses of name check-in within this long make the next one longer (see _pause_length).
 PAUSES_REMEMBERED = timedelta(hours=1)
+# Failures across every kiosk id, in lockout_window_minutes, that pause name check-in for the
+# whole site: the engine takes the kiosk id its caller gives, and a caller that changes it at
+# every try must not escape the pause (README, "Lock-out: the threat model").
+SITE_CEILING_FACTOR = 4
 
 
 CLOSED_STATUSES = (AppointmentStatus.NOSHOW, AppointmentStatus.FULFILLED)
@@ -167,9 +171,14 @@ class CheckinService:
                               timedelta(minutes=self.settings.late_after_minutes))
             return self._check_in(session, chosen, CheckinMethod.NAME_DOB, kiosk_id, language)
 
+    def _site_key(self) -> str:
+        return f"site:{self.settings.site_id}"[:64]
+
     def _paused_until(self, session: Session, kiosk_id: str, now: datetime) -> datetime | None:
-        lock = session.get(KioskLock, kiosk_id)
-        return lock.locked_until if lock is not None and lock.locked_until > now else None
+        until = [lock.locked_until for key in (kiosk_id, self._site_key())
+                 if (lock := session.get(KioskLock, key)) is not None
+                 and lock.locked_until > now]
+        return max(until) if until else None
 
     def _pause_length(self, session: Session, kiosk_id: str, now: datetime) -> timedelta:
         """The first pause is ``lockout_minutes`` long; each further pause within the hour
@@ -191,28 +200,37 @@ class CheckinService:
         session.add(FailedAttempt(kiosk_id=kiosk_id, at=now))
         session.flush()
         since = now - timedelta(minutes=settings.lockout_window_minutes)
-        session.execute(delete(FailedAttempt).where(FailedAttempt.kiosk_id == kiosk_id,
-                                                    FailedAttempt.at <= since))
+        session.execute(delete(FailedAttempt).where(FailedAttempt.at <= since))
         failures = session.scalar(select(func.count()).select_from(FailedAttempt).where(
             FailedAttempt.kiosk_id == kiosk_id, FailedAttempt.at > since)) or 0
         if failures >= settings.lockout_attempts:
-            pause = self._pause_length(session, kiosk_id, now)
-            until = now + pause
-            lock = session.get(KioskLock, kiosk_id)
-            if lock is None:
-                session.add(KioskLock(kiosk_id=kiosk_id, locked_until=until))
-            else:
-                lock.locked_until = until
-            # The lock spends these failures: after it, the count starts again.
+            # The pause spends these failures: after it, the count starts again.
             session.execute(delete(FailedAttempt).where(FailedAttempt.kiosk_id == kiosk_id))
-            minutes = int(pause.total_seconds() // 60)
-            log.warning("kiosk %s: name check-in paused for %d minutes after %d failed "
-                        "attempts (codes still work)", kiosk_id, minutes, failures)
-            audit(session, self.ctx, kiosk_id, "kiosk_locked", failures=failures,
-                  minutes=minutes)
-            return CheckinResult(Outcome.LOCKED, retry_at=self.ctx.local(until))
+            return self._pause(session, kiosk_id, now, failures)
+        everywhere = session.scalar(select(func.count()).select_from(FailedAttempt).where(
+            FailedAttempt.at > since)) or 0
+        if everywhere >= settings.lockout_attempts * SITE_CEILING_FACTOR:
+            session.execute(delete(FailedAttempt).where(FailedAttempt.at <= now))
+            return self._pause(session, self._site_key(), now, everywhere)
         log.info("kiosk %s: name check-in not found", kiosk_id)
         return NOT_FOUND
+
+    def _pause(self, session: Session, key: str, now: datetime,
+               failures: int) -> CheckinResult:
+        """Pause name check-in for ``key`` (a kiosk, or the whole site)."""
+        pause = self._pause_length(session, key, now)
+        until = now + pause
+        lock = session.get(KioskLock, key)
+        if lock is None:
+            session.add(KioskLock(kiosk_id=key, locked_until=until))
+        else:
+            lock.locked_until = until
+        minutes = int(pause.total_seconds() // 60)
+        log.warning("%s: name check-in paused for %d minutes after %d failed attempts (codes "
+                    "still work)", key if key.startswith("site:") else f"kiosk {key}", minutes,
+                    failures)
+        audit(session, self.ctx, key, "kiosk_locked", failures=failures, minutes=minutes)
+        return CheckinResult(Outcome.LOCKED, retry_at=self.ctx.local(until))
 
     def _other_day(self, appointment: Appointment, kiosk_id: str) -> CheckinResult:
         log.info("kiosk %s: appointment is on another day", kiosk_id)

@@ -71,7 +71,15 @@ class SiteContext:
     def prepare(self) -> None:
         """Create the site row on first start and load its secret; a configured ``qr_secret``
         replaces the stored one (and re-keys every appointment's QR tag), so all kiosks and
-        ``qr make`` agree. One short write transaction; safe to repeat."""
+        ``qr make`` agree. Safe to repeat: a site that is ready is only read, so that many
+        processes starting at once (a burst of CLI check-ins) do not queue for the write
+        lock before doing their work."""
+        configured = self.settings.qr_secret.encode()
+        with self.db.read() as session:
+            site = session.get(Site, self.settings.site_id)
+            if site is not None and (not configured or site.qr_secret == configured):
+                self._qr_secret = site.qr_secret
+                return
         with self.db.write() as session:
             site = ensure_site(session, self.settings, self.clock.now())
             configured = self.settings.qr_secret.encode()

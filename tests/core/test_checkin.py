@@ -150,6 +150,25 @@ def test_a_pause_says_until_when_and_that_codes_work_and_grows_while_guessing_go
     assert minutes == [2, 4, 8, 15, 15, 2]
 
 
+def test_a_caller_that_changes_its_kiosk_id_at_every_try_meets_a_pause_for_the_site(
+        ctx, clock, day, service):
+    born = day["muller"].birth_date
+    for kiosk in range(4):  # honest traffic: four kiosks, four failures each, no pause
+        for _ in range(4):
+            assert service.by_name("Nobody", born, kiosk_id=f"k{kiosk}").outcome \
+                is Outcome.NOT_FOUND
+    assert service.by_name("Nobody", born, kiosk_id="fresh-1").outcome is Outcome.NOT_FOUND
+    assert service.by_name("Nobody", born, kiosk_id="fresh-2").outcome is Outcome.NOT_FOUND
+    assert service.by_name("Nobody", born, kiosk_id="fresh-3").outcome is Outcome.NOT_FOUND
+    paused = service.by_name("Nobody", born, kiosk_id="fresh-4")  # 20 within ten minutes
+    assert paused.outcome is Outcome.LOCKED
+    assert service.by_name("Müller", born, kiosk_id="never-seen").outcome is Outcome.LOCKED
+    assert service.by_qr(qr_for(ctx, day["oneil"]), kiosk_id="k9").outcome \
+        is Outcome.CHECKED_IN
+    clock.set(paused.retry_at)
+    assert service.by_name("Müller", born, kiosk_id="k1").outcome is Outcome.CHECKED_IN
+
+
 def test_failures_spread_beyond_the_window_do_not_lock(clock, day, service):
     for _ in range(8):  # never five within ten minutes
         assert service.by_name("Nobody", day["muller"].birth_date).outcome is Outcome.NOT_FOUND

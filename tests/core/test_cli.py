@@ -208,3 +208,13 @@ def test_without_qt_the_windows_and_doctor_say_what_to_install(tmp_path):
         assert done.returncode == code, out
         assert "Traceback" not in out and "withheld" not in out, out
         assert "PySide6" in out and "pip install --upgrade lobby-kiosk" in out, out
+
+
+def test_an_argument_that_is_not_utf8_is_a_usage_error_that_does_not_echo_it(tmp_path):
+    db = f"sqlite:///{tmp_path / 'k.sqlite3'}"
+    done = subprocess.run([sys.executable, "-m", "ui.launcher", "--db", db, "checkin",
+                           "--family", "Muller", "--dob", "1980-01-01", "--kiosk", b"k\xff1"],
+                          capture_output=True, env={**os.environ, "KIOSK_CONFIG": ""},
+                          timeout=120, cwd=REPOSITORY)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == b"kiosk: --kiosk is not valid UTF-8 text"
