@@ -34,9 +34,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import NormalDist
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+
 
 WALK_IN_STEP_MINUTES = 5  # resolution of walk-ins still to come
 
@@ -144,13 +146,24 @@ class WaitEstimator:
         self.walk_in_rates: dict[str | None, list[float]] = {
             provider_id: [float(rate) for rate in hourly]
             for provider_id, hourly in (settings.get("walk_in_rates") or {}).items()}
-        self.rng = np.random.default_rng(int(settings.get("seed", 20261123)))
+        self.seed = int(settings.get("seed", 20261123))
+        self._rng: np.random.Generator | None = None
         self.providers: dict[str, _Provider] = {}
         self.visits: dict[str, _Visit] = {}
         for provider_id, durations in (history or {}).items():
             self._provider(provider_id).history = [float(d) for d in durations]
 
     # -- events ----------------------------------------------------------------------------
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """numpy loads at the first estimate, not when the kiosk starts (0.1 s of imports
+        before the first frame)."""
+        if self._rng is None:
+            import numpy as np
+
+            self._rng = np.random.default_rng(self.seed)
+        return self._rng
 
     def _provider(self, provider_id: str) -> _Provider:
         if provider_id not in self.providers:
@@ -234,6 +247,7 @@ class WaitEstimator:
 
     def _replay(self, working: list[_Provider], waiting: list[_Visit], now: datetime
                 ) -> dict[str, WaitEstimate]:
+        import numpy as np  # loaded at the first estimate (see rng)
         runs, rng = self.runs, self.rng
         index = {p.provider_id: i for i, p in enumerate(working)}
         paces = [p.pace(self.slot_minutes, self.sigma, self.today_weight) for p in working]
@@ -287,6 +301,7 @@ class WaitEstimator:
 
     def _next_free(self, provider: _Provider, mu: float, sigma: float, now: datetime
                    ) -> np.ndarray:
+        import numpy as np  # loaded at the first estimate (see rng)
         runs = self.runs
         if provider.current is not None and provider.current.called is not None:
             elapsed = max(0.0, (now - provider.current.called).total_seconds() / 60)
@@ -376,6 +391,7 @@ def _remaining(rng: np.random.Generator, mu: float, sigma: float, elapsed: float
                runs: int) -> np.ndarray:
     """Remaining minutes of a consultation already ``elapsed`` long: lognormal draws
     conditioned on exceeding the elapsed time (rejection sampling on the upper tail)."""
+    import numpy as np  # loaded at the first estimate (see rng)
     if elapsed <= 0:
         return rng.lognormal(mu, sigma, runs)
     tail = 1 - NormalDist().cdf((math.log(elapsed) - mu) / sigma)

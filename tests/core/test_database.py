@@ -30,6 +30,24 @@ def test_upgrade_on_every_start_is_harmless(ctx, day):
     assert CheckinService(ctx).by_name("Müller", day["muller"].birth_date).succeeded
 
 
+def test_an_up_to_date_database_starts_without_loading_alembic(db_url):
+    """Alembic (0.2 s of imports) loads only when there is something to migrate; the fast
+    path reads the version the files name, held to Alembic's own answer."""
+    import subprocess
+    import sys
+
+    engine = Database(db_url).engine
+    assert kiosk_db.shipped_head() == kiosk_db.head_revision(engine)
+    probe = ("import sys; from kiosk.store.db import Database; db = Database(sys.argv[1]); "
+             "db.upgrade(); print('alembic' in sys.modules)")
+    first = subprocess.run([sys.executable, "-c", probe, db_url], capture_output=True,
+                           text=True, timeout=120, check=True)
+    again = subprocess.run([sys.executable, "-c", probe, db_url], capture_output=True,
+                           text=True, timeout=120, check=True)
+    assert (first.stdout.strip(), again.stdout.strip()) == ("True", "False")
+    assert kiosk_db.current_revision(engine) == kiosk_db.shipped_head()
+
+
 def test_kiosks_starting_together_migrate_once(db_url):
     """Several processes upgrading one empty database at once: all succeed, schema is whole."""
     import subprocess
