@@ -91,3 +91,11 @@ def test_language_facts_come_from_the_locale_data():
     assert date_field_order("en") == ("month", "day", "year")
     assert date_field_order("de") == ("day", "month", "year")
     assert date_field_order("zh_Hans") == ("year", "month", "day")
+
+
+def test_the_native_names_written_out_are_cldrs():
+    from kiosk.base.i18n import SHIPPED_NATIVE_NAMES, cldr_native_name
+
+    assert {code: cldr_native_name(code) for code in SHIPPED_NATIVE_NAMES} == \
+        SHIPPED_NATIVE_NAMES
+    assert set(SHIPPED_NATIVE_NAMES) | {"tl", "zh_Hans", "zh_Hant"} >= set(Settings().languages)
