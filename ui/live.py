@@ -12,7 +12,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from kiosk.services.watcher import ChangeWatcher
-from kiosk.store.db import DatabaseUnavailable
+from kiosk.store.errors import DatabaseUnavailable
 from kiosk.store.site import SiteContext
 from ui.worker import CoreOps, Failure
 

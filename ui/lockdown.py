@@ -31,6 +31,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, QTimer
 from PySide6.QtGui import (
@@ -54,11 +55,12 @@ from PySide6.QtWidgets import (
 
 from kiosk.base.i18n import S_
 from kiosk.base.logs import UNEXPECTED, where
-from kiosk.services.staff import SignedIn
-from kiosk.store.site import SiteContext
-from ui.staff_sign_in import StaffSignIn
 from ui.staff_text import StaffText
 from ui.widgets.keyboard import Keypad
+
+if TYPE_CHECKING:  # the database machinery loads after the first frame
+    from kiosk.services.staff import SignedIn
+    from kiosk.store.site import SiteContext
 
 log = logging.getLogger(__name__)
 
@@ -369,6 +371,8 @@ class StaffExitDialog(QDialog):
 
     def __init__(self, ctx: SiteContext, parent: QWidget,
                  on_exit: Callable[[str], None]) -> None:
+        from ui.staff_sign_in import StaffSignIn  # the database's side: after the first frame
+
         super().__init__(parent)
         t = StaffText(ctx.settings.staff_language)
         # Styled before its children exist, so that their sizes follow the style.

@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
 from kiosk.base.i18n import S_, Explained, is_right_to_left, staff_translate
-from kiosk.store.db import DatabaseUnavailable
+from kiosk.store.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 

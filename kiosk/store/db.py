@@ -28,16 +28,13 @@ if TYPE_CHECKING:
 
 from kiosk.base.paths import make_private, open_private, private_dir
 from kiosk.store import changes
+from kiosk.store.errors import DatabaseUnavailable as DatabaseUnavailable  # re-exported
 
 log = logging.getLogger(__name__)
 
 APP_NAME = "lobby-kiosk"
 SQLITE_BUSY_TIMEOUT_MS = 5000
 MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-class DatabaseUnavailable(RuntimeError):
-    """The database cannot be reached or used right now (locked too long, gone, refused)."""
 
 
 def default_sqlite_path() -> Path:
