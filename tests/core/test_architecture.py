@@ -36,3 +36,17 @@ def test_importing_every_core_module_loads_no_qt():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_kiosk_window_and_the_start_path_load_nothing_the_first_frame_does_not_need():
+    """The window's own modules load without the database machinery; the whole start path
+    (the CLI and ui.app) without Alembic, numpy, requests, Faker, the camera or speech, which
+    load when used (a migration, the first estimate, a sync, demo data, a camera found)."""
+    probe = ("import sys; import ui.kiosk.window, ui.lockdown, ui.scanner, ui.worker; "
+             "print(sorted(m for m in ('sqlalchemy',) if m in sys.modules)); "
+             "import ui.launcher, ui.app; "
+             "print(sorted(m for m in ('alembic', 'numpy', 'requests', 'faker', 'zxingcpp', "
+             "'PySide6.QtMultimedia', 'PySide6.QtTextToSpeech') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120, check=True, cwd=CORE.parent)
+    assert done.stdout.split("\n")[:2] == ["[]", "[]"], done.stdout
