@@ -105,7 +105,10 @@ def calendar_date(calendar: str, year: int, month: int, day: int) -> date:
     Solar Hijri dates are converted by jdatetime (its 33-year leap cycle agrees with the
     astronomical calendar Iran publishes for every year from 1178 to 1633)."""
     if calendar == GREGORIAN:
-        return date(year, month, day)
+        try:
+            return date(year, month, day)
+        except OverflowError as error:  # a day or month of 19 digits and more
+            raise ValueError(str(error)) from error
     if calendar == SOLAR_HIJRI:
         try:
             converted: date = jdatetime.date(year, month, day).togregorian()

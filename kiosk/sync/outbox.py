@@ -125,6 +125,10 @@ def _deliver(client: FhirClient, ctx: SiteContext, external_id: str, stored: str
     for _ in range(5):
         current = str(resource.get("status"))
         if current in LEAVE_ALONE:
+            if current == ARRIVED and settings.fhir_create_encounter:
+                # Perhaps our own write, from a worker that died before creating the
+                # Encounter: create it now (conditional on none existing, so never twice).
+                _create_encounter(client, external_id)
             return current, None
         try:
             if settings.fhir_write_mode == "patch":
