@@ -8,18 +8,31 @@ with the spec's fixed clock, builds the real window (``ui.app.build_kiosk``), lo
 ``showFullScreen``), measures what X says the window covers, and, if it does not cover the
 screen and the spec allows, sets its geometry to the screen's so the journeys can go on (the
 measurement before is kept: the tests judge it). Then, for each journey, from the welcome
-screen: the language button, "with my name", the family name key by key (switching the
-keyboard's script when a key is not shown), Next, the date digits, Check in; at the result, Done
-for the next patient.
+screen: the language button (which opens the name screen in that language) or, in the default
+language, "Check in with your name"; the family name key by key (switching the keyboard's
+script when a key is not shown), Next, the date digits, Check in; the given name if asked; at
+the result, Done for the next patient. A patient with a code scans it instead: ``xdotool
+type`` plays a keyboard-wedge scanner's burst of keys (8 ms a key, then Enter) into the window,
+which the kiosk's scanner filter must tell from a person typing.
 
 Every touch is a real X pointer click (``xdotool mousemove --sync X Y click 1``) at the centre
 of a widget found in the widget tree by its text (never a fixed pixel), after checking that
 the widget is on the screen and is what lies at that point; then Qt runs until the touch's
-effect shows, for at most ``tap_seconds``. The result (SPEC's ``result_path``) lists every
-touch, the texts of each screen, screenshots taken at the end of each screen, the geometries
-and the timing. Exit status: 0 all journeys ended checked in or as far as they went without
-error, 1 a journey failed (the result says which and why), 2 bad invocation, 3 the watchdog
-fired (a hang: every thread's traceback is on standard error).
+effect shows, for at most ``tap_seconds``.
+
+Time: the runner owns the kiosk's clock (a ``FixedClock``, as ``kiosk --now`` owns a drill's).
+A journey may set it (:attr:`Journey.clock`: a patient who comes late, or early). A patient who
+walks away (:attr:`Journey.walk_away`) is not waited for in real time: the runner moves the
+clock on by the kiosk's own ``Timing.idle_seconds`` (45 s), lets the window's once-a-second
+tick raise the warning, then by ``Timing.warning_seconds`` (20 s) and lets it clear the screen.
+The kiosk has no setting for these times (``ui.app.build_kiosk`` takes a ``Timing`` in code
+only, and the warning may not be shorter than 20 s); moving the clock exercises the real ones
+in about a second.
+
+The result (SPEC's ``result_path``) lists every touch, every answer the kiosk gave, the texts
+and a screenshot of each screen, the geometries and the timing. Exit status: 0 all journeys
+ran without error, 1 a journey failed (the result says which and why), 2 bad invocation, 3 the
+watchdog fired (a hang: every thread's traceback is on standard error).
 """
 
 from __future__ import annotations
@@ -35,13 +48,14 @@ import time
 import traceback
 import unicodedata
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEventLoop, QMessageLogContext, QPoint, QRect, QtMsgType
 from PySide6.QtCore import qInstallMessageHandler as install_message_handler
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
@@ -56,9 +70,10 @@ from kiosk.base.clock import FixedClock
 from kiosk.base.i18n import is_right_to_left, native_name, translate
 from kiosk.domain import texts
 from kiosk.domain.flow import Step
+from kiosk.domain.results import Outcome
 from kiosk.store.db import Database
 from kiosk.store.site import SiteContext
-from tests.support.journeys import Journey, RunSpec
+from tests.support.journeys import DELETE_KEY, Journey, RunSpec
 from tests.support.site import make_settings
 from tests.support.x11 import XServerError, window_geometry
 from ui.app import build_kiosk, lock_down
@@ -68,8 +83,12 @@ KIOSK_RUN_SIZE = (1280, 800)   # what `kiosk run` resizes the window to before l
 SETTLE_SECONDS = 3.0           # for the window to take the screen (lockdown re-checks each 1 s)
 EXPOSE_SECONDS = 20.0
 ANSWER_SECONDS = 30.0          # Check in: the engine answers on a worker thread
+SCAN_SECONDS = 8.0             # a scan's answer; after that the code is scanned once more
+SCAN_KEY_DELAY_MS = 8          # between a scanner's keys (seen: 7-16 ms)
+TICK_SECONDS = 5.0             # for the window's once-a-second tick to act on the clock
 XDOTOOL_SECONDS = 10.0
 SETTLE_TAP_SECONDS = 3.0       # for a widget about to be tapped to stop moving
+ANSWERED = (Step.RESULT, Step.GIVEN_NAME, Step.ERROR)
 
 
 class JourneyFailed(Exception):
@@ -82,16 +101,34 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", text.replace("\u25cc", "")).casefold()
 
 
+def digit_value(text: str) -> int | None:
+    """The value of a key showing one digit of any script (5, ٥, ۵), else None."""
+    text = text.strip()
+    return unicodedata.decimal(text) if len(text) == 1 and text.isdecimal() else None
+
+
+def ascii_digits(text: str) -> str:
+    """A field's digits as 0-9, whatever script it shows them in."""
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
+
+
 class Runner:
-    def __init__(self, spec: RunSpec, app: QApplication, window: QWidget,
+    def __init__(self, spec: RunSpec, app: QApplication, window: QWidget, clock: FixedClock,
                  report: dict[str, Any]) -> None:
         self.spec, self.app, self.window, self.report = spec, app, window, report
+        self.clock = clock
         self.flow = window.flow  # type: ignore[attr-defined]
         self.out = Path(spec.out_dir)
         self.touches: list[dict[str, Any]] = []
         self.pointer: tuple[int, int] | None = None
         self.shots: list[str] = []
-        self.screens: dict[str, list[str]] = {}
+        self.screens: list[dict[str, Any]] = []
+        self.answers: list[dict[str, Any]] = []
+        self.scans = 0
+        self.timeout: dict[str, Any] | None = None
+        self.report_typed = ""  # the family name as the field showed it after the keys
+        self.encoder = ThreadPoolExecutor(max_workers=1)
+        self.saving: list[tuple[Path, Future[bool]]] = []
         self.journey: Journey | None = None
 
     # -- waiting and looking ---------------------------------------------------------------
@@ -117,16 +154,19 @@ class Runner:
     def tr(self, message: str) -> str:
         return translate(message, self.flow.language)
 
+    def buttons_shown(self, root: QWidget) -> list[str]:
+        return sorted({b.text() for b in root.findChildren(QAbstractButton)
+                       if b.isVisible() and b.text()})
+
     def button(self, text: str, what: str, root: QWidget | None = None) -> QAbstractButton:
         """The visible button on the current page (or ``root``) showing ``text``."""
         root = root or self.page()
         found = [b for b in root.findChildren(QAbstractButton)
                  if b.isVisible() and text in (b.text(), b.accessibleName())]
         if len(found) != 1:
-            shown = sorted({b.text() for b in root.findChildren(QAbstractButton)
-                            if b.isVisible() and b.text()})
             raise JourneyFailed(f"{len(found)} visible buttons {text!r} ({what}) on the "
-                                f"{self.flow.step} screen; buttons shown: {shown}")
+                                f"{self.flow.step} screen; buttons shown: "
+                                f"{self.buttons_shown(root)}")
         return found[0]
 
     def keyboard(self) -> QWidget:
@@ -149,13 +189,24 @@ class Runner:
                 return found[0]
         return None
 
+    def digit_key(self, root: QWidget, digit: str) -> QPushButton | None:
+        """The keypad key for ``digit`` (0-9), whatever digits it shows (٣ in Arabic)."""
+        wanted = int(digit)
+        for key in self.keys(root):
+            if wanted in (digit_value(key.text()), digit_value(key.accessibleName())):
+                return key
+        return None
+
     def script_switch(self, board: QWidget) -> QPushButton | None:
         """The key that toggles between the patient's letters and "A B C": the one named
         ``keyboard-switch`` if the window names it, else the one visible button of the
-        keyboard that is not a letter key, Space, Delete, Back or Next."""
+        keyboard that is not a letter key, Space, Delete, Back, Next or another action."""
         named = board.findChild(QPushButton, "keyboard-switch")
         if named is not None and named.isVisible():
             return named
+        switch = getattr(board, "switch", None)
+        if isinstance(switch, QPushButton) and switch.isVisible():
+            return switch
         others = {self.tr(texts.KEY_SPACE), self.tr(texts.KEY_DELETE), self.tr(texts.BACK),
                   self.tr(texts.NEXT)}
         found = [b for b in board.findChildren(QPushButton)
@@ -175,6 +226,14 @@ class Runner:
                     seen.append(text)
         return seen
 
+    def every_text(self) -> list[str]:
+        """Every label's and field's text in the window, shown or hidden, every page."""
+        found = []
+        for widget in self.window.findChildren(QWidget):
+            if isinstance(widget, QLabel | QLineEdit) and widget.text().strip():
+                found.append(" ".join(widget.text().split()))
+        return found
+
     def title(self) -> str:
         for label in self.page().findChildren(QLabel):
             if label.property("role") == "title" and label.isVisible():
@@ -186,22 +245,34 @@ class Runner:
                         if label.property("role") == "problem" and label.isVisible()
                         and label.text())
 
-    def end_of_screen(self) -> None:
+    def end_of_screen(self, step: str | None = None) -> None:
         """The screen is done: its texts and a screenshot of the window."""
         assert self.journey is not None
-        step = str(self.flow.step)
-        self.screens.setdefault(step, self.texts_on_screen())
+        step = step or str(self.flow.step)
         path = self.out / (f"{self.spec.label}-{self.journey.name}-{len(self.shots) + 1:02d}-"
                            f"{step}.png")
-        if not self.window.grab().save(str(path)):
-            raise JourneyFailed(f"could not save the screenshot {path}")
+        self.save(self.window.grab().toImage(), path)
         self.shots.append(str(path))
+        self.screens.append({"step": step, "language": self.flow.language,
+                             "texts": self.texts_on_screen(), "screenshot": str(path),
+                             "focus": describe(QApplication.focusWidget())})
+
+    def save(self, image: QImage, path: Path) -> None:
+        """PNG-encoded on another thread while the patient goes on (the grab itself is
+        taken now); :meth:`saved` waits for them all."""
+        self.saving.append((path, self.encoder.submit(image.save, str(path))))
+
+    def saved(self) -> None:
+        failed = [str(path) for path, done in self.saving if not done.result()]
+        self.saving = []
+        if failed:
+            raise JourneyFailed(f"could not save the screenshots {failed}")
 
     def screen_shot(self, name: str) -> str:
         """The whole X screen (what a patient would see, window or not)."""
         path = self.out / f"{self.spec.label}-{name}-screen.png"
         screen = self.window.screen() or QGuiApplication.primaryScreen()
-        screen.grabWindow(0).save(str(path))
+        self.save(screen.grabWindow(0).toImage(), path)
         return str(path)
 
     # -- touching --------------------------------------------------------------------------
@@ -214,12 +285,12 @@ class Runner:
         centre = None
         while time.monotonic() < deadline:
             QApplication.sendPostedEvents()
-            self.app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+            self.app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
             now = widget.mapToGlobal(widget.rect().center())
             if now == centre:
                 return now
             centre = now
-            time.sleep(0.02)
+            time.sleep(0.005)
         raise JourneyFailed(f"{describe(widget)} kept moving for {SETTLE_TAP_SECONDS} s")
 
     def tap(self, widget: QWidget, kind: str, expect: Callable[[], bool], what: str,
@@ -264,24 +335,37 @@ class Runner:
                 + (f", the screen says {problem!r}" if problem else "") + ")")
         touch["seconds"] = round(time.monotonic() - started, 3)
 
-    def choose_language(self, journey: Journey) -> None:
+    def start(self, journey: Journey) -> None:
+        """From the welcome screen to the name screen in the patient's language: one touch,
+        their language (which opens the name screen), or in the language already shown,
+        "Check in with your name"."""
         if self.flow.language == journey.language:
+            self.tap(self.button(self.tr(texts.WELCOME_NAME), "with my name"), "button",
+                     lambda: self.flow.step == Step.FAMILY_NAME, "with my name")
             return
         label = journey.language_label or native_name(journey.language)
         self.tap(self.button(label, "the language"), "language",
-                 lambda: self.flow.language == journey.language, f"the language {label}")
+                 lambda: self.flow.language == journey.language
+                 and self.flow.step == Step.FAMILY_NAME, f"the language {label}")
 
-    def type_name(self, keys: tuple[str, ...]) -> str:
-        """Each key by its label; the keyboard's script switched when the key is not shown."""
-        page = self.page()
-        fields = [f for f in page.findChildren(QLineEdit) if f.isVisible()]
+    def name_field(self) -> QLineEdit:
+        fields = [f for f in self.page().findChildren(QLineEdit) if f.isVisible()]
         if len(fields) != 1:
             raise JourneyFailed(f"{len(fields)} visible text fields on the {self.flow.step} "
                                 "screen, expected the name field alone")
-        field = fields[0]
+        return fields[0]
+
+    def type_name(self, keys: tuple[str, ...]) -> str:
+        """Each key by its label (" " is Space); the keyboard's script switched when the key
+        is not shown."""
+        field = self.name_field()
         for label in keys:
             board = self.keyboard()
-            key = self.key(board, label)
+            if label == " ":
+                key: QAbstractButton | None = self.button(self.tr(texts.KEY_SPACE), "Space",
+                                                          root=board)
+            else:
+                key = self.key(board, label)
             if key is None:
                 switch = self.script_switch(board)
                 shown = "".join(k.text() for k in self.keys(board))
@@ -301,110 +385,312 @@ class Runner:
             self.tap(key, "letter", lambda b=before: field.text() != b, f"the key {label!r}")
         return field.text()
 
-    def type_date(self, born: date) -> None:
-        """The date digits, field by field in the order the screen reads (right to left in
-        Arabic and Persian); each digit must land in the field it is meant for."""
-        page = self.page()
+    def date_fields(self) -> dict[str, QLineEdit]:
         names = {self.tr(texts.DAY): "day", self.tr(texts.MONTH): "month",
                  self.tr(texts.YEAR): "year"}
         # A field's accessible name is its caption, then what it wants ("Day (DD)").
-        fields = {names[caption]: f for f in page.findChildren(QLineEdit) if f.isVisible()
-                  for caption in names
+        fields = {names[caption]: f for f in self.page().findChildren(QLineEdit)
+                  if f.isVisible() for caption in names
                   if f.accessibleName() == caption or f.accessibleName().startswith(caption + " (")}
         if len(fields) != 3:
             raise JourneyFailed(f"the date fields (accessible names {sorted(names)}) are not "
                                 f"all shown: found {sorted(fields)}")
+        return fields
+
+    def type_date(self, born: date, keys: tuple[str, ...] = (), stop_after: int | None = None,
+                  ) -> None:
+        """The date digits, field by field in the order the screen reads (right to left in
+        Arabic and Persian); each digit must land in the field it is meant for. With ``keys``,
+        those keypad keys in that order (slips and ⌫ included), after which the fields must
+        hold ``born``. ``stop_after``: the patient stops after that many digits."""
+        page = self.page()
+        fields = self.date_fields()
         values = {"day": f"{born.day:02d}", "month": f"{born.month:02d}",
                   "year": f"{born.year:04d}"}
         backwards = is_right_to_left(self.flow.language)
         order = sorted(fields, key=lambda n: fields[n].mapToGlobal(QPoint(0, 0)).x(),
                        reverse=backwards)
         self.report.setdefault("date_order", {})[self.flow.language] = order
+
+        def shown() -> dict[str, str]:
+            return {n: ascii_digits(f.text()) for n, f in fields.items()}
+
+        if keys:
+            for label in keys:
+                before = shown()
+                if label == DELETE_KEY:
+                    key = self.key(page, DELETE_KEY)
+                    kind, what = "delete", "the delete key"
+                else:
+                    key = self.digit_key(page, label)
+                    kind, what = "digit", f"the digit {label}"
+                if key is None:
+                    raise JourneyFailed(f"no key {label!r} on the date keypad")
+                self.tap(key, kind, lambda b=before: shown() != b, what)
+            if shown() != values:
+                raise JourneyFailed(f"the keys {' '.join(keys)} left the date fields at "
+                                    f"{shown()}, not {values}")
+            return
+        typed = 0
         for name in order:
             field = fields[name]
             for digit in values[name]:
-                before = {n: f.text() for n, f in fields.items()}
-                key = self.key(page, digit)
+                if stop_after is not None and typed >= stop_after:
+                    return
+                before = shown()
+                key = self.digit_key(page, digit)
                 if key is None:
                     raise JourneyFailed(f"no key {digit!r} on the date keypad")
                 try:
-                    self.tap(key, "digit", lambda f=field, b=before[name]: f.text() != b,
-                             f"the digit {digit} for the {name}")
+                    self.tap(key, "digit", lambda f=field, b=before[name]:
+                             ascii_digits(f.text()) != b, f"the digit {digit} for the {name}")
                 except JourneyFailed as problem:
-                    now = {n: f.text() for n, f in fields.items()}
-                    raise JourneyFailed(f"{problem}; the fields went from {before} to {now}"
-                                        ) from None
-                if field.text() != before[name] + digit:
+                    raise JourneyFailed(f"{problem}; the fields went from {before} to "
+                                        f"{shown()}") from None
+                typed += 1
+                if ascii_digits(field.text()) != before[name] + digit:
                     raise JourneyFailed(f"the digit {digit} for the {name} made it "
                                         f"{field.text()!r} (was {before[name]!r})")
 
-    # -- a journey -------------------------------------------------------------------------
+    # -- scanning --------------------------------------------------------------------------
 
-    def run(self, journey: Journey) -> dict[str, Any]:
-        self.journey, self.touches, self.shots, self.screens = journey, [], [], {}
-        after: list[dict[str, Any]] = []
-        started = time.monotonic()
-        typed, error = "", None
-        try:
-            if self.flow.step != Step.WELCOME:
-                raise JourneyFailed(f"the journey starts on {self.flow.step}, not welcome")
-            self.choose_language(journey)
-            self.end_of_screen()
-            self.tap(self.button(self.tr(texts.WELCOME_NAME), "with my name"), "button",
-                     lambda: self.flow.step == Step.FAMILY_NAME, "with my name")
+    def xdotool(self, *args: str) -> None:
+        """An X tool run while Qt goes on handling what it sends."""
+        process = subprocess.Popen(["xdotool", *args], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + XDOTOOL_SECONDS
+        while process.poll() is None:
+            self.app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+            if time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                raise JourneyFailed(f"xdotool {' '.join(args)} took over {XDOTOOL_SECONDS} s")
+            time.sleep(0.002)
+        if process.returncode != 0:
+            said = process.stderr.read().strip() if process.stderr else ""
+            raise JourneyFailed(f"xdotool {' '.join(args)} failed: {said}")
+
+    def scan(self, token: str) -> None:
+        """A keyboard-wedge scanner reads ``token``: its keys at scanner speed, then Enter,
+        into the kiosk window (which has the keyboard focus, as a kiosk's only window has).
+        Not a touch. On a loaded machine xdotool's keys can come with gaps a scanner never
+        has (the burst is then read as typing, or as part of a code); like a patient whose
+        scan did nothing or was refused, the code is scanned once more."""
+        before = self.flow.result
+        self.xdotool("windowfocus", "--sync", str(int(self.window.winId())))
+        for attempt in range(2):
+            # One process for the code and its Enter (chained commands: --args 1 ends the
+            # text): a second process for the Enter would take longer to start than the gap
+            # a scanner leaves before it.
+            self.xdotool("type", "--delay", str(SCAN_KEY_DELAY_MS), "--args", "1", token,
+                         "key", "Return")
+            self.scans += 1
+            if self.wait_until(lambda b=before: self.flow.step in (Step.RESULT, Step.ERROR)
+                               and self.flow.result is not b, SCAN_SECONDS):
+                result = self.flow.result
+                split = result is not None and result.outcome is Outcome.INVALID_CODE
+                if attempt or not split:
+                    return
+                # A gap in the keys split the burst: the kiosk read part of the code and
+                # said so. The patient scans again (kept in the report, not hidden).
+                self.report.setdefault("scanned_twice", []).append(
+                    {"journey": self.journey.name if self.journey else "",
+                     "first": result.outcome.value, "texts": self.texts_on_screen()})
+                before = result
+                continue
+            self.report.setdefault("scanned_twice", []).append(
+                {"journey": self.journey.name if self.journey else "", "first": None,
+                 "texts": self.texts_on_screen()})
+        raise JourneyFailed(f"the scan of {token!r} had no answer within {SCAN_SECONDS:.0f} s "
+                            f"(twice); now on {self.flow.step}, the screen says "
+                            f"{self.texts_on_screen()}")
+
+    # -- answers ---------------------------------------------------------------------------
+
+    def answer(self, via: str) -> dict[str, Any]:
+        """The answer on the screen: recorded, with a screenshot."""
+        if self.flow.step != Step.RESULT or self.flow.result is None:
+            raise JourneyFailed(f"no answer: on {self.flow.step}, the screen says "
+                                f"{self.problem() or self.texts_on_screen()}")
+        self.wait_until(lambda: bool(self.title()), 5)
+        result = self.flow.result
+        answer = {
+            "outcome": result.outcome.value,
+            "reason": result.reason.value if result.reason else None,
+            "language": self.flow.language, "title": self.title(),
+            "texts": self.texts_on_screen(), "buttons": self.buttons_shown(self.page()),
+            "retry_at": iso(getattr(result, "retry_at", None)),
+            "opens_at": iso(result.opens_at), "via": via}
+        self.answers.append(answer)
+        self.end_of_screen()
+        return answer
+
+    def check_in(self, journey: Journey, first: bool) -> None:
+        """On the name screen: the name (unless kept from the try before), Next, the date
+        (unless kept), Check in, the given name if asked; ends on the answer."""
+        field = self.name_field()
+        if not field.text():
             typed = self.type_name(journey.keys)
             if journey.typed is not None and fold(typed) != fold(journey.typed):
                 raise JourneyFailed(f"the keys {' '.join(journey.keys)} typed {typed!r}, "
                                     f"not {journey.typed!r}")
+            if first:
+                self.report_typed = typed
+        self.end_of_screen()
+        self.tap(self.button(self.tr(texts.NEXT), "Next"), "button",
+                 lambda: self.flow.step != Step.FAMILY_NAME, "Next")
+        if self.flow.step != Step.BIRTH_DATE:
+            raise JourneyFailed(f"Next led to {self.flow.step}: {self.problem()!r}")
+        born = date.fromisoformat(journey.birth_date)
+        if journey.walk_away is not None:
+            self.type_date(born, stop_after=journey.walk_away)
+            self.walk_away()
+            return
+        kept = {name: ascii_digits(f.text()) for name, f in self.date_fields().items()}
+        if not any(kept.values()):
+            self.type_date(born, journey.date_keys)
+        self.end_of_screen()
+        self.tap(self.button(self.tr(texts.CHECK_IN), "Check in"), "button",
+                 lambda: self.flow.step in ANSWERED or bool(self.problem()),
+                 "Check in", seconds=ANSWER_SECONDS)
+        if self.flow.step == Step.GIVEN_NAME:
+            if not journey.given_keys:
+                raise JourneyFailed("the kiosk asked for the given name; the journey "
+                                    "has no given_keys")
+            self.type_name(journey.given_keys)
             self.end_of_screen()
             self.tap(self.button(self.tr(texts.NEXT), "Next"), "button",
-                     lambda: self.flow.step != Step.FAMILY_NAME, "Next")
-            if self.flow.step != Step.BIRTH_DATE:
-                raise JourneyFailed(f"Next led to {self.flow.step}")
-            self.type_date(date.fromisoformat(journey.birth_date))
+                     lambda: self.flow.step in (Step.RESULT, Step.ERROR)
+                     or bool(self.problem()), "Next (given name)", seconds=ANSWER_SECONDS)
+        elif journey.given_keys:
+            raise JourneyFailed(f"the kiosk did not ask for the given name: on "
+                                f"{self.flow.step}, {self.problem() or self.texts_on_screen()}")
+        self.answer("touch")
+
+    def try_again(self, journey: Journey) -> None:
+        """After "not found": Try again (the name and date stay, to be checked), or where the
+        kiosk no longer offers it, Start over (the patient's language stays) and the name
+        screen again."""
+        page = self.page()
+        again = [b for b in page.findChildren(QAbstractButton)
+                 if b.isVisible() and b.text() == self.tr(texts.TRY_AGAIN)]
+        if again:
+            self.tap(again[0], "button", lambda: self.flow.step == Step.FAMILY_NAME,
+                     "Try again")
+            return
+        self.tap(self.button(self.tr(texts.START_OVER), "Start over", root=self.window),
+                 "button", lambda: self.flow.step == Step.WELCOME, "Start over")
+        if self.flow.language != journey.language:
+            raise JourneyFailed(f"Start over changed the language to {self.flow.language}")
+        self.end_of_screen()
+        self.start(journey)
+
+    def walk_away(self) -> None:
+        """The patient leaves in the middle of the date. The clock moves on by the kiosk's
+        own idle time, the warning must come in the patient's language; then by the warning's
+        time, and the welcome screen must come back in the default language with nothing of
+        the patient anywhere in the window."""
+        timing = self.flow.timing
+        overlay: QWidget = self.window.overlay  # type: ignore[attr-defined]
+        typed = self.report_typed
+        self.end_of_screen()
+        started = time.monotonic()
+        self.clock.advance(seconds=timing.idle_seconds)
+        if not self.wait_until(overlay.isVisible, TICK_SECONDS):
+            raise JourneyFailed(f"no warning {timing.idle_seconds:.0f} s after the last touch "
+                                f"(on {self.flow.step})")
+        warning = {"language": self.flow.language, "step": str(self.flow.step),
+                   "seconds_left": self.flow.warning_seconds_left,
+                   "texts": [" ".join(w.text().split()) for kind in (QLabel, QAbstractButton)
+                             for w in overlay.findChildren(kind)
+                             if w.isVisible() and w.text()],
+                   "covered": QApplication.widgetAt(overlay.mapToGlobal(
+                       overlay.rect().center())) is not None}
+        self.end_of_screen("timeout")
+        self.clock.advance(seconds=timing.warning_seconds)
+        if not self.wait_until(lambda: self.flow.step == Step.WELCOME
+                               and not overlay.isVisible(), TICK_SECONDS):
+            raise JourneyFailed(f"still on {self.flow.step} {timing.warning_seconds:.0f} s "
+                                "after the warning")
+        self.wait_until(lambda: False, 0.3)  # let the page settle before it is photographed
+        self.end_of_screen()
+        fields = {f.accessibleName() or f.objectName(): f.text()
+                  for f in self.window.findChildren(QLineEdit)}
+        self.timeout = {
+            "idle_seconds": timing.idle_seconds, "warning_seconds": timing.warning_seconds,
+            "real_seconds": round(time.monotonic() - started, 2), "warning": warning,
+            "after": {"step": str(self.flow.step), "language": self.flow.language,
+                      "default_language": self.flow.default_language,
+                      "texts": self.texts_on_screen(), "fields": fields,
+                      "typed_left": [text for text in self.every_text()
+                                     if typed and fold(typed) in fold(text)],
+                      "family": self.flow.family, "birth_date": iso(self.flow.birth_date)}}
+
+    # -- a journey -------------------------------------------------------------------------
+
+    def run(self, journey: Journey) -> dict[str, Any]:
+        self.journey, self.touches, self.shots, self.screens = journey, [], [], []
+        self.answers, self.scans, self.timeout, self.report_typed = [], 0, None, ""
+        after: list[dict[str, Any]] = []
+        started = time.monotonic()
+        error = None
+        try:
+            if self.flow.step != Step.WELCOME:
+                raise JourneyFailed(f"the journey starts on {self.flow.step}, not welcome")
+            if journey.clock is not None:
+                self.clock.set(datetime.fromisoformat(journey.clock))
+                self.wait_until(lambda: False, 0.05)
             self.end_of_screen()
-            answered = (Step.RESULT, Step.GIVEN_NAME, Step.ERROR)
-            self.tap(self.button(self.tr(texts.CHECK_IN), "Check in"), "button",
-                     lambda: self.flow.step in answered or bool(self.problem()),
-                     "Check in", seconds=ANSWER_SECONDS)
-            if self.flow.step == Step.GIVEN_NAME:
-                if not journey.given_keys:
-                    raise JourneyFailed("the kiosk asked for the given name; the journey "
-                                        "has no given_keys")
-                self.type_name(journey.given_keys)
-                self.end_of_screen()
-                self.tap(self.button(self.tr(texts.NEXT), "Next"), "button",
-                         lambda: self.flow.step in (Step.RESULT, Step.ERROR)
-                         or bool(self.problem()), "Next (given name)", seconds=ANSWER_SECONDS)
-            if self.flow.step != Step.RESULT:
-                raise JourneyFailed(f"Check in led to {self.flow.step}: {self.problem()!r}")
-            self.wait_until(lambda: bool(self.title()), 5)
-            self.end_of_screen()
-            self.shots.append(self.screen_shot(journey.name))
+            if journey.scan is not None:
+                self.scan(journey.scan)
+                self.answer("scan")
+            else:
+                self.start(journey)
+                for attempt in range(journey.attempts):
+                    if attempt:
+                        self.try_again(journey)
+                    self.check_in(journey, first=not attempt)
+                    if self.timeout is not None:
+                        break
+                    if attempt + 1 < journey.attempts and self.answers[-1]["outcome"] not in (
+                            "not_found", "locked"):
+                        raise JourneyFailed(f"try {attempt + 1} of {journey.attempts} "
+                                            f"answered {self.answers[-1]['outcome']}")
+                if journey.then_scan is not None:
+                    self.scan(journey.then_scan)
+                    self.answer("scan")
+            if self.flow.step == Step.RESULT:
+                self.shots.append(self.screen_shot(journey.name))
         except JourneyFailed as problem:
             error = str(problem)
         except Exception:
             error = "runner error:\n" + traceback.format_exc()
-        outcome = self.flow.result.outcome.value if self.flow.result is not None else None
+        outcome = self.answers[-1]["outcome"] if self.answers else None
         final_step, greeting = str(self.flow.step), self.title()
         seconds = time.monotonic() - started
         if error is not None:
             path = self.out / f"{self.spec.label}-{journey.name}-failed.png"
             self.window.grab().save(str(path))
             self.shots.append(str(path))
-            self.screens.setdefault("failed", self.texts_on_screen())
+            self.screens.append({"step": "failed", "language": self.flow.language,
+                                 "texts": self.texts_on_screen(), "screenshot": str(path)})
         try:  # the next patient: Done, as a patient would; else the flow is reset
             if self.flow.step == Step.RESULT:
                 self.tap(self.button(self.tr(texts.DONE), "Done"), "button",
                          lambda: self.flow.step == Step.WELCOME, "Done", log=after)
         except JourneyFailed as problem:
             error = error or f"after the result: {problem}"
-        if self.flow.step != Step.WELCOME:
+        if self.flow.step != Step.WELCOME or not self.flow.new_patient:
             self.flow.reset()
             self.wait_until(lambda: self.flow.step == Step.WELCOME, 5)
+        try:
+            self.saved()
+        except JourneyFailed as problem:
+            error = error or str(problem)
         return {"name": journey.name, "outcome": outcome, "final_step": final_step,
-                "greeting": greeting, "typed": typed, "touches": self.touches,
-                "after": after, "screens": self.screens, "screenshots": self.shots,
+                "greeting": greeting, "typed": self.report_typed, "touches": self.touches,
+                "after": after, "answers": self.answers, "screens": self.screens,
+                "screenshots": self.shots, "scans": self.scans, "timeout": self.timeout,
                 "seconds": round(seconds, 2), "error": error}
 
     # -- the window and the screen ---------------------------------------------------------
@@ -422,6 +708,10 @@ class Runner:
         return {"screen": rect(screen), "qt": rect(window.geometry()), "x": x_geometry,
                 "is_full_screen": window.isFullScreen(),
                 "covers": x_geometry == rect(screen)}
+
+
+def iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def rect(r: QRect) -> list[int]:
@@ -484,8 +774,8 @@ def main(argv: list[str]) -> int:
 
     install_message_handler(qt_message)
     settings = make_settings(spec.database_url, **spec.settings)
-    ctx = SiteContext.open(settings, Database(spec.database_url),
-                           FixedClock(datetime.fromisoformat(spec.now)))
+    clock = FixedClock(datetime.fromisoformat(spec.now))
+    ctx = SiteContext.open(settings, Database(spec.database_url), clock)
     window = build_kiosk(ctx)
     app = QApplication.instance()
     assert isinstance(app, QApplication)
@@ -500,7 +790,7 @@ def main(argv: list[str]) -> int:
         kiosk_hook(kind, error, trace)  # the lockdown's: back to the welcome screen
 
     sys.excepthook = on_exception
-    runner = Runner(spec, app, window, report)
+    runner = Runner(spec, app, window, clock, report)
     handle = window.windowHandle()
     if not runner.wait_until(lambda: handle is not None and handle.isExposed(),
                              EXPOSE_SECONDS):
@@ -530,7 +820,7 @@ def main(argv: list[str]) -> int:
     for journey in report["journeys"]:
         print(f"{spec.label} {journey['name']}: {len(journey['touches'])} touches, "
               f"{journey['outcome']}, {journey['seconds']} s"
-              + (f"; FAILED: {journey['error']}" if journey["error"] else ""))
+              + (f"; FAILED: {journey['error']}" if journey["error"] else ""), file=sys.stderr)
     lockdown.may_close = True
     ctx.db.dispose()
     return EXIT_FAILED if failed else 0
