@@ -234,11 +234,15 @@ class Runner:
                 found.append(" ".join(widget.text().split()))
         return found
 
-    def title(self) -> str:
+    def title_label(self) -> QLabel | None:
         for label in self.page().findChildren(QLabel):
             if label.property("role") == "title" and label.isVisible():
-                return label.text()
-        return ""
+                return label
+        return None
+
+    def title(self) -> str:
+        label = self.title_label()
+        return label.text() if label is not None else ""
 
     def problem(self) -> str:
         return " ".join(label.text() for label in self.page().findChildren(QLabel)
@@ -255,7 +259,7 @@ class Runner:
         self.shots.append(str(path))
         self.screens.append({"step": step, "language": self.flow.language,
                              "texts": self.texts_on_screen(), "screenshot": str(path),
-                             "focus": describe(QApplication.focusWidget())})
+                             **focus_of(QApplication.focusWidget())})
 
     def save(self, image: QImage, path: Path) -> None:
         """PNG-encoded on another thread while the patient goes on (the grab itself is
@@ -520,10 +524,20 @@ class Runner:
             "language": self.flow.language, "title": self.title(),
             "texts": self.texts_on_screen(), "buttons": self.buttons_shown(self.page()),
             "retry_at": iso(getattr(result, "retry_at", None)),
-            "opens_at": iso(result.opens_at), "via": via}
+            "opens_at": iso(result.opens_at), "via": via,
+            # The title's box against what its text needs at its width: a box kept from a
+            # longer text before shows as a gap above and below a short title.
+            "title_box": self.title_box()}
         self.answers.append(answer)
         self.end_of_screen()
         return answer
+
+    def title_box(self) -> dict[str, int]:
+        label = self.title_label()
+        if label is None:
+            return {}
+        return {"y": label.mapTo(self.window, QPoint(0, 0)).y(), "height": label.height(),
+                "needed": label.heightForWidth(label.width())}
 
     def check_in(self, journey: Journey, first: bool) -> None:
         """On the name screen: the name (unless kept from the try before), Next, the date
@@ -708,6 +722,13 @@ class Runner:
         return {"screen": rect(screen), "qt": rect(window.geometry()), "x": x_geometry,
                 "is_full_screen": window.isFullScreen(),
                 "covers": x_geometry == rect(screen)}
+
+
+def focus_of(widget: QWidget | None) -> dict[str, Any]:
+    """The widget with the keyboard focus, and whether Enter (or Space) there would toggle
+    something: a language button or a display switch."""
+    return {"focus": describe(widget),
+            "focus_toggles": isinstance(widget, QAbstractButton) and widget.isCheckable()}
 
 
 def iso(value: date | datetime | None) -> str | None:

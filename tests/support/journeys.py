@@ -142,6 +142,7 @@ class Answer:
     retry_at: str | None     # a pause's end (ISO), if the answer was one
     opens_at: str | None     # when check-in opens (ISO), if too early
     via: str                 # "touch" or "scan"
+    title_box: Mapping[str, int] = field(default_factory=dict)  # y, height, needed (px)
 
     def shows(self, text: str) -> bool:
         flat = " ".join(text.split())
@@ -155,6 +156,7 @@ class Screen:
     texts: tuple[str, ...]
     screenshot: str
     focus: str = ""          # the widget with the keyboard focus (where Enter would go)
+    focus_toggles: bool = False  # that widget is a checkable button Enter would toggle
 
 
 @dataclass(frozen=True)

@@ -676,6 +676,42 @@ def test_five_failures_pause_names_and_the_next_patient_scans(journeys_at, size,
     assert [(visit.method.value, visit.language) for visit in visits] == [("qr", language)]
 
 
+# Findings kept as strict expected failures, in tests of their own so that the journeys are
+# asserted whatever they say; when the kiosk is fixed, the strict mark turns into a failure
+# that asks for its removal.
+FOCUS_LEFT_ON_A_TOGGLE = pytest.mark.xfail(strict=True, reason=(
+    "the next patient's welcome screen keeps the keyboard focus on the language button the "
+    "patient before tapped (or on the larger-text switch after a timeout): an Enter, such as "
+    "the end of a scan the kiosk did not recognise as one, chooses that language for them"))
+TITLE_KEEPS_ITS_HEIGHT = pytest.mark.xfail(strict=True, reason=(
+    "the result page's title keeps the height of the longest text it has shown "
+    "(ui.widgets.text.WrappingLabel._claim asks QLabel.heightForWidth, which never answers "
+    "less than the minimum height it set before): after the 4-line Arabic pause message "
+    "every later greeting sits in a 196-pixel box, pushed 70 pixels down"))
+
+
+@FOCUS_LEFT_ON_A_TOGGLE
+def test_a_new_patient_finds_no_toggle_under_the_enter_key(journeys_at):
+    """The welcome screen as each patient finds it: the keyboard focus is not on a language
+    button or a display switch, which an Enter would press."""
+    run, _ = journeys_at((1280, 800))
+    toggles = [(journey.name, journey.screens[0].focus) for journey in run.journeys
+               if journey.screens and journey.screens[0].step == "welcome"
+               and journey.screens[0].focus_toggles]
+    assert toggles == []
+
+
+@TITLE_KEEPS_ITS_HEIGHT
+def test_a_greeting_keeps_its_own_height_after_a_long_message(journeys_at):
+    """A greeting is one line at 1280 x 800: its box stays under two lines' height whatever
+    the page showed before (the pause message takes four lines in Arabic)."""
+    run, _ = journeys_at((1280, 800))
+    boxes = [(journey.name, answer.title_box) for journey in run.journeys
+             for answer in journey.answers
+             if answer.outcome == "checked_in" and answer.title_box]
+    assert boxes and [(name, box) for name, box in boxes if box["height"] > 100] == []
+
+
 @pytest.mark.parametrize("size", [pytest.param(size, id=f"{size[0]}x{size[1]}")
                                   for size in RUNS])
 def test_the_locked_down_kiosk_covers_the_screen(journeys_at, size):
