@@ -21,7 +21,7 @@ found bugs.
 
 Each journey's outcome is checked in the database (one visit, or none), on the screen (the
 message in the patient's language) and against a touch budget. One Xvfb and one runner process
-per screen size (tests/support/journeys.py, tests/support/journey_runner.py), two sizes at a
+per screen size (tests/support/journeys.py, tests/support/journey_runner.py), three at a
 time; the screenshots' folder is printed at the start, with a summary-<size>.txt per size.
 The locked-down window must cover the screen at every size, as X reports it
 (test_the_locked_down_kiosk_covers_the_screen).
