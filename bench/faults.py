@@ -13,7 +13,7 @@ Run from the repository root (as root for the full-disk and read-only-mount case
 
     .venv/bin/python bench/faults.py [--db sqlite|postgresql|both] [--processes N]
         [--checkins N] [--kills N] [--outage SECONDS] [--fuzz N] [--connections N]
-        [--silent N] [--only NAME ...]
+        [--silent N] [--only NAME ...] [--keep]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import argparse
 import os
 import platform
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -53,6 +54,8 @@ def main() -> None:
     parser.add_argument("--silent", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--only", nargs="*", choices=SCENARIOS, default=list(SCENARIOS))
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the working folder (databases, each process's output)")
     args, _ = parser.parse_known_args()  # `./dev bench` passes its arguments to every bench
     print(f"command: {shlex.join(sys.orig_argv)}")
     print(f"machine: {os.cpu_count()} CPUs, {platform.platform()}, "
@@ -100,6 +103,10 @@ def main() -> None:
             fhir.stop()
         if pg_server is not None and pg_server[1] is not None:
             pg_server[1].stop()
+        if args.keep:
+            print(f"working folder kept: {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
     print(f"\nSummary ({time.monotonic() - began:.0f} s):")
     print(f"{'scenario':<48} {'db':<10} {'attempts':>8} {'faults':>7} {'lost':>5} {'dup':>4} "
           f"{'crash':>5} {'forged':>6} {'recovery':>9}")

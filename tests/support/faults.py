@@ -313,6 +313,9 @@ def checkin_storm(url: str, fhir: FhirServer, folder: Path, *, processes: int = 
             unavailable += 1
         elif job.answer is None or job.answer.get("outcome") not in SUCCEEDED:
             wrong.append(f"{job.how}: {job.rc} {job.answer and job.answer.get('outcome')}")
+    figures.details["planned to be killed"] = (
+        f"{sum(job.kill is not None for job in jobs)} (the others of them finished before "
+        "their moment, or lost the race before the statement they were to stop after)")
     figures.details["killed"] = (f"{figures.faults} ({killed_where['random']} at a random "
                                  f"moment, {killed_where['visit']} after the visit's INSERT, "
                                  f"{killed_where['outbox']} after the write-back row's flush)")
@@ -360,18 +363,27 @@ def checkin_storm(url: str, fhir: FhirServer, folder: Path, *, processes: int = 
     # Recovery: the patients whose every try was killed try again, and must be checked in.
     missing = sorted(set(f"ap-{n}" for n in range(count)) - set(stored))
     first_success: float | None = None
+    reruns: list[float] = []
     for external in missing:
+        begun = time.monotonic()
         code = tokens.issue(ctx.qr_secret, ctx.settings.site_id, external, DAY)
         now = (start_of(ctx, external) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
         done = subprocess.run(kiosk_command(url, now, "checkin", "--qr", code, "--json"),
                               env=env, capture_output=True, text=True, cwd=REPOSITORY,
                               timeout=120)
+        reruns.append(time.monotonic() - begun)
         if done.returncode == 0 and first_success is None:
             first_success = time.monotonic()
         if done.returncode != 0 or unexpected_output(done.stderr):
             figures.problem("lost", f"{external} could not be checked in after the storm: "
                                     f"exit {done.returncode} {done.stderr.strip()[-300:]}")
-    figures.details["checked in again after the storm"] = len(missing)
+    figures.details["checked in again after the storm"] = (
+        f"{len(missing)}" + (f" (one process each, longest {max(reruns):.2f} s, start-up "
+                             f"included)" if reruns else ""))
+    figures.details["recovery"] = (
+        "last kill -> the first check-in that succeeded after it (a process started after "
+        "the storm, start-up included; with nothing left to redo, the first of the storm's "
+        "own processes to succeed after the kill)")
     if last_kill and first_success is not None:
         figures.recovery_seconds = first_success - last_kill
     elif last_kill:
