@@ -237,10 +237,12 @@ def _sync_check(ctx: SiteContext, figures: SiteFigures) -> dict[str, Any]:
 # -- the HTTP endpoint ------------------------------------------------------------------------
 
 # Anyone who can reach the port is a client: each gets REQUEST_TIMEOUT_SECONDS to send its
-# request and take the answer, and at most MAX_CLIENTS are answered at once (a scraper and a
-# health check need one or two); more are closed at once, not queued on threads.
-REQUEST_TIMEOUT_SECONDS = 5.0
-MAX_CLIENTS = 8
+# request and take the answer; at most PER_ADDRESS connections of one address are answered at
+# once (a scraper and a health check need one or two each), MAX_CLIENTS in all; more are
+# closed at once, not queued on threads. So one address holding silent connections cannot
+# keep the monitoring server (another address) from its answer.
+REQUEST_TIMEOUT_SECONDS = 3.0
+PER_ADDRESS, MAX_CLIENTS = 4, 32
 # What a client does to its own connection (hangs up, stalls): not the kiosk's error.
 CLIENT_FAULTS = (ConnectionError, TimeoutError)
 
@@ -255,28 +257,47 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.slots = threading.BoundedSemaphore(MAX_CLIENTS)
+        self.guard = threading.Lock()
+        self.open_by_address: dict[str, int] = {}
         self.turned_away = 0
 
+    def _admit(self, address: str) -> bool:
+        with self.guard:
+            held = self.open_by_address.get(address, 0)
+            if held >= PER_ADDRESS or sum(self.open_by_address.values()) >= MAX_CLIENTS:
+                self.turned_away += 1
+                return False
+            self.open_by_address[address] = held + 1
+            return True
+
+    def _release(self, address: str) -> None:
+        with self.guard:
+            left = self.open_by_address.get(address, 1) - 1
+            if left > 0:
+                self.open_by_address[address] = left
+            else:
+                self.open_by_address.pop(address, None)
+
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.slots.acquire(blocking=False):
-            self.turned_away += 1
+        address = str(client_address[0]) if client_address else ""
+        if not self._admit(address):
             if self.turned_away in (1, 10, 100) or self.turned_away % 1000 == 0:
-                log.warning("monitor: %d connections turned away (more than %d at once)",
-                            self.turned_away, MAX_CLIENTS)
+                log.warning("monitor: %d connections turned away (more than %d at once from "
+                            "one address, or %d in all)", self.turned_away, PER_ADDRESS,
+                            MAX_CLIENTS)
             self.shutdown_request(request)
             return
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self.slots.release()
+            self._release(address)
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self.slots.release()
+            self._release(str(client_address[0]) if client_address else "")
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Not the standard library's traceback on stderr: its message could quote anything.
