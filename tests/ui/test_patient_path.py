@@ -3,6 +3,8 @@ their display choices kept when they start over, and an honest end to trying by 
 
 from __future__ import annotations
 
+from PySide6.QtWidgets import QApplication, QPushButton
+
 from kiosk.domain.flow import Step
 from tests.support.qt import click, wait_for
 from tests.ui.test_kiosk import visible_text
@@ -43,3 +45,29 @@ def test_after_three_tries_try_again_gives_way_to_the_code_and_reception(qtbot, 
     shown = visible_text(page)
     assert "We still could not find your appointment" in shown
     assert "scan the code from your appointment message" in shown
+
+
+def test_the_next_patient_finds_no_button_holding_the_keyboard_focus(qtbot, window):
+    window.activateWindow()
+    click(qtbot, window.welcome.language_buttons["ar"])
+    window.pages[Step.FAMILY_NAME].setFocus()
+    window.welcome.language_buttons["ar"].setFocus()  # as a tap leaves it
+    window.flow.done()  # the patient walks away: the next one comes
+    assert not isinstance(QApplication.focusWidget(), QPushButton), \
+        QApplication.focusWidget()
+
+
+def test_a_label_gives_back_the_height_a_longer_text_took(qtbot, window):
+    from ui.widgets.text import label
+
+    shown = label("title")
+    qtbot.addWidget(shown)
+    shown.setText("one line")
+    shown.show()
+    shown.resize(600, 40)  # laid out at a real width: from here the label claims its height
+    QApplication.processEvents()
+    short = shown.minimumHeight()
+    shown.setText(" ".join(["a much longer message that wraps"] * 8))
+    assert shown.minimumHeight() > 2 * short
+    shown.setText("one line")
+    assert shown.minimumHeight() == short

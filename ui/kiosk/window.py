@@ -299,6 +299,9 @@ class KioskWindow(QWidget):
         QApplication.clipboard().clear()
         if self.guide is not None:
             self.guide.forget()
+        # No button keeps the keyboard focus for the next patient (or a fresh start): an
+        # Enter (the end of a scan not recognised as one) would press what was tapped before.
+        self.setFocus(Qt.FocusReason.OtherFocusReason)
         if not self.flow.new_patient:
             return  # "Start over": the same patient keeps the display they chose
         if self.larger.isChecked():

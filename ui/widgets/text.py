@@ -31,6 +31,11 @@ class WrappingLabel(QLabel):
             self._claim()
 
     def _claim(self) -> None:
+        claimed = self.minimumHeight()
+        if claimed and self.text():
+            # QLabel's heightForWidth never answers less than the minimum height set before:
+            # without this a label would keep the height of the longest text it ever showed.
+            self.setMinimumHeight(0)
         needed = max(0, self.heightForWidth(self.width())) if self.text() else 0
         if needed != self.minimumHeight():
             self.setMinimumHeight(needed)
