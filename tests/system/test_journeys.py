@@ -676,21 +676,6 @@ def test_five_failures_pause_names_and_the_next_patient_scans(journeys_at, size,
     assert [(visit.method.value, visit.language) for visit in visits] == [("qr", language)]
 
 
-# Findings kept as strict expected failures, in tests of their own so that the journeys are
-# asserted whatever they say; when the kiosk is fixed, the strict mark turns into a failure
-# that asks for its removal.
-FOCUS_LEFT_ON_A_TOGGLE = pytest.mark.xfail(strict=True, reason=(
-    "the next patient's welcome screen keeps the keyboard focus on the language button the "
-    "patient before tapped (or on the larger-text switch after a timeout): an Enter, such as "
-    "the end of a scan the kiosk did not recognise as one, chooses that language for them"))
-TITLE_KEEPS_ITS_HEIGHT = pytest.mark.xfail(strict=True, reason=(
-    "the result page's title keeps the height of the longest text it has shown "
-    "(ui.widgets.text.WrappingLabel._claim asks QLabel.heightForWidth, which never answers "
-    "less than the minimum height it set before): after the 4-line Arabic pause message "
-    "every later greeting sits in a 196-pixel box, pushed 70 pixels down"))
-
-
-@FOCUS_LEFT_ON_A_TOGGLE
 def test_a_new_patient_finds_no_toggle_under_the_enter_key(journeys_at):
     """The welcome screen as each patient finds it: the keyboard focus is not on a language
     button or a display switch, which an Enter would press."""
@@ -701,7 +686,6 @@ def test_a_new_patient_finds_no_toggle_under_the_enter_key(journeys_at):
     assert toggles == []
 
 
-@TITLE_KEEPS_ITS_HEIGHT
 def test_a_greeting_keeps_its_own_height_after_a_long_message(journeys_at):
     """A greeting is one line at 1280 x 800: its box stays under two lines' height whatever
     the page showed before (the pause message takes four lines in Arabic)."""

@@ -30,6 +30,9 @@ class WrappingLabel(QLabel):
         if self.laid_out or not text:
             self._claim()
 
+    def clear(self) -> None:
+        self.setText("")  # QLabel.clear() would not reach setText above: the claim must go too
+
     def _claim(self) -> None:
         claimed = self.minimumHeight()
         if claimed and self.text():
