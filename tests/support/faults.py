@@ -1429,7 +1429,8 @@ def hostile_monitor(url: str, *, connections: int = 100, silent: int = 20,
     ok = [seconds for seconds, status in answered if status == 200]
     figures.details["clients"] = dict(kinds)
     figures.details["connections refused by the OS"] = refused
-    figures.details["turned away by the kiosk (over 4 at once from one address, or 32 in all)"] = server.httpd.turned_away
+    figures.details["turned away by the kiosk (over 4 at once from one address, or 32 "
+                    "in all)"] = server.httpd.turned_away
     figures.details["threads: before / peak"] = f"{baseline} / {peak[0]}"
     figures.details["silent clients closed by the kiosk"] = f"{closed_by_kiosk} of {len(held)}"
     figures.details["legitimate /healthz during the storm"] = (

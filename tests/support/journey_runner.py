@@ -235,9 +235,12 @@ class Runner:
         return found
 
     def title_label(self) -> QLabel | None:
-        for label in self.page().findChildren(QLabel):
-            if label.property("role") == "title" and label.isVisible():
-                return label
+        """The screen's heading: its title, or on an answer without a ticket the lead text
+        that says what to do instead."""
+        for role in ("title", "lead"):
+            for label in self.page().findChildren(QLabel):
+                if label.property("role") == role and label.isVisible() and label.text():
+                    return label
         return None
 
     def title(self) -> str:

@@ -20,6 +20,9 @@ class ResultPage(Page):
     def __init__(self, host: PageHost) -> None:
         super().__init__(host)
         self.title = label("title")
+        # What to do instead, when no ticket was given: several sentences are read more
+        # easily in the lead style than as a bold title.
+        self.answer = label("lead")
         self.ticket_caption = label("hint")
         self.ticket = label("ticket")
         self.details = label()
@@ -53,7 +56,7 @@ class ResultPage(Page):
         bottom.addWidget(self.done)
         for end in (self.try_again, self.done):  # a lone Done stays a button, not a bar
             end.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
-        layout = column(self.title, spacing=10)
+        layout = column(self.title, self.answer, spacing=10)
         layout.addLayout(middle)
         layout.addStretch(1)
         layout.addWidget(self.feedback_question)
@@ -74,7 +77,10 @@ class ResultPage(Page):
         placed = result.ticket is not None
         greeting = result.greeting(language)  # 王伟 in Chinese, the given name where usual
         self.title.setText(self.tr(texts.GREETING, name=greeting) if placed and greeting
-                           else result.message(language))
+                           else "")
+        self.title.setVisible(placed)
+        self.answer.setText("" if placed else result.message(language))
+        self.answer.setVisible(not placed)
         self.ticket_caption.setVisible(placed)
         self.ticket_caption.setText(self.tr(texts.TICKET_LABEL))
         self.ticket.setText(result.ticket or "")
@@ -138,10 +144,11 @@ class ResultPage(Page):
 
     def spoken(self) -> str:
         # Not the greeting: a patient's name is not read aloud in a lobby.
-        return " ".join(part for part in (self.details.text(), self.message.text()) if part)
+        return " ".join(part for part in (self.answer.text(), self.details.text(),
+                                          self.message.text()) if part)
 
     def forget(self) -> None:
-        for widget in (self.title, self.ticket, self.details, self.message):
+        for widget in (self.title, self.answer, self.ticket, self.details, self.message):
             widget.clear()
 
 
