@@ -71,3 +71,14 @@ def test_a_label_gives_back_the_height_a_longer_text_took(qtbot, window):
     assert shown.minimumHeight() > 2 * short
     shown.setText("one line")
     assert shown.minimumHeight() == short
+
+
+def test_an_answer_without_a_ticket_is_lead_text_and_is_spoken(qtbot, window):
+    window.flow.start_name_entry()
+    window.flow.submit_family("Nobody")
+    window.run(window.flow.submit_birth_date("1", "1", "1980"))
+    wait_for(qtbot, window, Step.RESULT)
+    page = window.pages[Step.RESULT]
+    assert not page.title.isVisible() and page.answer.isVisible()
+    assert page.answer.property("role") == "lead"
+    assert "We could not find your appointment" in page.spoken()
