@@ -42,12 +42,18 @@ def healthz(port: int) -> tuple[int, dict]:
     return answer.status_code, answer.json()
 
 
-@pytest.fixture
-def monitored(ctx: SiteContext):
-    """The day's site with the endpoint on a free port (``monitor_address`` port 0)."""
+def serving(ctx: SiteContext):
+    """The endpoint on a free port (``monitor_address`` port 0)."""
     ctx.settings = ctx.settings.replace(monitor_address="127.0.0.1:0")
     server = serve(ctx)
     assert server is not None
+    return server
+
+
+@pytest.fixture
+def monitored(ctx: SiteContext):
+    """The day's site, on SQLite and PostgreSQL, with the endpoint."""
+    server = serving(ctx)
     yield ctx, server.port
     server.stop()
 
@@ -370,9 +376,7 @@ def test_uncaught_exceptions_are_logged_without_their_message(tmp_path, sqlite_u
 
 @pytest.fixture
 def exposed(sqlite_ctx: SiteContext):
-    sqlite_ctx.settings = sqlite_ctx.settings.replace(monitor_address="127.0.0.1:0")
-    server = serve(sqlite_ctx)
-    assert server is not None
+    server = serving(sqlite_ctx)
     yield sqlite_ctx, server.port
     server.stop()
 
