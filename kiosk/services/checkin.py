@@ -220,15 +220,16 @@ class CheckinService:
         """Pause name check-in for ``key`` (a kiosk, or the whole site)."""
         pause = self._pause_length(session, key, now)
         until = now + pause
-        lock = session.get(KioskLock, key)
-        if lock is None:
-            session.add(KioskLock(kiosk_id=key, locked_until=until))
-        else:
-            lock.locked_until = until
+        # One statement, not get-then-add: the site's key is shared by every kiosk, and two
+        # of them may pause it at once.
+        insert = upsert_for(session)
+        session.execute(insert(KioskLock).values(kiosk_id=key, locked_until=until)
+                        .on_conflict_do_update(index_elements=[KioskLock.kiosk_id],
+                                               set_={"locked_until": until}))
         minutes = int(pause.total_seconds() // 60)
         log.warning("%s: name check-in paused for %d minutes after %d failed attempts (codes "
-                    "still work)", key if key.startswith("site:") else f"kiosk {key}", minutes,
-                    failures)
+                    "still work)", key if key == self._site_key() else f"kiosk {key}",
+                    minutes, failures)
         audit(session, self.ctx, key, "kiosk_locked", failures=failures, minutes=minutes)
         return CheckinResult(Outcome.LOCKED, retry_at=self.ctx.local(until))
 
