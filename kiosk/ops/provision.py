@@ -73,9 +73,9 @@ def provision(values: dict[str, Any], path: Path, *, force: bool = False) -> Set
     # Created 0640 (never readable by others, whatever the umask, even for a moment).
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
     with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-        os.fchmod(out.fileno(), 0o640)
+        os.fchmod(out.fileno(), 0o640 if previous is None
+                  else stat.S_IMODE(previous.st_mode) & 0o770)
         if previous is not None:
-            os.fchmod(out.fileno(), stat.S_IMODE(previous.st_mode) & 0o770)
             with contextlib.suppress(PermissionError):  # only root can give a file away
                 os.fchown(out.fileno(), previous.st_uid, previous.st_gid)
         out.write(render(values))

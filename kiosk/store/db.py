@@ -90,11 +90,10 @@ def _prepare_sqlite_file(url: URL) -> None:
     if not path.parent.is_dir():
         return  # a configured folder that is missing is a mistake to report, not to make
     try:
-        os.close(open_private(path, os.O_RDWR))
+        os.close(open_private(path, os.O_RDWR))  # made 0600 if it was not
     except OSError:
         return  # unreadable or gone: connecting reports it, naming the database
-    for companion in (path, path.with_name(path.name + "-wal"),
-                      path.with_name(path.name + "-shm")):
+    for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         make_private(companion)
 
 
