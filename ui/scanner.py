@@ -6,6 +6,7 @@ either released to the focused widget (a person typing) or, as a burst, turned i
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -20,6 +21,10 @@ SHORTCUT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
 # A scanner presses Shift for every capital letter: modifier keys alone are part of a burst.
 MODIFIER_KEYS = (Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_AltGr,
                  Qt.Key.Key_Meta, Qt.Key.Key_CapsLock)
+
+
+log = logging.getLogger(__name__)
+STRAY_WINDOW_MS = 3000
 
 
 def _monotonic_ms() -> float:
@@ -38,6 +43,8 @@ class ScannerFilter(QObject):
         self.now_ms = now_ms
         self._held: list[tuple[QObject, int, Qt.KeyboardModifier, str]] = []
         self._replaying = False
+        self._stray = 0
+        self._stray_since: float | None = None
         self.quiet = QTimer(self)
         self.quiet.setSingleShot(True)
         self.quiet.setTimerType(Qt.TimerType.PreciseTimer)
@@ -86,6 +93,8 @@ class ScannerFilter(QObject):
             self.on_scan(decision.scan)
         if not decision.release:
             return
+        if settled and not isinstance(QApplication.focusWidget(), QLineEdit):
+            self._note_stray(len(settled))
         self._replaying = True
         try:
             for target, key, modifiers, text in settled:
@@ -97,6 +106,20 @@ class ScannerFilter(QObject):
                     receiver, QKeyEvent(QEvent.Type.KeyRelease, key, modifiers, text))
         finally:
             self._replaying = False
+
+    def _note_stray(self, count: int) -> None:
+        """Keys with no field to type into: a person at a keyboard, or a scanner typing slower
+        than the burst gap, whose scans then do nothing. Enough of them within a few seconds
+        are worth a line for IT (the count, never the keys)."""
+        now = self.now_ms()
+        if self._stray_since is None or now - self._stray_since > STRAY_WINDOW_MS:
+            self._stray_since, self._stray = now, 0
+        self._stray += count
+        if self._stray >= self.detector.min_length:
+            log.info("%d keys in a row with no text field to take them: if they were a scan, "
+                     "the scanner types slower than one key every %.0f ms and is read as a "
+                     "person", self._stray, self.detector.max_gap_ms)
+            self._stray_since, self._stray = None, 0
 
     def _typing(self, receiver: QObject) -> None:
         """Letters typed into a field on a physical keyboard. (Space on a focused button is

@@ -3,6 +3,7 @@ and the real engine."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 import pytest
@@ -1192,3 +1193,16 @@ def test_the_keypad_types_into_the_active_field_after_the_language_changes(qtbot
     tap_digits(qtbot, page, "14")
     assert fields(page) == {"day": "14", "month": "03", "year": ""}
     assert active(page) == "year"  # the first field not yet full after the day, in Arabic
+
+
+def test_keys_with_no_field_to_take_them_are_counted_for_it(qtbot, window, caplog):
+    """A scanner slower than the burst gap is read as a person; on the welcome screen its keys
+    go nowhere, so IT gets a line saying so (how many keys, never which)."""
+    page = window.pages[Step.WELCOME]
+    caplog.set_level(logging.INFO, logger="ui.scanner")
+    for char in "K7Q2M9X4":
+        press_keys(page, char)
+        qtbot.wait(60)  # slower than a scanner's burst gap
+    qtbot.waitUntil(lambda: "no text field" in caplog.text, timeout=2000)
+    assert "K7Q2" not in caplog.text
+    assert window.flow.step is Step.WELCOME
