@@ -102,6 +102,7 @@ class PaintWatch(QObject):
         self.timer.timeout.connect(self.loop.quit)
         self.wanted: frozenset[Step] = frozenset()
         self.seen: Step | None = None
+        window.build_pages()  # as `kiosk run` does after its first frame
         for page in window.pages.values():
             page.installEventFilter(self)
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import (
+    QEvent,
     QMessageLogContext,
     QObject,
     Qt,
@@ -19,20 +22,24 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QApplication, QWidget
 
+from kiosk.base.clock import Clock
 from kiosk.base.settings import Settings
-from kiosk.domain.flow import KioskFlow, Step, Timing
-from kiosk.services import site_settings
-from kiosk.services.checkin import CheckinService
-from kiosk.services.lobby import record_feedback, request_help
-from kiosk.store.site import SiteContext
+from kiosk.domain.flow import CheckinRequest, KioskFlow, Step, Timing
+from kiosk.domain.results import CheckinResult
 from ui.kiosk.window import KioskWindow
-from ui.lockdown import Lockdown
 from ui.scanner import ScannerFilter
 from ui.worker import Worker
+
+# The database, the services and the sync load after the kiosk's first frame (see
+# run_windows): a kiosk restarted after a fault shows its welcome screen sooner.
+if TYPE_CHECKING:
+    from kiosk.store.site import SiteContext
+    from ui.lockdown import Lockdown
 
 log = logging.getLogger(__name__)
 
 CAMERA_AFTER_MS = 800
+OPEN_RETRY_MS = 10_000  # the site's database away at start: try again this often
 SITE_SETTINGS_POLL_MS = 30_000
 PURGE_EVERY_MS = 3_600_000
 SCREEN_PULSE_MS = 5_000
@@ -41,7 +48,8 @@ SCREEN_PULSE_MS = 5_000
 def guide(engine: str | None) -> Any:
     from ui.speech import Guide  # QtTextToSpeech loads only where guidance is switched on
 
-    return Guide.create(engine)
+    with qt_messages_without_python():  # its plugins load too
+        return Guide.create(engine)
 
 
 def has_display() -> bool:
@@ -61,42 +69,87 @@ def application() -> QApplication:
     return app
 
 
+class SiteSource(Protocol):
+    """Where the windows find their site: the settings and the clock at once, the open site
+    (database, migrations checked, site row read) when first asked; the CLI's Runtime."""
+
+    settings: Settings
+    clock: Clock
+
+    @property
+    def ctx(self) -> SiteContext: ...
+
+
 def build_kiosk(
     ctx: SiteContext, timing: Timing | None = None, speech_engine: str | None = None
 ) -> KioskWindow:
-    """The patient kiosk window wired to the engine; the scanner filter is installed too."""
+    """The patient kiosk window on an open site, wired to the engine."""
+    window = kiosk_window(ctx.settings, ctx.clock, lambda: ctx, timing, speech_engine)
+    serve_kiosk(ctx, window)
+    return window
+
+
+def kiosk_window(
+    settings: Settings,
+    clock: Clock,
+    site: Callable[[], SiteContext],
+    timing: Timing | None = None,
+    speech_engine: str | None = None,
+) -> KioskWindow:
+    """The patient kiosk window, built from the settings alone: its first frame needs no
+    database. ``site()`` gives the open site (opening it if start-up has not yet) and is only
+    called off the GUI thread, for a patient's request: a database away at that moment is
+    the patient's "please see reception" answer. The scanner filter is installed too."""
     app = application()
-    settings = ctx.settings
     kiosk_id = settings.kiosk_id
-    flow = KioskFlow(ctx.clock, settings.default_language, settings.languages, timing, tz=ctx.tz)
-    service = CheckinService(ctx)
+    tz = ZoneInfo(settings.timezone)
+    flow = KioskFlow(clock, settings.default_language, settings.languages, timing, tz=tz)
     worker = Worker()
+    checkin: list[Any] = []  # the CheckinService, made on the first request
+    making = threading.Lock()
+
+    def answer(request: CheckinRequest) -> CheckinResult:
+        from kiosk.services.checkin import CheckinService
+
+        ctx = site()
+        with making:
+            if not checkin or checkin[0].ctx is not ctx:
+                checkin[:] = [CheckinService(ctx)]
+            service = checkin[0]
+        result: CheckinResult = service.answer(request, kiosk_id)
+        return result
 
     def feedback(score: int, current: KioskFlow) -> None:
+        from kiosk.services.lobby import record_feedback
+
         method = "qr" if current.family is None else "name_dob"
         language = current.language
         worker.run(
-            lambda: record_feedback(ctx, kiosk_id, score, language, method),
+            lambda: record_feedback(site(), kiosk_id, score, language, method),
             lambda _: None,
             lambda _: None,
         )
 
     window = KioskWindow(
         flow,
-        lambda request: service.answer(request, kiosk_id),
+        answer,
         on_feedback=feedback,
         worker=worker,
         reach_layout=settings.reach_layout,
         guide=guide(speech_engine) if settings.speak_guidance else None,
     )
     worker.setParent(window)
-    flow.on_help(
-        lambda step, visit_id: worker.run(
-            lambda: request_help(ctx, kiosk_id, step, visit_id=visit_id),
+
+    def help_asked(step: str, visit_id: int | None) -> None:
+        from kiosk.services.lobby import request_help
+
+        worker.run(
+            lambda: request_help(site(), kiosk_id, step, visit_id=visit_id),
             lambda _: None,
             lambda _: None,
         )
-    )
+
+    flow.on_help(help_asked)
     # The camera (QtMultimedia, FFmpeg, the decoder) loads after the first frame is shown:
     # the welcome screen appears sooner, and scanners work meanwhile.
     QTimer.singleShot(CAMERA_AFTER_MS, window, lambda: attach_camera(window, flow))
@@ -109,8 +162,17 @@ def build_kiosk(
     window.scanner = scanner
     window.setWindowTitle(settings.site_name)
     window.apply_site_settings(settings)
-    window.site_settings = SiteSettingsFollower(ctx, window, worker)
     return window
+
+
+def serve_kiosk(ctx: SiteContext, window: KioskWindow) -> None:
+    """The open site behind a kiosk window: its site-wide settings (an admin's, applied at
+    once when they differ from the file's the first frame was built with) and followed."""
+    follower = SiteSettingsFollower(ctx, window, window.worker)
+    window.site_settings = follower
+    if window.settings_shown != ctx.settings:
+        follower.pending = ctx.settings
+        follower.apply_when_idle()
 
 
 class SiteSettingsFollower(QObject):
@@ -119,6 +181,8 @@ class SiteSettingsFollower(QObject):
     change between patients, never in front of one."""
 
     def __init__(self, ctx: SiteContext, window: KioskWindow, worker: Worker) -> None:
+        from kiosk.services import site_settings
+
         super().__init__(window)
         self.ctx, self.window, self.worker = ctx, window, worker
         self.site = site_settings.Follower(ctx)
@@ -152,7 +216,8 @@ class SiteSettingsFollower(QObject):
 def attach_camera(window: KioskWindow, flow: KioskFlow) -> None:
     from ui.camera import camera_preview
 
-    preview = camera_preview(on_scan=lambda payload: window.run(flow.scanned(payload)))
+    with qt_messages_without_python():
+        preview = camera_preview(on_scan=lambda payload: window.run(flow.scanned(payload)))
     if preview is not None:
         window.welcome.attach_camera(preview)
         flow.subscribe(
@@ -206,6 +271,19 @@ def route_qt_messages() -> None:
     previous = qInstallMessageHandler(handler)
 
 
+@contextlib.contextmanager
+def qt_messages_without_python() -> Iterator[None]:
+    """Qt's messages go to stderr, not through Python, while the camera stack loads: its
+    plugins warn from inside the dynamic loader (missing optional libraries), and a Python
+    message handler there waits for the interpreter lock while another Python thread, in an
+    import of its own, waits for the loader (seen: the kiosk hung at start)."""
+    previous = qInstallMessageHandler(None)
+    try:
+        yield
+    finally:
+        qInstallMessageHandler(previous)
+
+
 def start_screen_pulse(ctx: SiteContext, window: QWidget) -> QTimer:
     """The event loop tells the monitor it is alive; /healthz fails when it falls silent
     (a screen that hangs would otherwise look healthy from outside)."""
@@ -252,49 +330,53 @@ def build_board(ctx: SiteContext) -> QWidget:
     return BoardWindow(ctx, speaker=speaker)
 
 
-def run_windows(ctx: SiteContext, which: str, *, exit_after: float | None = None) -> int:
+def run_windows(site: SiteSource, which: str, *, exit_after: float | None = None) -> int:
     """Open ``which`` ("run": the locked-down kiosk; "kiosk": the same in a window;
     "reception", "board", "board-windowed", or "demo": kiosk, reception and board side by
-    side) and run until the main one is closed. ``exit_after`` seconds: quit cleanly then."""
-    from kiosk.ops.monitor import serve
+    side) and run until the main one is closed. ``exit_after`` seconds: quit cleanly then.
 
+    The kiosk ("run", "kiosk") shows its welcome screen first, from the settings alone, and
+    opens the site after that first frame, off the GUI thread (:class:`SiteOpening`)."""
     app = application()
     route_qt_messages()
     windows: list[QWidget] = []
-    stop_sync: Callable[[], None] = lambda: None  # noqa: E731
-    monitor = serve(ctx)
-    if which in ("run", "kiosk", "demo"):
-        kiosk = build_kiosk(ctx)
-        kiosk.resize(1280, 800) if which != "demo" else kiosk.resize(1024, 700)
-        start_heartbeat(ctx, kiosk, Worker(kiosk))
-        if which != "demo":  # the demo keeps its made-up history
-            start_purging(ctx, kiosk, Worker(kiosk))
-        stop_sync = start_background_sync(ctx)
+    lockdown: Lockdown | None = None
+    services = Services()
+    if which in ("run", "kiosk"):
+        kiosk = kiosk_window(site.settings, site.clock, lambda: site.ctx)
+        kiosk.resize(1280, 800)
         windows.append(kiosk)
+        opening = SiteOpening(site, kiosk, lambda ctx: services.start_kiosk(ctx, kiosk))
         if which == "run":
-            lock_down(ctx, kiosk)
-    if which in ("reception", "demo"):
-        reception = build_reception(ctx)
-        reception.resize(1280, 720)
-        windows.append(reception)
-    if which in ("board", "board-windowed", "demo"):
-        board = build_board(ctx)
-        board.resize(1280, 720)
-        windows.append(board)
-    if which == "board":
-        windows[0].showFullScreen()
-    elif which == "run":
-        pass  # the lockdown showed it full screen
+            lockdown = lock_down(site.settings, site.clock, kiosk, lambda: opening.opened)
+        else:
+            kiosk.show()
     else:
-        for offset, window in enumerate(windows):
-            window.move(40 * offset, 40 * offset)
-            window.show()
+        ctx = site.ctx
+        if which == "demo":
+            kiosk = build_kiosk(ctx)
+            kiosk.resize(1024, 700)
+            windows.append(kiosk)
+            services.start_kiosk(ctx, kiosk, purge=False)  # the demo keeps its made-up history
+        if which in ("reception", "demo"):
+            reception = build_reception(ctx)
+            reception.resize(1280, 720)
+            windows.append(reception)
+        if which in ("board", "board-windowed", "demo"):
+            board = build_board(ctx)
+            board.resize(1280, 720)
+            windows.append(board)
+        services.start_monitor(ctx, windows[0])
+        if which == "board":
+            windows[0].showFullScreen()
+        else:
+            for offset, window in enumerate(windows):
+                window.move(40 * offset, 40 * offset)
+                window.show()
     # Closing the first window (the kiosk in the demo) ends the program.
     app.setQuitOnLastWindowClosed(False)
     windows[0].destroyed.connect(app.quit)
     windows[0].setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-    if monitor is not None:
-        start_screen_pulse(ctx, windows[0])
     QTimer.singleShot(
         0,
         lambda: log.info(
@@ -302,29 +384,100 @@ def run_windows(ctx: SiteContext, which: str, *, exit_after: float | None = None
         ),
     )
     if exit_after is not None:
-        QTimer.singleShot(int(exit_after * 1000), lambda: _close_all(windows))
+        QTimer.singleShot(int(exit_after * 1000), lambda: _close_all(windows, lockdown))
     try:
         return app.exec()
     finally:
-        stop_sync()
-        if monitor is not None:
-            monitor.stop()
+        services.stop()
 
 
-def _close_all(windows: list[QWidget]) -> None:
+class Services:
+    """What runs beside the windows once the site is open: the kiosk's heartbeat, hourly
+    purge and schedule sync, and the monitoring endpoint with its screen pulse."""
+
+    def __init__(self) -> None:
+        self.monitor: Any = None
+        self.stop_sync: Callable[[], None] = lambda: None
+
+    def start_kiosk(self, ctx: SiteContext, kiosk: KioskWindow, *, purge: bool = True) -> None:
+        serve_kiosk(ctx, kiosk)
+        start_heartbeat(ctx, kiosk, Worker(kiosk))
+        if purge:
+            start_purging(ctx, kiosk, Worker(kiosk))
+        self.stop_sync = start_background_sync(ctx)
+        if self.monitor is None:
+            self.start_monitor(ctx, kiosk)
+
+    def start_monitor(self, ctx: SiteContext, window: QWidget) -> None:
+        from kiosk.ops.monitor import serve
+
+        self.monitor = serve(ctx)
+        if self.monitor is not None:
+            start_screen_pulse(ctx, window)
+
+    def stop(self) -> None:
+        self.stop_sync()
+        if self.monitor is not None:
+            self.monitor.stop()
+
+
+class SiteOpening(QObject):
+    """Opens the site once the kiosk's first frame is painted, off the GUI thread, then calls
+    ``on_open(ctx)`` on it; a database away is logged and tried again every
+    :data:`OPEN_RETRY_MS` (meanwhile a patient's request tries too, and hears "please see
+    reception" if it fails), so the kiosk recovers without a restart."""
+
+    def __init__(self, site: SiteSource, kiosk: KioskWindow,
+                 on_open: Callable[[SiteContext], None]) -> None:
+        super().__init__(kiosk)
+        self.site, self.kiosk, self.on_open = site, kiosk, on_open
+        self.opened: SiteContext | None = None
+        self.tries = 0
+        self.painted = False
+        kiosk.welcome.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and not self.painted:
+            self.painted = True
+            self.kiosk.welcome.removeEventFilter(self)
+            QTimer.singleShot(0, self, self.kiosk.build_pages)
+            QTimer.singleShot(0, self, self.open)
+        return False
+
+    def open(self) -> None:
+        self.tries += 1
+        self.kiosk.worker.run(lambda: self.site.ctx, self._opened, self._failed)
+
+    def _opened(self, ctx: SiteContext) -> None:
+        self.opened = ctx
+        self.on_open(ctx)
+        log.info("site open%s", f" after {self.tries} tries" if self.tries > 1 else "")
+
+    def _failed(self, error: Exception) -> None:
+        from kiosk.store.errors import DatabaseUnavailable
+
+        if not isinstance(error, DatabaseUnavailable):
+            raise error  # a defect, not an outage: the kiosk's error handling takes it
+        log.error("the site cannot open: the database is unavailable (%s); trying again "
+                  "in %d s", error, OPEN_RETRY_MS // 1000)
+        QTimer.singleShot(OPEN_RETRY_MS, self, self.open)
+
+
+def _close_all(windows: list[QWidget], lockdown: Lockdown | None) -> None:
+    if lockdown is not None:
+        lockdown.may_close = True
     for window in reversed(windows):
-        lockdown = window.findChild(Lockdown)
-        if lockdown is not None:
-            lockdown.may_close = True
         window.close()
 
 
-def lock_down(ctx: SiteContext, kiosk: KioskWindow) -> Lockdown:
+def lock_down(settings: Settings, clock: Clock, kiosk: KioskWindow,
+              staff_site: Callable[[], SiteContext | None]) -> Lockdown:
     """`kiosk run`: the kiosk window frameless, full screen, on top, keys and closing
     refused, the cursor hidden on touch screens, errors sent back to the welcome screen."""
-    lockdown = Lockdown(
-        ctx, kiosk, on_reset=kiosk.flow.reset, escape_allowed=kiosk.languages.isVisible
-    )
+    from ui.lockdown import Lockdown
+
+    lockdown = Lockdown(settings, clock, kiosk, on_reset=kiosk.flow.reset,
+                        staff_site=staff_site, escape_allowed=kiosk.languages.isVisible)
     lockdown.apply()
     return lockdown
 

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.base.settings import Settings
 from kiosk.ops.cli import main as cli_main
-from kiosk.store.site import SiteContext
+
+if TYPE_CHECKING:
+    from ui.app import SiteSource
 
 
-def show_window(ctx: SiteContext, which: str, *, exit_after: float | None = None) -> int:
+def show_window(site: SiteSource, which: str, *, exit_after: float | None = None) -> int:
     import os
 
     if exit_after is not None and not os.environ.get("DISPLAY") and \
@@ -30,7 +32,7 @@ def show_window(ctx: SiteContext, which: str, *, exit_after: float | None = None
         print("No display found (DISPLAY or WAYLAND_DISPLAY): the window cannot open.",
               file=sys.stderr)
         return 0
-    return run_windows(ctx, which, exit_after=exit_after)
+    return run_windows(site, which, exit_after=exit_after)
 
 
 def missing_part(error: ImportError) -> str:

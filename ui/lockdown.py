@@ -59,6 +59,8 @@ from ui.staff_text import StaffText
 from ui.widgets.keyboard import Keypad
 
 if TYPE_CHECKING:  # the database machinery loads after the first frame
+    from kiosk.base.clock import Clock
+    from kiosk.base.settings import Settings
     from kiosk.services.staff import SignedIn
     from kiosk.store.site import SiteContext
 
@@ -119,11 +121,15 @@ def has_touch_screen() -> bool:
 class Lockdown(QObject):
     """Locks ``window`` down and watches the whole application for the ways out."""
 
-    def __init__(self, ctx: SiteContext, window: QWidget, *, on_reset: Callable[[], None],
+    def __init__(self, settings: Settings, clock: Clock, window: QWidget, *,
+                 on_reset: Callable[[], None], staff_site: Callable[[], SiteContext | None],
                  quit_app: Callable[[int], None] | None = None,
                  escape_allowed: Callable[[], bool] = lambda: False) -> None:
+        """``settings`` and ``clock`` are known before the first frame; ``staff_site`` gives
+        the site once it is open (staff sign in against its database), None before."""
         super().__init__(window)
-        self.ctx = ctx
+        self.settings, self.clock = settings, clock
+        self.staff_site = staff_site
         self.window = window
         self.on_reset = on_reset
         self.quit_app = quit_app or (lambda code: QApplication.exit(code))
@@ -150,7 +156,7 @@ class Lockdown(QObject):
         assert isinstance(app, QApplication)
         app.installEventFilter(self)
         window.installEventFilter(self)
-        rule = self.ctx.settings.hide_cursor
+        rule = self.settings.hide_cursor
         if rule == "always" or (rule == "touch" and has_touch_screen()):
             app.setOverrideCursor(QCursor(Qt.CursorShape.BlankCursor))
             self.cursor_hidden = True
@@ -275,7 +281,7 @@ class Lockdown(QObject):
         if not (corner_x and 0 <= local.y() <= GESTURE_CORNER_PX):
             self.taps.clear()
             return
-        now = self.ctx.now()
+        now = self.clock.now()
         self.taps.append(now)
         if len(self.taps) == GESTURE_TAPS and \
                 (now - self.taps[0]).total_seconds() <= GESTURE_SECONDS:
@@ -285,14 +291,19 @@ class Lockdown(QObject):
     def open_staff_exit(self) -> None:
         if self.exit_dialog is not None and self.exit_dialog.isVisible():
             return
-        self.exit_dialog = StaffExitDialog(self.ctx, self.window, on_exit=self.staff_exit)
+        ctx = self.staff_site()
+        if ctx is None:  # the site is not open yet (its database away at start)
+            log.warning("kiosk %s: staff exit asked before the site opened: no PIN can be "
+                        "checked yet", self.settings.kiosk_id)
+            return
+        self.exit_dialog = StaffExitDialog(ctx, self.window, on_exit=self.staff_exit)
         self.exit_dialog.show()
 
     def staff_exit(self, name: str) -> None:
         log.warning("kiosk %s: staff member left kiosk mode (signed in as %s)",
-                    self.ctx.settings.kiosk_id, name)
+                    self.settings.kiosk_id, name)
         # Before exiting: the unit looks for it.
-        mark_staff_exit(self.ctx.settings.kiosk_id, self.ctx.now())
+        mark_staff_exit(self.settings.kiosk_id, self.clock.now())
         self.may_close = True
         self.window.close()
         self.quit_app(EXIT_STAFF)
@@ -307,7 +318,7 @@ class Lockdown(QObject):
         logging.getLogger(UNEXPECTED).error(
             "unexpected %s at %s; the kiosk returns to the welcome screen", kind.__name__,
             where(trace, depth=4))
-        now = self.ctx.now()
+        now = self.clock.now()
         self.errors.append(now)
         if len(self.errors) == CRASH_LIMIT and now - self.errors[0] <= CRASH_WINDOW:
             log.critical("%d unexpected errors within %s: exiting for a restart",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import logging.handlers
 import os
 import sys
 import threading
@@ -120,11 +119,18 @@ class _StreamHandler(_Ours, logging.StreamHandler[TextIO]):
     pass
 
 
-class _FileHandler(_Ours, logging.handlers.RotatingFileHandler):
-    def _open(self) -> io.TextIOWrapper:
-        # Logs hold no patient data, yet they say who worked when: 0600, like the database.
-        descriptor = open_private(Path(self.baseFilename), os.O_WRONLY | os.O_APPEND)
-        return open(descriptor, "a", encoding=self.encoding, errors=self.errors)
+def _file_handler(path: Path, settings: Settings) -> logging.Handler:
+    # logging.handlers (and the socket module it loads) only where a log file is configured.
+    from logging.handlers import RotatingFileHandler
+
+    class FileHandler(_Ours, RotatingFileHandler):
+        def _open(self) -> io.TextIOWrapper:
+            # Logs hold no patient data, yet they say who worked when: 0600, like the database.
+            descriptor = open_private(Path(self.baseFilename), os.O_WRONLY | os.O_APPEND)
+            return open(descriptor, "a", encoding=self.encoding, errors=self.errors)
+
+    return FileHandler(path, maxBytes=settings.log_max_megabytes * MEGABYTE,
+                       backupCount=settings.log_backups, encoding="utf-8")
 
 
 def log_file(settings: Settings, command: str) -> Path | None:
@@ -149,8 +155,7 @@ def configure(settings: Settings, command: str) -> None:
     if path is not None:
         try:
             private_dir(path.parent)
-            to_file = _FileHandler(path, maxBytes=settings.log_max_megabytes * MEGABYTE,
-                                   backupCount=settings.log_backups, encoding="utf-8")
+            to_file = _file_handler(path, settings)
         except OSError as problem:
             print(f"kiosk: cannot write the log file {path} ({problem.strerror}); "
                   "logging to stderr only", file=sys.stderr)

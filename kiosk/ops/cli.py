@@ -12,23 +12,22 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import select
 
 from kiosk import __version__
 from kiosk.base.clock import Clock, RunningClock, SystemClock, local_day_bounds, parse_instant
 from kiosk.base.settings import Settings, SettingsError, load_settings
-from kiosk.domain import tokens
-from kiosk.services.checkin import CheckinService
-from kiosk.services.queue import InvalidTransition, QueueService
-from kiosk.store.db import Database, DatabaseUnavailable, describe_url
-from kiosk.store.models import Appointment, Patient, Provider
-from kiosk.store.site import SiteContext
+from kiosk.store.errors import DatabaseUnavailable
+
+# The database and the services load when a command first needs them, not at import: the
+# kiosk's first frame is shown before them (ui/app.py), and --help stays quick.
+if TYPE_CHECKING:
+    from kiosk.store.site import SiteContext
 
 log = logging.getLogger("kiosk")
 
@@ -220,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Opens a window ("kiosk", "reception", "board", or "demo" for all three) and runs it until
 # it is closed; the Qt layer provides it (the core never imports Qt).
-ShowWindow = Callable[..., int]  # (ctx, which, **options) -> exit code
+# (runtime, which, **options) -> exit code. The runtime, not an open site: the kiosk shows its
+# first frame from the settings alone and opens the site (runtime.ctx) after it.
+ShowWindow = Callable[..., int]
 # The doctor's checks that need Qt (fonts, camera, speech), from the screens.
 ScreenChecks = Callable[[Settings], list[Any]]
 
@@ -243,10 +244,20 @@ class Runtime:
                 raise UsageError(f"--now: expected an ISO 8601 time, got {args.now!r}") from None
         self.clock = clock
         self._ctx: SiteContext | None = None
+        self._opening = threading.Lock()  # the kiosk opens the site off the GUI thread
 
     @property
     def ctx(self) -> SiteContext:
+        """The site, opened on first use: database, migration check, site row, site-wide
+        settings. Raises DatabaseUnavailable (and opens again on the next use)."""
+        with self._opening:
+            return self._open()
+
+    def _open(self) -> SiteContext:
         if self._ctx is None:
+            from kiosk.store.db import Database, describe_url
+            from kiosk.store.site import SiteContext
+
             db = Database(self.settings.database_url)
             log.debug("database %s", describe_url(db.url))
             db.upgrade()  # the app migrates on start; a no-op when up to date
@@ -264,6 +275,7 @@ def _print_json(value: Any) -> None:
 
 def cmd_demo(rt: Runtime, args: argparse.Namespace) -> int:
     from kiosk.ops.demo import DAY_START, generate_day, seed_history, try_sheet
+    from kiosk.store.db import describe_url
 
     ctx = rt.ctx
     today = ctx.today()
@@ -287,7 +299,7 @@ def cmd_demo(rt: Runtime, args: argparse.Namespace) -> int:
     print("\nOpening the kiosk, reception and lobby board windows. Check in at the kiosk, "
           "watch it appear at reception, call it, see it on the board. Close the kiosk "
           "window to stop.")
-    return rt.show_window(ctx, "demo")
+    return rt.show_window(rt, "demo")
 
 
 DEMO_PIN = "2468"
@@ -316,7 +328,7 @@ def cmd_window(rt: Runtime, args: argparse.Namespace, *, which: str | None = Non
         return EXIT_FAILED
     if which is None:
         which = "board-windowed" if getattr(args, "windowed", False) else args.window
-    return rt.show_window(rt.ctx, which, **options)
+    return rt.show_window(rt, which, **options)
 
 
 def _read_pin() -> str:
@@ -394,6 +406,10 @@ def cmd_demo_data(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_appointments(rt: Runtime, args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from kiosk.store.models import Appointment, Patient, Provider
+
     ctx = rt.ctx
     start, end = local_day_bounds(args.date, ctx.tz)
     with ctx.db.read() as session:
@@ -424,6 +440,8 @@ def cmd_appointments(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_checkin(rt: Runtime, args: argparse.Namespace) -> int:
+    from kiosk.services.checkin import CheckinService
+
     if args.family is not None and args.dob is None:
         raise UsageError("checkin --family needs --dob YYYY-MM-DD")
     if args.qr is not None and (args.dob or args.given):
@@ -449,6 +467,8 @@ def cmd_checkin(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_queue(rt: Runtime, args: argparse.Namespace) -> int:
+    from kiosk.services.queue import QueueService
+
     rows = QueueService(rt.ctx).rows()
     if args.json:
         _print_json([row.as_json() for row in rows])
@@ -463,6 +483,8 @@ def cmd_queue(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_visit(rt: Runtime, args: argparse.Namespace) -> int:
+    from kiosk.services.queue import InvalidTransition, QueueService
+
     try:
         visit = QueueService(rt.ctx).act(args.ticket, args.action, actor=args.staff,
                                          room=args.room)
@@ -474,6 +496,8 @@ def cmd_visit(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_walk_in(rt: Runtime, args: argparse.Namespace) -> int:
+    from kiosk.services.queue import QueueService
+
     try:
         ticket = QueueService(rt.ctx).walk_in(args.provider, actor=args.staff, name=args.name)
     except LookupError as problem:
@@ -582,6 +606,11 @@ def cmd_eta_report(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_qr_make(rt: Runtime, args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from kiosk.domain import tokens
+    from kiosk.store.models import Appointment
+
     ctx = rt.ctx
     with ctx.db.read() as session:
         start = session.scalar(select(Appointment.start).where(
@@ -601,6 +630,8 @@ def cmd_qr_make(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(rt: Runtime, args: argparse.Namespace) -> int:
+    from kiosk.store.db import Database, describe_url
+
     db = Database(rt.settings.database_url)
     db.upgrade()
     print(f"Database {describe_url(db.url)} is up to date.")

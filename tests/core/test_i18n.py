@@ -99,3 +99,11 @@ def test_the_native_names_written_out_are_cldrs():
     assert {code: cldr_native_name(code) for code in SHIPPED_NATIVE_NAMES} == \
         SHIPPED_NATIVE_NAMES
     assert set(SHIPPED_NATIVE_NAMES) | {"tl", "zh_Hans", "zh_Hant"} >= set(Settings().languages)
+
+
+def test_the_shipped_right_to_left_languages_are_cldr_s():
+    from kiosk.base.i18n import SHIPPED_NATIVE_NAMES, SHIPPED_RIGHT_TO_LEFT, cldr_right_to_left
+
+    shipped = set(SHIPPED_NATIVE_NAMES) | {"tl", "zh_Hans", "zh_Hant"}
+    assert {code for code in shipped if cldr_right_to_left(code)} == SHIPPED_RIGHT_TO_LEFT
+    assert is_right_to_left("he") and not is_right_to_left("de")  # beyond them: CLDR's word

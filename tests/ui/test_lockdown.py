@@ -48,7 +48,8 @@ def locked(qtbot, sqlite_ctx: SiteContext) -> Iterator:
     qtbot.addWidget(window)
     window.resize(1280, 800)
     exits = Exits()
-    lockdown = Lockdown(sqlite_ctx, window, on_reset=window.flow.reset, quit_app=exits,
+    lockdown = Lockdown(sqlite_ctx.settings, sqlite_ctx.clock, window, on_reset=window.flow.reset,
+                        staff_site=lambda: sqlite_ctx, quit_app=exits,
                         escape_allowed=window.languages.isVisible)
     lockdown.apply()
     lockdown.exits = exits  # type: ignore[attr-defined]
@@ -84,7 +85,9 @@ def test_the_log_says_what_was_measured(qtbot, sqlite_ctx, caplog):
     window = build_kiosk(sqlite_ctx)
     qtbot.addWidget(window)
     window.resize(1280, 800)  # as `kiosk run` does before locking down
-    lockdown = Lockdown(sqlite_ctx, window, on_reset=window.flow.reset, quit_app=Exits())
+    lockdown = Lockdown(sqlite_ctx.settings, sqlite_ctx.clock, window,
+                        on_reset=window.flow.reset, staff_site=lambda: sqlite_ctx,
+                        quit_app=Exits())
     try:
         lockdown.apply()
         screen = window.screen().geometry()
@@ -287,7 +290,9 @@ def test_the_cursor_hides_when_told(qtbot, sqlite_ctx):
     sqlite_ctx.settings = sqlite_ctx.settings.replace(hide_cursor="always")
     window = build_kiosk(sqlite_ctx)
     qtbot.addWidget(window)
-    lockdown = Lockdown(sqlite_ctx, window, on_reset=window.flow.reset, quit_app=Exits())
+    lockdown = Lockdown(sqlite_ctx.settings, sqlite_ctx.clock, window,
+                        on_reset=window.flow.reset, staff_site=lambda: sqlite_ctx,
+                        quit_app=Exits())
     lockdown.apply()
     try:
         cursor = QApplication.overrideCursor()

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from PySide6.QtCore import QLocale, QObject, QSize, Qt, QTimer
+from PySide6.QtCore import QLocale, QMargins, QObject, QSize, Qt, QTimer
 from PySide6.QtGui import QKeyEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -30,10 +30,6 @@ from kiosk.domain.results import CheckinResult
 from ui.kiosk.overlays.language import LanguageOverlay
 from ui.kiosk.overlays.timeout import TimeoutOverlay
 from ui.kiosk.pages.base import Page
-from ui.kiosk.pages.birth_date import BirthDatePage
-from ui.kiosk.pages.message import MessagePage
-from ui.kiosk.pages.name import NamePage
-from ui.kiosk.pages.result import ResultPage
 from ui.kiosk.pages.welcome import WelcomePage
 from ui.scanner import ScannerFilter
 from ui.theme import CALM, HIGH_CONTRAST, stylesheet
@@ -61,6 +57,17 @@ class Speaker(Protocol):
     def forget(self) -> None: ...
 
 
+class PageBook(dict[Step, Page]):
+    """The kiosk's pages by step; a page not built yet is built when first asked for."""
+
+    def __init__(self, build: Callable[[Step], Page]) -> None:
+        super().__init__()
+        self.build = build
+
+    def __missing__(self, step: Step) -> Page:
+        return self.build(step)
+
+
 class KioskWindow(QWidget):
     """``run_checkin`` answers a request (on a worker thread); ``on_feedback(score, flow)``
     stores a rating. Help requests reach reception through the flow (``flow.on_help``)."""
@@ -79,6 +86,7 @@ class KioskWindow(QWidget):
         self.worker = worker or Worker(self)
         self.scanner: ScannerFilter | None = None  # set by whoever installs one (ui.app)
         self.site_settings: QObject | None = None  # what follows an admin's changes (ui.app)
+        self.settings_shown: Settings | None = None
         self.hardware_keyboard = False
         self.feedback_given = False
         self.high_contrast = False
@@ -107,20 +115,14 @@ class KioskWindow(QWidget):
         top.addWidget(self.contrast)
         top.addWidget(self.help)
 
-        self.welcome = WelcomePage(self)
-        self.pages: dict[Step, Page] = {
-            Step.WELCOME: self.welcome,
-            Step.FAMILY_NAME: NamePage(self, given=False),
-            Step.GIVEN_NAME: NamePage(self, given=True),
-            Step.BIRTH_DATE: BirthDatePage(self),
-            Step.WORKING: MessagePage(self, texts.WORKING, None, with_done=False),
-            Step.RESULT: ResultPage(self),
-            Step.HELP: MessagePage(self, texts.HELP_TITLE, texts.HELP_BODY, with_done=True),
-            Step.ERROR: MessagePage(self, texts.ERROR_TITLE, texts.ERROR_BODY, with_done=True),
-        }
         self.stack = QStackedWidget()
-        for page in self.pages.values():
-            self.stack.addWidget(page)
+        self.short = False  # shorter than the design height (see _fit_to_height)
+        self._page_margins: dict[Page, QMargins] = {}
+        # The welcome page now; the others when first shown, or right after the first frame
+        # (build_pages): the welcome screen appears sooner after a restart.
+        self.pages: dict[Step, Page] = PageBook(self._build_page)
+        self.welcome = WelcomePage(self)
+        self._add_page(Step.WELCOME, self.welcome)
         self.top = QWidget()
         self.top.setLayout(top)
         top.setContentsMargins(0, 0, 0, 0)
@@ -134,10 +136,6 @@ class KioskWindow(QWidget):
         layout.addWidget(self.top)
         layout.addWidget(self.stack, 1)
         self.main_layout = layout
-        self.short = False  # shorter than the design height (see _fit_to_height)
-        self._page_margins = {page: own.contentsMargins()
-                              for page in self.pages.values()
-                              if (own := page.layout()) is not None}
         self._set_margins()
         self.reach_layout = reach_layout
         self.overlay = TimeoutOverlay(self, self)
@@ -155,6 +153,46 @@ class KioskWindow(QWidget):
             switch.setIconSize(QSize(40, 40))
         self._restyle()
 
+    # -- pages -------------------------------------------------------------------------
+
+    def build_pages(self) -> None:
+        """Build every page not built yet (after the first frame: no tap waits for one)."""
+        for step in Step:
+            if step not in self.pages:
+                self._build_page(step)
+
+    def _build_page(self, step: Step) -> Page:
+        from ui.kiosk.pages.birth_date import BirthDatePage
+        from ui.kiosk.pages.message import MessagePage
+        from ui.kiosk.pages.name import NamePage
+        from ui.kiosk.pages.result import ResultPage
+
+        makers: dict[Step, Callable[[], Page]] = {
+            Step.FAMILY_NAME: lambda: NamePage(self, given=False),
+            Step.GIVEN_NAME: lambda: NamePage(self, given=True),
+            Step.BIRTH_DATE: lambda: BirthDatePage(self),
+            Step.WORKING: lambda: MessagePage(self, texts.WORKING, None, with_done=False),
+            Step.RESULT: lambda: ResultPage(self),
+            Step.HELP: lambda: MessagePage(self, texts.HELP_TITLE, texts.HELP_BODY,
+                                           with_done=True),
+            Step.ERROR: lambda: MessagePage(self, texts.ERROR_TITLE, texts.ERROR_BODY,
+                                            with_done=True),
+        }
+        page = makers[step]()
+        self._add_page(step, page)
+        return page
+
+    def _add_page(self, step: Step, page: Page) -> None:
+        dict.__setitem__(self.pages, step, page)
+        self.stack.addWidget(page)
+        own = page.layout()
+        if own is not None:
+            self._page_margins[page] = own.contentsMargins()
+            if self.short:
+                self._set_margins()
+        if self._language is not None:  # a page built after the first: as the others are
+            self._align_labels(is_right_to_left(self._language), page)
+
     # -- what pages and overlays use (ui.kiosk.host.PageHost) ----------------------------
 
     # Deliberately replaces Qt's tr() (whose signature takes a disambiguation and a plural
@@ -165,6 +203,7 @@ class KioskWindow(QWidget):
     def apply_site_settings(self, settings: Settings) -> None:
         """The site-wide settings (languages offered, default language, the welcome note):
         at start, and when an admin changes them, between patients."""
+        self.settings_shown = settings
         flow = self.flow
         if (flow.languages, flow.default_language) != (settings.languages,
                                                        settings.default_language):
@@ -278,12 +317,12 @@ class KioskWindow(QWidget):
         if text:
             self.guide.say(text, self.flow.language)
 
-    def _align_labels(self, right_to_left: bool) -> None:
+    def _align_labels(self, right_to_left: bool, within: QWidget | None = None) -> None:
         """Align every label to the reading edge of the patient's language, also when its text
         starts in another script ("K-12", a doctor's Latin name): Qt would otherwise follow
         the text's own direction."""
         edge = Qt.AlignmentFlag.AlignRight if right_to_left else Qt.AlignmentFlag.AlignLeft
-        for widget in self.findChildren(QLabel):
+        for widget in (within or self).findChildren(QLabel):
             if widget.alignment() & Qt.AlignmentFlag.AlignHCenter:
                 continue
             widget.setAlignment(edge | Qt.AlignmentFlag.AlignAbsolute |
