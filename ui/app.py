@@ -213,7 +213,18 @@ class SiteSettingsFollower(QObject):
         log.info("site-wide settings applied")
 
 
+def no_video_device(devices: str = "/dev/video*") -> bool:
+    """On Linux a camera is a /dev/video device: with none, the camera stack (QtMultimedia,
+    FFmpeg, numpy, the decoder: about 40 MB resident) is not loaded at all."""
+    import glob
+
+    return sys.platform.startswith("linux") and not glob.glob(devices)
+
+
 def attach_camera(window: KioskWindow, flow: KioskFlow) -> None:
+    if no_video_device():
+        log.info("no camera: QR codes by scanner only")
+        return
     from ui.camera import camera_preview
 
     with qt_messages_without_python():

@@ -3,6 +3,11 @@ thread, throttled, and a new code routed to check-in once."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from PySide6.QtGui import QImage
 from PySide6.QtMultimedia import QVideoFrame, QVideoSink
 
@@ -85,3 +90,22 @@ def test_without_a_camera_the_welcome_screen_shows_the_scanner_hint_only(qtbot, 
     assert welcome.camera is None and not welcome.camera_hint.isVisible()
     assert welcome.scan_hint.isVisible()
     QApplication.instance().removeEventFilter(window.scanner)
+
+
+def test_with_no_video_device_the_camera_stack_is_not_even_loaded(tmp_path):
+    """Linux names every camera /dev/videoN: with none, QtMultimedia, FFmpeg and the decoder
+    stay out of the kiosk's memory (the check above, with the stack loaded, is for other
+    systems and for a device that is not a camera)."""
+    from ui.app import no_video_device
+
+    assert no_video_device(str(tmp_path / "video*"))
+    (tmp_path / "video0").touch()
+    assert not no_video_device(str(tmp_path / "video*"))
+    probe = ("import sys, ui.app; ui.app.no_video_device = lambda: True; "
+             "ui.app.attach_camera(None, None); "
+             "print(sorted(m for m in ('PySide6.QtMultimedia', 'ui.camera', 'zxingcpp') "
+             "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, timeout=120,
+                          check=True, cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.strip() == "[]", done.stdout
