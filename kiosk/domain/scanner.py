@@ -53,6 +53,11 @@ class BurstDetector:
         fast = self._last_ms is not None and at_ms - self._last_ms <= self.max_gap_ms
         if fast and len(self._keys) >= self.min_length:
             return self._scan()
+        if not fast:
+            # The burst ended in silence before this Enter: decide as quiet() would have
+            # (its timer may not have fired yet, a few ms late), so that a scanner pausing
+            # a little before its Enter is still a scan, not 37 keys of typing.
+            return self._flush()
         return self._release()
 
     def flush(self) -> Decision:
