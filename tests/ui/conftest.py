@@ -18,6 +18,7 @@ def window(qtbot, sqlite_ctx: SiteContext, sqlite_day) -> Iterator:
     qtbot.addWidget(built)
     built.resize(1280, 800)
     built.show()
+    built.build_pages()  # as `kiosk run` does right after its first frame
     yield built
     QApplication.instance().removeEventFilter(built.scanner)
     built.worker.wait()

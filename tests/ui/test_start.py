@@ -123,3 +123,20 @@ def test_kiosk_run_shows_the_welcome_screen_before_it_opens_the_site(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "welcome screen shown" in done.stderr
     assert "the site cannot open: the database is unavailable" in done.stderr
+
+
+def test_pages_built_after_the_first_frame_open_no_window_of_their_own(qtbot, sqlite_ctx):
+    """A parentless widget made visible is a window: one (the help page's Done button) took
+    the activation from the kiosk when the pages were built after it was shown."""
+    from ui.app import kiosk_window
+
+    window = kiosk_window(sqlite_ctx.settings, sqlite_ctx.clock, lambda: sqlite_ctx)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    before = set(QApplication.topLevelWidgets())
+    window.build_pages()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    assert set(QApplication.topLevelWidgets()) - before == set()
+    assert len(window.pages) == len(Step)
+    QApplication.instance().removeEventFilter(window.scanner)

@@ -185,6 +185,9 @@ class KioskWindow(QWidget):
     def _add_page(self, step: Step, page: Page) -> None:
         dict.__setitem__(self.pages, step, page)
         self.stack.addWidget(page)
+        # Styled now, with its children, not at its first show: a label's size hints,
+        # measured before, would keep the unstyled font's.
+        page.ensurePolished()
         own = page.layout()
         if own is not None:
             self._page_margins[page] = own.contentsMargins()

@@ -178,7 +178,7 @@ class BirthDatePage(Page):
             box.setContentsMargins(0, 0, 0, 0)  # the room larger text needs on a short screen
             box.addWidget(self.captions[name])
             box.addWidget(self.fields[name])
-            holder = QWidget()
+            holder = QWidget(self)  # a child from the start (a parentless one is a window)
             holder.setLayout(box)
             self.holders[name] = holder
         self.problem = MessageLine()

@@ -21,11 +21,12 @@ class MessagePage(Page):
         self.body = label()
         self.done = button("primary")
         self.done.clicked.connect(host.flow.done)
-        self.done.setVisible(with_done)
         layout = column(self.title, self.body)
         layout.addStretch(1)
         layout.addWidget(self.done, alignment=Qt.AlignmentFlag.AlignHCenter)
         self.setLayout(layout)
+        # Once it has a parent: a parentless widget made visible is a window of its own.
+        self.done.setVisible(with_done)
 
     def retranslate(self) -> None:
         self.title.setText(self.tr(self.title_text))
