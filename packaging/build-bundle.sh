@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Build the lobby kiosk as a PyInstaller one-folder bundle:
 #
-#   packaging/build-bundle.sh [OUTDIR]        (default: dist/)
+#   packaging/build-bundle.sh [--with-demo] [OUTDIR]        (default: dist/)
+#
+# --with-demo adds Faker, which `kiosk demo` and `kiosk demo-data` need for the demo practice's
+# names (8 MB); the production bundle leaves it out, and those commands say so (exit 2).
 #
 # Result: OUTDIR/lobby-kiosk/, with the executable OUTDIR/lobby-kiosk/kiosk (every subcommand
 # of the `kiosk` command: run, doctor, sync, db upgrade, ...) and _internal/ beside it. Copy the
@@ -18,6 +21,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 
+with_demo=0
+case "${1:-}" in
+  --with-demo) with_demo=1; shift ;;
+  -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+  -*) printf 'build-bundle.sh: unknown option %s (see --help)\n' "$1" >&2; exit 2 ;;
+esac
 outdir=${1:-$root/dist}
 case "$outdir" in /*) ;; *) outdir=$PWD/$outdir ;; esac
 workdir=${WORKDIR:-$root/build/pyinstaller}
@@ -39,11 +48,14 @@ for template in locales/*.pot; do  # one domain per template: kiosk, reception
   "$py" -m babel.messages.frontend -q compile -d locales -D "$(basename "$template" .pot)"
 done
 
-say "building the bundle into $outdir/lobby-kiosk (work folder $workdir)"
+spec_args=()
+kind="the bundle"
+if [ "$with_demo" -eq 1 ]; then spec_args=(--with-demo); kind="the bundle with demo data"; fi
+say "building $kind into $outdir/lobby-kiosk (work folder $workdir)"
 start=$(date +%s)
 # shellcheck disable=SC2086
 "$py" -m PyInstaller --noconfirm --log-level "${PYINSTALLER_LOG_LEVEL:-WARN}" \
   --distpath "$outdir" --workpath "$workdir" ${PYINSTALLER_ARGS:-} \
-  "$here/pyinstaller/lobby-kiosk.spec"
+  "$here/pyinstaller/lobby-kiosk.spec" -- "${spec_args[@]}"
 test -x "$outdir/lobby-kiosk/kiosk" || { say "no executable at $outdir/lobby-kiosk/kiosk"; exit 1; }
 say "built in $(( $(date +%s) - start )) s: $(du -sh "$outdir/lobby-kiosk" | cut -f1) in $outdir/lobby-kiosk"

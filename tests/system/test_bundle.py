@@ -170,12 +170,23 @@ def db_url(workdir: Path) -> str:
     return f"sqlite:///{workdir / 'k.db'}"
 
 
+def seed_demo_day(workdir: Path, url: str, appointments: int = 10) -> None:
+    """A demo day loaded by the project's own `kiosk demo-data` (this Python, with Faker): the
+    production bundle carries no demo data (packaging/build-bundle.sh --with-demo would)."""
+    done = subprocess.run([sys.executable, "-m", "kiosk.ops.cli", "--db", url, "demo-data",
+                           "--date", DAY, "--appointments", str(appointments)], cwd=workdir,
+                          env=bundle_env(workdir), capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 @pytest.fixture
 def demo_db(bundle: Path, workdir: Path) -> str:
-    done = kiosk(bundle, workdir, "--db", db_url(workdir), "demo-data", "--date", DAY,
-                 "--appointments", "10")
+    """A database the bundle made (its migrations, frozen), holding a demo day."""
+    done = kiosk(bundle, workdir, "--db", db_url(workdir), "db", "upgrade")
     no_crash(done)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
+    seed_demo_day(workdir, db_url(workdir))
     return db_url(workdir)
 
 
@@ -204,6 +215,21 @@ def test_demo_data_migrates_the_database_frozen(bundle: Path, workdir: Path,
     listed = kiosk(bundle, workdir, "--db", demo_db, "appointments", "--date", DAY, "--json")
     assert listed.returncode == 0, listed.stderr
     assert '"status": "booked"' in listed.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [["demo-data", "--date", DAY, "--appointments", "5"],
+                                     ["demo", "--headless"]])
+def test_the_production_bundle_says_it_has_no_demo_data(bundle: Path, workdir: Path,
+                                                        command: list[str]) -> None:
+    """Faker comes only with build-bundle.sh --with-demo: without it the demo commands say so
+    and how to get demo data, with exit code 2, and touch no database."""
+    done = kiosk(bundle, workdir, "--db", db_url(workdir), *command)
+    output = no_crash(done)
+    assert done.returncode == 2, output
+    assert "this build of the kiosk has no demo data" in done.stderr, output
+    assert "build-bundle.sh --with-demo" in done.stderr, output
+    assert not (workdir / "k.db").exists()
 
 
 @pytest.mark.slow
@@ -288,6 +314,10 @@ def test_doctor_prints_its_checks(bundle: Path, workdir: Path, demo_db: str) -> 
     table = doctor_rows(done.stdout)
     for name in ("config", "translations", "database", "fonts"):  # what the bundle carries
         assert table[name][0] == "ok", (name, done.stdout)
+    # The camera check loads QtMultimedia's FFmpeg backend (it breaks if Qt's FFmpeg libraries
+    # are stripped); here it finds no camera.
+    assert "camera" in table, done.stdout
+    assert "No QtMultimedia backends found" not in output, output
 
 
 # --- more of the bundle ------------------------------------------------------------------------
@@ -323,9 +353,39 @@ def test_migrations_on_postgresql_frozen(bundle: Path, workdir: Path, pg_admin_u
     from tests.support.pg_server import create_database
 
     url = create_database(pg_admin_url, f"b_{uuid.uuid4().hex[:12]}")
-    done = kiosk(bundle, workdir, "--db", url, "demo-data", "--date", DAY, "--appointments", "5")
+    done = kiosk(bundle, workdir, "--db", url, "db", "upgrade")
     no_crash(done)
     assert done.returncode == 0, done.stderr
+    seed_demo_day(workdir, url, appointments=5)  # the frozen schema takes the demo day
+    listed = kiosk(bundle, workdir, "--db", url, "appointments", "--date", DAY, "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert '"status": "booked"' in listed.stdout
+
+
+@pytest.mark.slow
+def test_smart_sign_in_signs_with_the_bundled_cryptography(bundle: Path, workdir: Path,
+                                                          demo_db: str) -> None:
+    """SMART Backend Services: the bundle reads the kiosk's private key and signs the JWT
+    (cryptography, stripped in the bundle), then finds nothing listening on port 1."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    (workdir / "smart.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    (workdir / "kiosk.toml").write_text(
+        'timezone = "Europe/Berlin"\n'
+        'fhir_base_url = "http://127.0.0.1:1/fhir"\n'
+        'fhir_auth = "smart"\n'
+        'fhir_client_id = "kiosk-test"\n'
+        f'fhir_private_key_file = "{workdir / "smart.pem"}"\n'
+        'fhir_token_url = "http://127.0.0.1:1/token"\n')
+    done = kiosk(bundle, workdir, "--db", demo_db, "sync")
+    output = no_crash(done)
+    # Signed before it posts: a key it could not read or use would fail before the endpoint.
+    assert "sign-in: token endpoint: cannot connect" in output, output
+    assert done.returncode == 3, output  # the sync is incomplete
 
 
 @pytest.mark.slow
@@ -359,9 +419,22 @@ def test_the_bundle_holds_what_the_kiosk_needs_and_not_more(bundle: Path) -> Non
     assert list(internal.glob("zxingcpp*")) or list(internal.rglob("zxingcpp*.so"))
     assert list(internal.rglob("_psycopg*.so"))
     names = {p.name for p in internal.rglob("*")}
-    for unwanted in ("libQt6WebEngineCore.so.6", "libQt6Pdf.so.6", "pytest", "_pytest",
-                     "hypothesis", "mypy", "PyInstaller", "tests"):
-        assert unwanted not in names, unwanted
+    for unwanted in ("libQt6WebEngineCore.so.6", "libQt6Pdf.so.6", "libQt6Svg.so.6", "pytest",
+                     "_pytest", "hypothesis", "mypy", "PyInstaller", "tests",
+                     # demo data only (build-bundle.sh --with-demo), and what nothing loads
+                     "faker", "pygments", "pytz", "translations", "imageformats",
+                     # Pillow writes PNG only: no fonts, colour management, AVIF or WebP
+                     "_imagingft.cpython-311-x86_64-linux-gnu.so", "_avif", "_webp",
+                     # from the system, through the .deb's Depends (the spec's SYSTEM_LIBS)
+                     "libpulse.so.0", "libglib-2.0.so.0", "libX11.so.6", "libfontconfig.so.1"):
+        assert not {name for name in names if name.startswith(unwanted)}, unwanted
+    dangling = [str(p.relative_to(internal)) for p in internal.rglob("*")
+                if p.is_symlink() and not p.exists()]
+    assert not dangling, dangling
+    # Symbol tables stripped (libpython carries 17 MB of them), where stripping is safe.
+    symbols = subprocess.run(["objdump", "-h", str(next(internal.glob("libpython3*.so*")))],
+                             capture_output=True, text=True, check=True).stdout
+    assert ".symtab" not in symbols
 
 
 @pytest.mark.slow
