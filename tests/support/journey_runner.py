@@ -805,7 +805,8 @@ def main(argv: list[str]) -> int:
     assert isinstance(app, QApplication)
     # `kiosk run` (ui.app.run_windows): the window at 1280 x 800, then locked down.
     window.resize(*KIOSK_RUN_SIZE)
-    lockdown = lock_down(ctx, window)
+    lockdown = lock_down(ctx.settings, ctx.clock, window, lambda: ctx)
+    window.build_pages()  # as `kiosk run` does right after its first frame
     kiosk_hook = sys.excepthook
 
     def on_exception(kind: type[BaseException], error: BaseException, trace: Any) -> None:
