@@ -27,12 +27,16 @@ Times are minutes after midnight of one Monday (Europe/Berlin). The doors and th
   provider, chosen at random, stops once for 20-35 minutes somewhere between 09:00 and 11:00
   (after finishing the patient in the room).
 * Queue discipline: a free provider looks at the present patients who are theirs, plus the
-  walk-ins for any provider, and calls the one with the earliest key: the slot time for a booked
-  patient who arrived no later than 5 minutes after it, otherwise the arrival time (late patients
-  and walk-ins); ties go to the earlier check-in. The provider calls that patient at once if the
-  key is at most ``early_call_minutes`` ahead of the clock, or else waits for the key minus
-  that allowance or for the next check-in, whichever is first. Providers keep calling after
-  12:00 until nobody is left.
+  walk-ins for any provider. Each has a key: the slot time for a booked patient who arrived no
+  later than 5 minutes after it, otherwise the arrival time (late patients and walk-ins). A
+  patient is callable once the key is at most ``early_call_minutes`` ahead of the clock. The
+  provider calls, among the callable, by the scenario's ``calling_rule``:
+  - ``"arrival"`` (base, stress): the earliest key; ties go to the earlier check-in;
+  - ``"booked_first"`` (base-fill, stress-fill: booked patients who are due go first, walk-ins
+    fill the gaps): booked patients whose slot has come (on time or late) by key, then
+    walk-ins by arrival, then booked patients here before their slot by key.
+  With nobody callable the provider waits for the next one to become callable or for the next
+  check-in, whichever is first. Providers keep calling after 12:00 until nobody is left.
 
 Events fed to estimators (the contract in ``kiosk/domain/eta.py``)
 -----------------------------------------------------------
@@ -212,6 +216,7 @@ class Scenario:
     early_call_minutes: float
     grace_minutes: float
     interruption: Interruption | None = None
+    calling_rule: str = "arrival"  # or "booked_first"; see the module docstring
 
 
 BASE = Scenario(
@@ -252,7 +257,12 @@ STRESS = replace(
     interruption=Interruption(window=(9 * 60.0, 11 * 60.0), minutes=(20.0, 35.0)),
 )
 
-SCENARIOS: dict[str, Scenario] = {scenario.name: scenario for scenario in (BASE, STRESS)}
+# The same days in a practice where booked patients who are due go first and walk-ins fill gaps.
+BASE_FILL = replace(BASE, name="base-fill", calling_rule="booked_first")
+STRESS_FILL = replace(STRESS, name="stress-fill", calling_rule="booked_first")
+
+SCENARIOS: dict[str, Scenario] = {scenario.name: scenario for scenario in
+                                  (BASE, STRESS, BASE_FILL, STRESS_FILL)}
 
 
 def consultation_minutes(rng: np.random.Generator, mean: float, cv: float,
@@ -450,20 +460,35 @@ class _ClinicDay:
             changed, self.changed = self.changed, self.env.event()
             changed.succeed()
 
-    def _next_for(self, provider_id: str) -> _Visit | None:
+    def _next_for(self, provider_id: str) -> tuple[_Visit | None, float | None]:
+        """Whom the provider calls now, by the scenario's calling rule (None: nobody is
+        callable), and else when the next of their patients becomes callable."""
+        now, early = self.env.now, self.scenario.early_call_minutes
         candidates = [v for v in self.waiting.values() if v.provider_id in (provider_id, None)]
-        return min(candidates, key=lambda v: (v.key, v.seq), default=None)
+        callable_now = [v for v in candidates if v.key - early <= now]
+        if self.scenario.calling_rule == "booked_first":
+            def rank(v: _Visit) -> tuple[int, float, int]:
+                if v.scheduled is None:
+                    return 1, v.key, v.seq
+                return (0 if v.scheduled <= now else 2), v.key, v.seq
+        else:
+            def rank(v: _Visit) -> tuple[int, float, int]:
+                return 0, v.key, v.seq
+        chosen = min(callable_now, key=rank, default=None)
+        if chosen is not None:
+            return chosen, None
+        return None, min((v.key - early for v in candidates), default=None)
 
     def _provider(self, spec: ProviderSpec, late_start: float,
                   pause: tuple[float, float] | None) -> Any:
-        env, early = self.env, self.scenario.early_call_minutes
+        env = self.env
         yield env.timeout(SESSION_START + late_start - env.now)
         while True:
             if pause is not None and env.now >= pause[0]:
                 yield env.timeout(pause[1])
                 pause = None
-            visit = self._next_for(spec.provider_id)
-            if visit is not None and visit.key - early <= env.now:
+            visit, wake_at = self._next_for(spec.provider_id)
+            if visit is not None:
                 del self.waiting[visit.visit_id]
                 self._emit("called", visit_id=visit.visit_id, provider_id=spec.provider_id)
                 self._score(visit, spec.provider_id)
@@ -473,8 +498,8 @@ class _ClinicDay:
                 self._emit("finished", visit_id=visit.visit_id, provider_id=spec.provider_id)
                 continue
             wake = [self.changed]
-            if visit is not None:
-                wake.append(env.timeout(visit.key - early - env.now))
+            if wake_at is not None:
+                wake.append(env.timeout(wake_at - env.now))
             if pause is not None:
                 wake.append(env.timeout(pause[0] - env.now))
             yield env.any_of(wake)

@@ -49,6 +49,10 @@ def _wait_model(value: str) -> str | None:
     return None if value in ("eta", "simple") else "'eta' or 'simple'"
 
 
+def _calling_rule(value: str) -> str | None:
+    return None if value in ("booked_first", "arrival") else "'booked_first' or 'arrival'"
+
+
 def _timezone(value: str) -> str | None:
     try:
         ZoneInfo(value)
@@ -187,6 +191,11 @@ class Settings:
     wait_model: str = _setting(
         "eta", "Wait estimate shown: 'eta' (the practice's book, pace and history) or "
         "'simple' (place in line times a typical consultation).", check=_wait_model)
+    calling_rule: str = _setting(
+        "booked_first", "How providers choose whom to call, for the wait estimates: "
+        "'booked_first' (booked patients whose time has come go first; walk-ins fill the "
+        "gaps) or 'arrival' (everyone in one line: the appointment time for those on time, the "
+        "arrival for late patients and walk-ins).", check=_calling_rule)
     ticket_prefix: str = _setting("K", "Letters in front of ticket numbers.", check=_ticket_prefix)
     default_language: str = _setting(
         "en", "Language the kiosk returns to after each patient.", check=_language)

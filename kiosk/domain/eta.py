@@ -1,25 +1,39 @@
 """Honest waits: how long until each checked-in patient is called, as a median and a bound.
 
 The estimator replays the practice's day forward from now, many times over (Monte Carlo,
-vectorised with numpy), using what the practice knows:
+vectorised with numpy: every run at once, one call per run per step), using what the
+practice knows:
 
 * each consultation in progress and how long it has already lasted: its remaining time is drawn
   from the provider's duration distribution *conditional on the time already spent*;
 * each provider's own pace: a lognormal fitted to their history, updated with today's finished
   consultations (today's weigh more, so a slow day shows quickly);
-* booked patients not yet arrived ahead in the book: each may still come, with the chance
-  that follows from the show rate and the punctuality given that they are not here yet; on
-  time they join the line at their slot, late at their arrival;
+* booked patients not arrived yet: in each run they come or not, with the chance that follows
+  from the show rate and the punctuality given that they are not here yet, and when (drawn
+  from the punctuality's tail after now); on time they stand in line at their slot, late at
+  their arrival;
 * providers whose session has not started: they start at the session start plus the
   practice's usual unannounced delay (also when the start has passed without a call);
 * walk-ins here, for a provider or for whoever is free first (decided in each run), and
-  walk-ins still to come before a waiting patient's place, at the practice's usual rate for
-  that hour.
+  walk-ins still to come, at the practice's usual rate for that hour (for a provider or for
+  anyone, in proportion to those rates), called by the same rule as those already here.
 
-All working providers are replayed together, so a walk-in for anyone goes to whoever is free
-first in each run. Each provider calls the patients waiting for them in queue order: the
-appointment time for those who came on time, the arrival time for late patients and walk-ins;
-an idle provider calls a patient who is here up to ``early_call_minutes`` before their place.
+All working providers are replayed together, event by event: whenever a provider is free
+they call, among the patients here and callable for them (their own, and walk-ins for anyone),
+the first by the practice's calling rule; with nobody callable they wait for the next patient
+to arrive or become callable, never for someone who may not come. A patient is callable from
+their arrival, and a booked patient on time not more than ``early_call_minutes`` before their
+slot. The calling rules (``calling_rule``):
+
+* ``"booked_first"`` (the default, as in most appointment-based practices): booked patients
+  whose slot has come (on time or late) go first, in line order (the slot for those who came on
+  time, the arrival for late ones); walk-ins fill the gaps, in arrival order; booked patients
+  here before their slot come last, in slot order. Every booked patient who falls due while a
+  walk-in waits goes ahead of it, so the replay looks at the book further ahead than the last
+  patient here (``BOOKED_LOOKAHEAD_MINUTES``).
+* ``"arrival"``: one line for everyone: the slot for booked patients on time, the arrival for
+  late patients and walk-ins.
+
 The wait of a patient in a run is when they are called; the median over runs is the estimate,
 the 75th percentile the bound ("about three patients in four stay under").
 
@@ -40,7 +54,11 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-WALK_IN_STEP_MINUTES = 5  # resolution of walk-ins still to come
+CALLING_RULES = ("booked_first", "arrival")
+WALK_IN_STEP_MINUTES = 5  # resolution of walk-ins still to come...
+MAX_WALK_IN_CHANCE = 0.25  # ...finer when walk-ins are frequent: at most one per step
+BOOKED_LOOKAHEAD_MINUTES = 240.0  # "booked_first": how far past the last patient here
+WALK_IN_RANK = 1e5  # "booked_first": added to a walk-in's place in line (minutes)
 
 KINDS = ("session", "booked", "walk_in", "checked_in", "called", "finished", "no_show",
          "cancelled")
@@ -91,22 +109,26 @@ class _Provider:
     today: list[float] = field(default_factory=list)
     current: _Visit | None = None
     started: bool = False
+    # (which history list, its length), count, sum and sum of squares of its log minutes
+    _sums: tuple[tuple[int, int], float, float, float] | None = field(default=None, repr=False)
 
     def pace(self, prior_median: float, prior_sigma: float, today_weight: float
              ) -> tuple[float, float]:
         """(mu, sigma) of log minutes: history and today pooled, today's counting more."""
-        logs = [math.log(max(d, 0.5)) for d in self.history]
-        weights = [1.0] * len(logs)
-        logs += [math.log(max(d, 0.5)) for d in self.today]
-        weights += [today_weight] * len(self.today)
+        key = (id(self.history), len(self.history))
+        if self._sums is None or self._sums[0] != key:  # the history's sums, once
+            logs = [math.log(max(d, 0.5)) for d in self.history]
+            self._sums = (key, float(len(logs)), math.fsum(logs), math.fsum(x * x for x in logs))
+        _, count, total_log, total_square = self._sums
+        today = [math.log(max(d, 0.5)) for d in self.today]
         # A few pseudo-observations at the practice-wide prior keep a new provider sensible.
-        logs += [math.log(prior_median)] * 3
-        weights += [1.0] * 3
-        total = sum(weights)
-        mu = sum(w * x for w, x in zip(weights, logs, strict=True)) / total
-        if len(logs) > 5:
-            variance = sum(w * (x - mu) ** 2 for w, x in zip(weights, logs, strict=True)) / total
-            sigma = math.sqrt(max(variance, 0.05))
+        prior = math.log(prior_median)
+        weight = count + today_weight * len(today) + 3
+        mu = (total_log + today_weight * math.fsum(today) + 3 * prior) / weight
+        if count + len(today) + 3 > 5:
+            square = total_square + today_weight * math.fsum(x * x for x in today) \
+                + 3 * prior * prior
+            sigma = math.sqrt(max(square / weight - mu * mu, 0.05))
         else:
             sigma = prior_sigma
         return mu, sigma
@@ -128,10 +150,17 @@ class WaitEstimator:
     unannounced delay of a provider's first call after their session start (mean of an
     exponential, 5); ``walk_in_rates`` usual walk-ins per hour by provider id (None: for
     anyone), 24 numbers, one per hour of day (default: none expected); ``seed``.
+
+    ``calling_rule`` how a free provider chooses whom to call: ``"booked_first"`` (default)
+    or ``"arrival"`` (see the module docstring); anything else raises ValueError.
     """
 
-    def __init__(self, history: Mapping[str, Sequence[float]] | None = None,
-                 **settings: Any) -> None:
+    def __init__(self, history: Mapping[str, Sequence[float]] | None = None, *,
+                 calling_rule: str = "booked_first", **settings: Any) -> None:
+        if calling_rule not in CALLING_RULES:
+            raise ValueError(f"calling_rule must be one of {', '.join(CALLING_RULES)}, "
+                             f"not {calling_rule!r}")
+        self.calling_rule = calling_rule
         self.runs = int(settings.get("runs", 200))
         self.slot_minutes = float(settings.get("slot_minutes", 15.0))
         self.sigma = float(settings.get("sigma", 0.5))
@@ -248,7 +277,7 @@ class WaitEstimator:
     def _replay(self, working: list[_Provider], waiting: list[_Visit], now: datetime
                 ) -> dict[str, WaitEstimate]:
         import numpy as np  # loaded at the first estimate (see rng)
-        runs, rng = self.runs, self.rng
+        runs = self.runs
         index = {p.provider_id: i for i, p in enumerate(working)}
         paces = [p.pace(self.slot_minutes, self.sigma, self.today_weight) for p in working]
         mu = np.array([m for m, _ in paces])
@@ -259,44 +288,102 @@ class WaitEstimator:
         for i, provider in enumerate(working):
             free[i] = self._next_free(provider, mu[i], sigma[i], now)
 
-        # The line, in queue order: waiting patients, then those who may still join ahead of
-        # the last of them (booked patients not here yet, walk-ins yet to come).
-        late_after = self.late_after_minutes
-        line: list[_Place] = [_Place(v.queue_key(late_after), index.get(v.provider_id or ""),
-                                     v.visit_id) for v in waiting]
-        last_key = max(place.key for place in line)
-        line += self._booked_ahead(index, now, last_key)
-        line += self._walk_ins_ahead(index, now, last_key)
-        line.sort(key=lambda place: (place.key, place.chance < 1))
+        # Everyone who may be called: the waiting patients first, then who may still come
+        # before the last of them is called.
+        columns = _Columns(runs, self.late_after_minutes, self.early_call_minutes)
+        for visit in waiting:
+            assert visit.checked_in is not None
+            columns.add(_minutes(visit.checked_in, now),
+                        index.get(visit.provider_id or "", -1),
+                        None if visit.scheduled is None else _minutes(visit.scheduled, now))
+        present = len(waiting)
+        last_key = max(_minutes(v.queue_key(self.late_after_minutes), now) for v in waiting)
+        # Booked patients who fall due while a walk-in waits go ahead of it: under that rule
+        # the book is looked at further ahead than the last patient here.
+        ahead = last_key
+        if self.calling_rule == "booked_first" and any(v.scheduled is None for v in waiting):
+            ahead = max(last_key, 0.0) + BOOKED_LOOKAHEAD_MINUTES
+        self._booked_to_come(columns, index, now, ahead)
+        self._walk_ins_to_come(columns, index, now, last_key)
+        return self._call(columns, present, waiting, free, mu, sigma)
 
-        called_at: dict[str, np.ndarray] = {}
-        every_run = np.arange(runs)
-        for place in line:
-            offset = (place.key - now).total_seconds() / 60
-            # A patient here may be called up to ``early_call_minutes`` before their place;
-            # someone not here yet, not before they come.
-            earliest = offset - self.early_call_minutes if place.visit_id else max(offset, 0.0)
-            if place.provider is not None:
-                who = np.full(runs, place.provider)
-                start = np.maximum(free[place.provider], earliest)
-            else:  # anyone's patient: whoever can take them first, in each run
-                candidates = np.maximum(free, earliest)
-                who = np.argmin(candidates, axis=0)
-                start = candidates[who, every_run]
-            duration = rng.lognormal(mu[who], sigma[who])
-            if place.chance < 1:
-                comes = rng.random(runs) < place.chance
-                free[who, every_run] = np.where(comes, start + duration, free[who, every_run])
-            else:
-                assert place.visit_id is not None
-                called_at[place.visit_id] = start
-                free[who, every_run] = start + duration
+    def _call(self, columns: _Columns, present: int, waiting: list[_Visit], free: np.ndarray,
+              mu: np.ndarray, sigma: np.ndarray) -> dict[str, WaitEstimate]:
+        """Event by event, in every run at once: the provider free first calls, among the
+        patients here and callable for them, the first by the calling rule; with nobody to
+        call they wait for the next one to become callable."""
+        import numpy as np  # loaded at the first estimate (see rng)
+        runs, rng = self.runs, self.rng
+        booked_first = self.calling_rule == "booked_first"
+        ready, due_from, score, owner, bound, order = columns.arrays(len(free), booked_first)
+        width = ready.shape[1]
+        is_present = order < present
+        left = np.isfinite(ready)  # may still be called, per run
+        inf = np.float32(np.inf)
+        # Each column's rank (lower first), infinite once called or if they do not come.
+        rank = np.where(left, score, inf)
+        anyone = owner < 0
+        rows = np.arange(runs)
+        call_time = np.full((runs, width), np.inf)
+        remaining = np.full(runs, present)
+        normals = rng.standard_normal((64, runs))
+        drawn = low = 0
+        for _ in range(len(free) * width + width + 16):
+            if not remaining.any():
+                break
+            who = free.argmin(axis=0)
+            t = free[who, rows]
+            finite = np.isfinite(t)
+            if not finite.any():
+                break
+            # The columns that may be callable by now in some run (sorted by that moment).
+            high = int(np.searchsorted(bound, t[finite].max(), side="right"))
+            while low < high and not left[:, low].any():
+                low += 1
+            beyond = bound[high] if high < width else np.inf
+            if high <= low:  # nobody callable yet in any run: wait for the next one
+                free[who, rows] = np.where(finite, beyond, np.inf)
+                continue
+            window = slice(low, high)
+            tt = t.astype(np.float32)[:, None]
+            theirs = (owner[:, window] == who.astype(owner.dtype)[:, None]) | anyone[:, window]
+            mine = np.where(theirs, rank[:, window], inf)
+            here = ready[:, window]
+            ranks = np.where(due_from[:, window] <= tt, mine, inf)
+            chosen = ranks.argmin(axis=1)
+            calls = ranks[rows, chosen] < np.inf
+            if booked_first and not calls.all():
+                # Nobody due: booked patients here before their slot, if they may be called.
+                ranks = np.where(here <= tt, mine, inf)
+                early = ranks.argmin(axis=1)
+                chosen = np.where(calls, chosen, early)
+                calls = ranks[rows, chosen] < np.inf
+            if drawn == len(normals):
+                normals, drawn = rng.standard_normal((64, runs)), 0
+            after = t + np.exp(mu[who] + sigma[who] * normals[drawn])
+            drawn += 1
+            if not calls.all():  # idle until the next patient becomes callable
+                later = np.where(np.isfinite(mine) & (here > tt), here, inf).min(axis=1)
+                after = np.where(calls, after, np.minimum(later, beyond))
+            chosen += low
+            called_rows, called_columns = rows[calls], chosen[calls]
+            rank[called_rows, called_columns] = np.inf
+            left[called_rows, called_columns] = False
+            call_time[called_rows, called_columns] = t[calls]
+            remaining -= calls & is_present[chosen]
+            free[who, rows] = after
 
+        here_columns = np.flatnonzero(is_present)
+        starts = call_time[:, here_columns]
+        if not np.isfinite(starts).all():  # not reached (not expected): the last call seen
+            starts = np.where(np.isfinite(starts), starts,
+                              call_time[np.isfinite(call_time)].max(initial=0.0))
+        medians, uppers = np.quantile(starts, [0.5, self.upper_quantile], axis=0)
         estimates = {}
-        for visit_id, starts in called_at.items():
-            median = float(np.median(starts))
-            upper = float(np.quantile(starts, self.upper_quantile))
-            estimates[visit_id] = WaitEstimate(round(median, 1), round(max(upper, median), 1))
+        for column, median, upper in zip(here_columns, medians, uppers, strict=True):
+            median = max(float(median), 0.0)
+            estimates[waiting[order[column]].visit_id] = WaitEstimate(
+                round(median, 1), round(max(float(upper), median), 1))
         return estimates
 
     def _next_free(self, provider: _Provider, mu: float, sigma: float, now: datetime
@@ -315,76 +402,134 @@ class WaitEstimator:
             if self.late_start_minutes > 0 else np.zeros(runs)
         return until_start + delay
 
-    def _booked_ahead(self, index: dict[str, int], now: datetime, last_key: datetime
-                      ) -> list[_Place]:
-        """Booked patients not here yet who may still queue ahead of someone waiting: at their
-        slot if they come within ``late_after_minutes`` of it, else at their arrival. Both
-        chances come from the show rate and the punctuality (arrival minus slot: normal), given
-        that they have not come by now."""
-        places = []
-        arrival = NormalDist(self.arrival_offset_mean, max(self.arrival_offset_sd, 1.0))
+    def _booked_to_come(self, columns: _Columns, index: dict[str, int], now: datetime,
+                        until: float) -> None:
+        """Booked patients not here yet whose slot is before ``until`` (minutes from now):
+        in each run they come or not, from the show rate and the punctuality (arrival minus
+        slot: normal) given that they have not come by now, and when."""
+        import numpy as np  # loaded at the first estimate (see rng)
+        runs, rng = self.runs, self.rng
+        mean, sd = self.arrival_offset_mean, max(self.arrival_offset_sd, 1.0)
+        standard = NormalDist()
         for booked in self.visits.values():
             if (booked.provider_id not in index or booked.checked_in is not None
-                    or booked.called is not None or booked.gone or booked.scheduled is None
-                    or booked.scheduled >= last_key):
+                    or booked.called is not None or booked.gone or booked.scheduled is None):
                 continue
-            provider = index[booked.provider_id]
-            overdue = (now - booked.scheduled).total_seconds() / 60
-            not_yet = 1 - arrival.cdf(overdue)  # P(not here by now | they come)
+            slot = _minutes(booked.scheduled, now)
+            if slot >= until:
+                continue
+            floor = standard.cdf((-slot - mean) / sd)  # P(here by now | they come)
+            not_yet = 1 - floor
             unknown = 1 - self.show_rate + self.show_rate * not_yet
-            if unknown <= 0:
+            comes = self.show_rate * not_yet / unknown if unknown > 0 else 0.0
+            if comes < 0.01:
                 continue
-            late_after = self.late_after_minutes
-            if overdue < late_after:  # may still come in time to keep their slot
-                in_time = self.show_rate * (arrival.cdf(late_after) - arrival.cdf(overdue))
-                if in_time / unknown > 0.02:
-                    places.append(_Place(booked.scheduled, provider, None, in_time / unknown))
-            # Late: they queue at their arrival, expected at the mean of the normal's tail.
-            after = max(overdue, late_after)
-            tail = 1 - arrival.cdf(after)
-            late = self.show_rate * tail / unknown
-            if late > 0.02:
-                z = (after - arrival.mean) / arrival.stdev
-                expected = arrival.mean + arrival.stdev * NormalDist().pdf(z) / max(tail, 1e-9)
-                key = max(now, booked.scheduled + timedelta(minutes=expected))
-                if key < last_key:
-                    places.append(_Place(key, provider, None, late))
-        return places
+            # Arrival given later than now: the normal's upper tail, by its inverse.
+            grid_p, grid_z = _normal_grid()
+            tail = floor + rng.random(runs) * not_yet
+            arrival = slot + mean + sd * np.interp(tail, grid_p, grid_z)
+            arrival = np.where(rng.random(runs) < comes, np.maximum(arrival, 0.0), np.inf)
+            columns.add(arrival, index[booked.provider_id], slot)
 
-    def _walk_ins_ahead(self, index: dict[str, int], now: datetime, last_key: datetime
-                        ) -> list[_Place]:
-        """Walk-ins still to come before ``last_key``, from the practice's usual rates by
-        hour of day: one possible walk-in per provider (or for anyone) per few minutes, with
-        the chance of one arriving then."""
-        places: list[_Place] = []
-        if not self.walk_in_rates:
-            return places
-        step = timedelta(minutes=WALK_IN_STEP_MINUTES)
-        moment = now
-        while moment < last_key:
-            middle = moment + step / 2
-            for provider_id, hourly in self.walk_in_rates.items():
-                provider = index.get(provider_id) if provider_id is not None else None
-                if provider_id is not None and provider is None:
-                    continue  # not working today
-                rate = hourly[middle.hour] if len(hourly) == 24 else 0.0
-                chance = min(1.0, rate * WALK_IN_STEP_MINUTES / 60)
-                if chance > 0.005:
-                    places.append(_Place(middle, provider, None, chance))
-            moment += step
-        return places
+    def _walk_ins_to_come(self, columns: _Columns, index: dict[str, int], now: datetime,
+                          until: float) -> None:
+        """Walk-ins still to come before ``until`` (minutes from now), from the practice's
+        usual rates by hour of day: one possible walk-in per few minutes, for a provider or
+        for anyone in proportion to those rates, with the chance of one arriving then."""
+        import numpy as np  # loaded at the first estimate (see rng)
+        runs, rng = self.runs, self.rng
+        streams = [(index.get(provider_id, -1) if provider_id is not None else -1, hourly)
+                   for provider_id, hourly in self.walk_in_rates.items()
+                   if (provider_id is None or provider_id in index) and len(hourly) == 24]
+        if not streams or until <= 0:
+            return
+        who = np.array([provider for provider, _ in streams])
+        top = max(max(hourly) for _, hourly in streams) * len(streams)
+        step = min(float(WALK_IN_STEP_MINUTES), 60 * MAX_WALK_IN_CHANCE / top) if top > 0 \
+            else float(WALK_IN_STEP_MINUTES)
+        start = 0.0
+        while start < until:
+            hour = (now + timedelta(minutes=start + step / 2)).hour
+            rates = np.array([hourly[hour] for _, hourly in streams])
+            total = float(rates.sum())
+            if total > 0 and total * step / 60 > 0.005:
+                chance = min(1.0, total * step / 60)
+                arrival = start + rng.random(runs) * step
+                arrival = np.where(rng.random(runs) < chance, arrival, np.inf)
+                pick = np.searchsorted(np.cumsum(rates) / total, rng.random(runs), side="right")
+                columns.add(arrival, who[np.minimum(pick, len(streams) - 1)], None)
+            start += step
 
 
-@dataclass(frozen=True)
-class _Place:
-    """A place in the replayed line: a waiting patient (``visit_id``), or someone who may
-    still come (``chance`` < 1); ``provider`` is an index into the working providers, None for
-    anyone's patient."""
+class _Columns:
+    """Who may be called in the replay, one column each, with values per run: arrival
+    (minutes from now; infinite if they do not come in that run), provider (an index into the
+    working providers, -1 for anyone; per run for walk-ins still to come) and slot (minutes
+    from now; None for a walk-in)."""
 
-    key: datetime
-    provider: int | None
-    visit_id: str | None
-    chance: float = 1.0
+    def __init__(self, runs: int, late_after: float, early_call: float) -> None:
+        self.runs, self.late_after, self.early_call = runs, late_after, early_call
+        self.arrival: list[np.ndarray | float] = []
+        self.provider: list[np.ndarray | int] = []
+        self.slot: list[float | None] = []
+
+    def add(self, arrival: np.ndarray | float, provider: np.ndarray | int, slot: float | None
+            ) -> None:
+        self.arrival.append(arrival)
+        self.provider.append(provider)
+        self.slot.append(slot)
+
+    def arrays(self, providers: int, booked_first: bool) -> tuple[np.ndarray, ...]:
+        """(ready, due_from, score, eligible, bound, order), columns sorted by ``bound``, the
+        earliest moment they may become callable in any run: ``ready`` when they may be
+        called (here, and not more than ``early_call`` before their place in line),
+        ``due_from`` when they come first by the rule (``"booked_first"``: a booked patient
+        once here and their slot has come; before that they come after the walk-ins),
+        ``score`` their rank (lower first), ``owner`` the provider who may call them (-1:
+        anyone), ``order`` each column's index in the order added."""
+        import numpy as np  # loaded at the first estimate (see rng)
+        width = len(self.slot)
+        arrival = np.empty((self.runs, width))
+        provider = np.empty((self.runs, width), dtype=np.int64)
+        for column, (when, who) in enumerate(zip(self.arrival, self.provider, strict=True)):
+            arrival[:, column] = when
+            provider[:, column] = who
+        slot = np.array([-np.inf if s is None else s for s in self.slot])
+        walk_in = np.isinf(slot)
+        on_time = arrival - slot <= self.late_after
+        key = np.where(~walk_in & on_time, slot, arrival)  # today's place in line
+        ready = np.maximum(arrival, key - self.early_call)
+        if booked_first:
+            score = key + WALK_IN_RANK * walk_in
+            due_from = np.maximum(ready, slot)
+        else:
+            score, due_from = key, ready
+        bound = np.min(ready, axis=0)
+        order = np.argsort(bound, kind="stable")
+        # Single precision (and small integers) where the replay compares each step: less
+        # memory to go through.
+        single = np.float32
+        owner = provider[:, order].astype(np.int8 if providers < 127 else np.int32)
+        return (ready[:, order].astype(single), due_from[:, order].astype(single),
+                score[:, order].astype(single), owner, bound[order], order)
+
+
+def _minutes(moment: datetime, now: datetime) -> float:
+    return (moment - now).total_seconds() / 60
+
+
+_NORMAL_GRID: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _normal_grid() -> tuple[np.ndarray, np.ndarray]:
+    """The standard normal's distribution function on a fine grid, for drawing from a tail
+    by its inverse (numpy has no inverse normal)."""
+    global _NORMAL_GRID
+    if _NORMAL_GRID is None:
+        import numpy as np  # loaded at the first estimate (see rng)
+        z = np.linspace(-7.0, 7.0, 2801)
+        _NORMAL_GRID = (np.array([NormalDist().cdf(float(x)) for x in z]), z)
+    return _NORMAL_GRID
 
 
 def _remaining(rng: np.random.Generator, mu: float, sigma: float, elapsed: float,
