@@ -1,7 +1,7 @@
 """Honest waits: how long until each checked-in patient is called, as a median and a bound.
 
 The estimator replays the practice's day forward from now, many times over (Monte Carlo,
-vectorised with numpy: every run at once, one call per run per step), using what the
+vectorised with numpy: every run and every provider at once), using what the
 practice knows:
 
 * each consultation in progress and how long it has already lasted: its remaining time is drawn
@@ -59,6 +59,7 @@ WALK_IN_STEP_MINUTES = 5  # resolution of walk-ins still to come...
 MAX_WALK_IN_CHANCE = 0.25  # ...finer when walk-ins are frequent: at most one per step
 BOOKED_LOOKAHEAD_MINUTES = 240.0  # "booked_first": how far past the last patient here
 WALK_IN_RANK = 1e5  # "booked_first": added to a walk-in's place in line (minutes)
+EARLY_RANK = 1e6  # "booked_first": added to the place of a booked patient here before the slot
 
 KINDS = ("session", "booked", "walk_in", "checked_in", "called", "finished", "no_show",
          "cancelled")
@@ -309,81 +310,125 @@ class WaitEstimator:
 
     def _call(self, columns: _Columns, present: int, waiting: list[_Visit], free: np.ndarray,
               mu: np.ndarray, sigma: np.ndarray) -> dict[str, WaitEstimate]:
-        """Event by event, in every run at once: the provider free first calls, among the
-        patients here and callable for them, the first by the calling rule; with nobody to
-        call they wait for the next one to become callable."""
+        """Event by event, in every run at once: a free provider calls, among the patients
+        here and callable for them, the first by the calling rule; with nobody to call they
+        wait for the next one to become callable.
+
+        Each provider has their own columns (their patients, and in each run the walk-ins
+        still to come for them), and the walk-ins for anyone are one line per run (their
+        rank follows their arrival, so they are called in that order, and the first of them
+        is callable whenever any is). So each step every provider decides at once: their own
+        patient, if one ranks ahead of the first walk-in for anyone callable then (taking
+        walk-ins for anyone can only make that line shorter, never change this choice); being
+        idle until the next patient may become callable; or that walk-in for anyone, which
+        only the provider free first in that run takes (the others decide again at the next
+        step). The calls are the same as one provider at a time in order of time."""
         import numpy as np  # loaded at the first estimate (see rng)
         runs, rng = self.runs, self.rng
         booked_first = self.calling_rule == "booked_first"
-        ready, due_from, score, owner, bound, order = columns.arrays(len(free), booked_first)
-        width = ready.shape[1]
-        is_present = order < present
-        left = np.isfinite(ready)  # may still be called, per run
-        inf = np.float32(np.inf)
-        # Each column's rank (lower first), infinite once called or if they do not come.
-        rank = np.where(left, score, inf)
-        anyone = owner < 0
+        providers = len(free)
+        ready, due, rank, column, a_ready, a_rank, a_column = columns.arrays(providers,
+                                                                             booked_first)
+        inf = np.inf
         rows = np.arange(runs)
-        call_time = np.full((runs, width), np.inf)
+        call_time = np.full((runs, columns.width + 1), inf)
         remaining = np.full(runs, present)
-        normals = rng.standard_normal((64, runs))
-        drawn = low = 0
-        for _ in range(len(free) * width + width + 16):
+        head = np.zeros(runs, dtype=np.intp)  # each run's first walk-in for anyone not called
+        free = free.copy()
+        widest = ready.shape[2]
+        flat_ready, flat_due, flat_column = ready.reshape(-1), due.reshape(-1), column.reshape(-1)
+        base = np.arange(providers * runs).reshape(providers, runs) * widest
+        if booked_first:  # those here before their slot come after every walk-in
+            early_rank = rank + EARLY_RANK
+
+        # Each provider's choice among their own columns, per run, at their free time: the
+        # first by rank among those callable (``booked_first``: those due, then those here).
+        best = np.full((providers, runs), inf)
+        at = np.zeros((providers, runs), dtype=np.intp)
+
+        def choose(p: np.ndarray | None = None, r: np.ndarray | None = None) -> None:
+            if p is None or r is None:  # everyone: no copies
+                own_ready, own_rank, t = ready, rank, free[:, :, None]
+            else:
+                own_ready, own_rank = ready[p, r], rank[p, r]
+                t = free[p, r][:, None]
+            if booked_first:
+                own_due, own_early = (due, early_rank) if p is None or r is None \
+                    else (due[p, r], early_rank[p, r])
+                callable_ = np.where(own_due <= t, own_rank,
+                                     np.where(own_ready <= t, own_early, inf))
+            else:
+                callable_ = np.where(own_ready <= t, own_rank, inf)
+            if p is None or r is None:
+                at[...] = callable_.argmin(axis=-1)
+                best[...] = callable_.min(axis=-1)
+            else:
+                at[p, r] = callable_.argmin(axis=-1)
+                best[p, r] = callable_.min(axis=-1)
+
+        choose()
+        provider_rows = np.arange(providers)[:, None]
+        spread = sigma[:, None]
+        pace = mu[:, None]
+        for _ in range(providers * columns.width + columns.width + 16):
             if not remaining.any():
                 break
-            who = free.argmin(axis=0)
-            t = free[who, rows]
-            finite = np.isfinite(t)
-            if not finite.any():
+            alive = np.isfinite(free)
+            if not alive.any():
                 break
-            # The columns that may be callable by now in some run (sorted by that moment).
-            high = int(np.searchsorted(bound, t[finite].max(), side="right"))
-            while low < high and not left[:, low].any():
-                low += 1
-            beyond = bound[high] if high < width else np.inf
-            if high <= low:  # nobody callable yet in any run: wait for the next one
-                free[who, rows] = np.where(finite, beyond, np.inf)
-                continue
-            window = slice(low, high)
-            tt = t.astype(np.float32)[:, None]
-            theirs = (owner[:, window] == who.astype(owner.dtype)[:, None]) | anyone[:, window]
-            mine = np.where(theirs, rank[:, window], inf)
-            here = ready[:, window]
-            ranks = np.where(due_from[:, window] <= tt, mine, inf)
-            chosen = ranks.argmin(axis=1)
-            calls = ranks[rows, chosen] < np.inf
-            if booked_first and not calls.all():
-                # Nobody due: booked patients here before their slot, if they may be called.
-                ranks = np.where(here <= tt, mine, inf)
-                early = ranks.argmin(axis=1)
-                chosen = np.where(calls, chosen, early)
-                calls = ranks[rows, chosen] < np.inf
-            if drawn == len(normals):
-                normals, drawn = rng.standard_normal((64, runs)), 0
-            after = t + np.exp(mu[who] + sigma[who] * normals[drawn])
-            drawn += 1
-            if not calls.all():  # idle until the next patient becomes callable
-                later = np.where(np.isfinite(mine) & (here > tt), here, inf).min(axis=1)
-                after = np.where(calls, after, np.minimum(later, beyond))
-            chosen += low
-            called_rows, called_columns = rows[calls], chosen[calls]
-            rank[called_rows, called_columns] = np.inf
-            left[called_rows, called_columns] = False
-            call_time[called_rows, called_columns] = t[calls]
-            remaining -= calls & is_present[chosen]
-            free[who, rows] = after
+            earliest = free.argmin(axis=0)
+            next_ready, next_rank = a_ready[rows, head], a_rank[rows, head]
+            anyone = next_ready <= free  # the first walk-in for anyone is callable
+            # Their own patient if one ranks ahead (one here before their slot, under
+            # booked_first, ranks after any walk-in); else the walk-in for anyone if they are
+            # free first; else idle.
+            own = (best < inf) & (best <= np.where(anyone, next_rank, inf)) & alive
+            take = anyone & (provider_rows == earliest) & ~own & alive
+            idle = alive & ~anyone & ~own
+            calls = own | take
+            # Their own patients called: out of their columns.
+            slots = (base + at)[own]
+            flat_ready[slots] = inf
+            flat_due[slots] = inf
+            called = flat_column[slots]
+            called_runs = slots // widest % runs
+            call_time[called_runs, called] = free[own]
+            here = called < present
+            # Walk-ins for anyone called: next in their run's line.
+            taking = take.any(axis=0)
+            if taking.any():
+                taken_runs = np.flatnonzero(taking)
+                taken = a_column[taken_runs, head[taken_runs]]
+                call_time[taken_runs, taken] = free[earliest[taken_runs], taken_runs]
+                head[taken_runs] += 1
+                called_runs = np.concatenate([called_runs[here], taken_runs[taken < present]])
+            else:
+                called_runs = called_runs[here]
+            remaining -= np.bincount(called_runs, minlength=runs)
+            after = free + np.exp(pace + spread * rng.standard_normal((providers, runs)))
+            free = np.where(calls, after, free)
+            pi, ri = np.nonzero(idle)
+            if pi.size:  # until the next patient may become callable for them
+                own_ready = ready[pi, ri]
+                upcoming = np.where(own_ready > free[pi, ri][:, None], own_ready, inf)
+                free[pi, ri] = np.minimum(upcoming.min(axis=1), next_ready[ri])
+                calls |= idle
+            changed = np.nonzero(calls)
+            if changed[0].size > providers * runs // 4:
+                choose()
+            elif changed[0].size:
+                choose(*changed)
 
-        here_columns = np.flatnonzero(is_present)
-        starts = call_time[:, here_columns]
+        starts = call_time[:, :present]
         if not np.isfinite(starts).all():  # not reached (not expected): the last call seen
             starts = np.where(np.isfinite(starts), starts,
                               call_time[np.isfinite(call_time)].max(initial=0.0))
         medians, uppers = np.quantile(starts, [0.5, self.upper_quantile], axis=0)
         estimates = {}
-        for column, median, upper in zip(here_columns, medians, uppers, strict=True):
+        for visit, median, upper in zip(waiting, medians, uppers, strict=True):
             median = max(float(median), 0.0)
-            estimates[waiting[order[column]].visit_id] = WaitEstimate(
-                round(median, 1), round(max(float(upper), median), 1))
+            estimates[visit.visit_id] = WaitEstimate(round(median, 1),
+                                                     round(max(float(upper), median), 1))
         return estimates
 
     def _next_free(self, provider: _Provider, mu: float, sigma: float, now: datetime
@@ -411,6 +456,10 @@ class WaitEstimator:
         runs, rng = self.runs, self.rng
         mean, sd = self.arrival_offset_mean, max(self.arrival_offset_sd, 1.0)
         standard = NormalDist()
+        slots: list[float] = []
+        owners: list[int] = []
+        floors: list[float] = []
+        chances: list[float] = []
         for booked in self.visits.values():
             if (booked.provider_id not in index or booked.checked_in is not None
                     or booked.called is not None or booked.gone or booked.scheduled is None):
@@ -424,12 +473,21 @@ class WaitEstimator:
             comes = self.show_rate * not_yet / unknown if unknown > 0 else 0.0
             if comes < 0.01:
                 continue
-            # Arrival given later than now: the normal's upper tail, by its inverse.
-            grid_p, grid_z = _normal_grid()
-            tail = floor + rng.random(runs) * not_yet
-            arrival = slot + mean + sd * np.interp(tail, grid_p, grid_z)
-            arrival = np.where(rng.random(runs) < comes, np.maximum(arrival, 0.0), np.inf)
-            columns.add(arrival, index[booked.provider_id], slot)
+            slots.append(slot)
+            owners.append(index[booked.provider_id])
+            floors.append(floor)
+            chances.append(comes)
+        if not slots:
+            return
+        # Arrival given later than now: the normal's upper tail, by its inverse (all at once).
+        grid_p, grid_z = _normal_grid()
+        floor_ = np.array(floors)[:, None]
+        tail = floor_ + rng.random((len(slots), runs)) * (1 - floor_)
+        arrivals = np.array(slots)[:, None] + mean + sd * np.interp(tail, grid_p, grid_z)
+        arrivals = np.where(rng.random((len(slots), runs)) < np.array(chances)[:, None],
+                            np.maximum(arrivals, 0.0), np.inf)
+        for arrival, owner, slot in zip(arrivals, owners, slots, strict=True):
+            columns.add(arrival, owner, slot)
 
     def _walk_ins_to_come(self, columns: _Columns, index: dict[str, int], now: datetime,
                           until: float) -> None:
@@ -479,18 +537,24 @@ class _Columns:
         self.provider.append(provider)
         self.slot.append(slot)
 
+    @property
+    def width(self) -> int:
+        return len(self.slot)
+
     def arrays(self, providers: int, booked_first: bool) -> tuple[np.ndarray, ...]:
-        """(ready, due_from, score, eligible, bound, order), columns sorted by ``bound``, the
-        earliest moment they may become callable in any run: ``ready`` when they may be
-        called (here, and not more than ``early_call`` before their place in line),
-        ``due_from`` when they come first by the rule (``"booked_first"``: a booked patient
-        once here and their slot has come; before that they come after the walk-ins),
-        ``score`` their rank (lower first), ``owner`` the provider who may call them (-1:
-        anyone), ``order`` each column's index in the order added."""
+        """Each provider's own columns and the walk-ins for anyone, per run:
+        (ready, due, rank, column) of shape (providers, runs, widest), and (ready, rank,
+        column) of the walk-ins for anyone, of shape (runs, most + 1), in line order. ``ready``
+        when they may be called (here, and not more than ``early_call`` before their place in
+        line), ``due`` when they come first by the rule (``"booked_first"``: a booked patient
+        once here and their slot has come; before that they come after the walk-ins), ``rank``
+        their place by the rule (lower first), ``column`` their index in the order added;
+        infinite ``ready`` (and ``rank``) where there is nobody (padding, or who does not come
+        in that run)."""
         import numpy as np  # loaded at the first estimate (see rng)
-        width = len(self.slot)
-        arrival = np.empty((self.runs, width))
-        provider = np.empty((self.runs, width), dtype=np.int64)
+        runs, width = self.runs, len(self.slot)
+        arrival = np.empty((runs, width))
+        provider = np.empty((runs, width), dtype=np.int64)
         for column, (when, who) in enumerate(zip(self.arrival, self.provider, strict=True)):
             arrival[:, column] = when
             provider[:, column] = who
@@ -500,18 +564,50 @@ class _Columns:
         key = np.where(~walk_in & on_time, slot, arrival)  # today's place in line
         ready = np.maximum(arrival, key - self.early_call)
         if booked_first:
-            score = key + WALK_IN_RANK * walk_in
-            due_from = np.maximum(ready, slot)
+            rank = key + WALK_IN_RANK * walk_in
+            due = np.maximum(ready, slot)
         else:
-            score, due_from = key, ready
-        bound = np.min(ready, axis=0)
-        order = np.argsort(bound, kind="stable")
-        # Single precision (and small integers) where the replay compares each step: less
-        # memory to go through.
-        single = np.float32
-        owner = provider[:, order].astype(np.int8 if providers < 127 else np.int32)
-        return (ready[:, order].astype(single), due_from[:, order].astype(single),
-                score[:, order].astype(single), owner, bound[order], order)
+            rank, due = key, ready
+        comes = np.isfinite(ready)
+        rows = np.arange(runs)[:, None]
+
+        # Own columns: each run's sorted by provider (stable), then placed at their rank
+        # among that provider's.
+        group = np.where(comes & (provider >= 0), provider, providers).astype(
+            np.int16 if providers < 32000 else np.int64)
+        order = np.argsort(group, axis=1, kind="stable")
+        grouped = np.take_along_axis(group, order, axis=1).astype(np.intp)
+        counts = np.bincount((rows * (providers + 1) + grouped).ravel(),
+                             minlength=runs * (providers + 1)).reshape(runs, providers + 1)
+        widest = max(int(counts[:, :providers].max(initial=0)), 1)
+        firsts = np.cumsum(counts, axis=1) - counts
+        place = np.arange(width)[None, :] - np.take_along_axis(firsts, grouped, axis=1)
+        keep = grouped < providers
+        source = (rows * width + order)[keep]
+        target = ((grouped * runs + rows) * widest + place)[keep]
+        own = []
+        for values in (ready, due, rank):
+            packed = np.full(providers * runs * widest, np.inf)
+            packed[target] = values.take(source)
+            own.append(packed.reshape(providers, runs, widest))
+        packed_column = np.full(providers * runs * widest, width, dtype=np.intp)
+        packed_column[target] = source % width
+        own.append(packed_column.reshape(providers, runs, widest))
+
+        # Walk-ins for anyone, in line order (by arrival: their rank and readiness follow it).
+        anyone = comes & (provider < 0)
+        candidates = np.flatnonzero(anyone.any(axis=0))
+        most = int(anyone.sum(axis=1).max(initial=0))
+        line = np.where(anyone[:, candidates], rank[:, candidates], np.inf)
+        first = np.argsort(line, axis=1, kind="stable")[:, :most]
+        a_column = np.full((runs, most + 1), width, dtype=np.intp)
+        a_column[:, :most] = candidates[first]
+        a_ready = np.full((runs, most + 1), np.inf)
+        a_rank = a_ready.copy()
+        a_ready[:, :most] = np.where(np.take_along_axis(line, first, axis=1) < np.inf,
+                                     ready[rows, a_column[:, :most]], np.inf)
+        a_rank[:, :most] = np.take_along_axis(line, first, axis=1)
+        return (*own, a_ready, a_rank, a_column)
 
 
 def _minutes(moment: datetime, now: datetime) -> float:
