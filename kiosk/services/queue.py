@@ -14,7 +14,7 @@ from kiosk.base.i18n import S_, Explained, StaffWord
 from kiosk.domain.names import full_name, latin_name
 from kiosk.domain.names import short_name as short_name_of
 from kiosk.domain.results import Wait
-from kiosk.services.waits import ProviderDay, QueuedVisit, WaitModel, wait_model_for
+from kiosk.services.waits import LobbyDay, QueuedVisit, WaitModel, save_shared, wait_model_for
 from kiosk.store.audit import audit
 from kiosk.store.dialect import upsert_for
 from kiosk.store.models import (
@@ -51,15 +51,6 @@ def next_ticket_number(session: Session, site_id: str, day: date) -> int:
     return int(number)
 
 
-def provider_queue(session: Session, site_id: str, day: date,
-                   provider_id: int) -> tuple[list[QueuedVisit], list[QueuedVisit]]:
-    """(waiting in queue order, called or in the room) for one provider and day."""
-    visits = _active_visits(session, site_id, day, provider_id)
-    waiting = [v for v in visits if v.status == VisitStatus.WAITING]
-    in_progress = [v for v in visits if v.status != VisitStatus.WAITING]
-    return waiting, in_progress
-
-
 def _active_visits(session: Session, site_id: str, day: date,
                    provider_id: int | None = None) -> list[QueuedVisit]:
     query = (
@@ -80,14 +71,18 @@ class PlaceInQueue:
     wait: Wait | None
 
 
-def place_of(session: Session, ctx: SiteContext, model: WaitModel, visit: Visit) -> PlaceInQueue:
+def place_of(session: Session, ctx: SiteContext, model: WaitModel, visit: Visit, *,
+             writable: bool = True) -> PlaceInQueue:
+    """The visit's place in its provider's line and its wait, the lobby's estimate computed
+    (and, in a write transaction, stored for every other window) with it."""
     if visit.status != VisitStatus.WAITING:
         return PlaceInQueue(None, None)
-    waiting, in_progress = provider_queue(session, ctx.settings.site_id, visit.service_date,
-                                          visit.provider_id)
-    ids = [v.visit_id for v in waiting]
-    waits = model.waits(ProviderDay(session, ctx, visit.service_date, visit.provider_id,
-                                    waiting, in_progress, ctx.now()))
+    visits = _active_visits(session, ctx.settings.site_id, visit.service_date)
+    waiting = [v for v in visits if v.status == VisitStatus.WAITING]
+    in_progress = [v for v in visits if v.status != VisitStatus.WAITING]
+    ids = [v.visit_id for v in waiting if v.provider_id == visit.provider_id]
+    waits = model.waits(LobbyDay(session, ctx, visit.service_date, waiting, in_progress,
+                                 ctx.now(), writable=writable))
     return PlaceInQueue(ids.index(visit.id) + 1, waits.get(visit.id))
 
 
@@ -185,16 +180,15 @@ class QueueService:
             by_provider: dict[int, list[QueuedVisit]] = {}
             for queued in active:
                 by_provider.setdefault(queued.provider_id, []).append(queued)
-            waits_of = {
-                provider_id: self.model.waits(ProviderDay(
-                    session, ctx, day, provider_id,
-                    [v for v in visits if v.status == VisitStatus.WAITING],
-                    [v for v in visits if v.status != VisitStatus.WAITING], now))
-                for provider_id, visits in by_provider.items()}
+            # One estimate for the whole lobby, shared with every other window (read if one
+            # of them computed it for this same lobby; else computed and stored below).
+            waits = self.model.waits(LobbyDay(
+                session, ctx, day, [v for v in active if v.status == VisitStatus.WAITING],
+                [v for v in active if v.status != VisitStatus.WAITING], now))
+        save_shared(ctx, self.model)
         rows: list[QueueRow] = []
         for provider_id, visits in by_provider.items():
             waiting = [v for v in visits if v.status == VisitStatus.WAITING]
-            waits = waits_of[provider_id]
             positions = {v.visit_id: index + 1 for index, v in enumerate(waiting)}
             for queued in visits:
                 visit, provider_name, given, family, language = details[queued.visit_id]
@@ -246,6 +240,7 @@ class QueueService:
             session.flush()
             audit(session, ctx, actor, "walk_in", visit_id=visit.id)
             log.info("walk-in %s added by %s", visit.ticket_code, actor)
+            self._share(session, day)
             return visit.ticket_code
 
     def act(self, ticket: str, action: str, *, actor: str, room: str | None = None) -> Visit:
@@ -269,6 +264,7 @@ class QueueService:
                 visit.room = room
             audit(session, ctx, actor, action, visit_id=visit.id, room=room, before=before)
             log.info("%s %s by %s", action, visit.ticket_code, actor)
+            self._share(session, visit.service_date)
             return visit
 
     def move(self, ticket: str, provider_id: int, *, actor: str) -> Visit:
@@ -291,6 +287,7 @@ class QueueService:
             audit(session, ctx, actor, "move", visit_id=visit.id, provider_id=provider.id,
                   before=before)
             log.info("move %s to provider %d by %s", visit.ticket_code, provider.id, actor)
+            self._share(session, visit.service_date)
             return visit
 
     def undo_last(self, *, actor: str) -> str:
@@ -322,7 +319,18 @@ class QueueService:
             event.detail = {**event.detail, "undone": True}
             audit(session, ctx, actor, "undo", visit_id=visit.id, undid=event.action)
             log.info("undo %s of %s by %s", event.action, visit.ticket_code, actor)
+            self._share(session, visit.service_date)
             return visit.ticket_code
+
+    def _share(self, session: Session, day: date) -> None:
+        """The lobby's new estimate, computed once in the change's own transaction and stored
+        with it: the other windows read it instead of each replaying the lobby again."""
+        session.flush()
+        active = _active_visits(session, self.ctx.settings.site_id, day)
+        self.model.waits(LobbyDay(
+            session, self.ctx, day, [v for v in active if v.status == VisitStatus.WAITING],
+            [v for v in active if v.status != VisitStatus.WAITING], self.ctx.now(),
+            writable=True))
 
     def _visit(self, session: Session, ticket: str) -> Visit:
         ctx = self.ctx

@@ -1,12 +1,14 @@
 """Wait models fed from the database, and the record of their accuracy.
 
-* :class:`WaitModel` is what the queue asks (one provider's :class:`ProviderDay` in, a
+* :class:`WaitModel` is what the queue asks (the whole lobby's :class:`LobbyDay` in, a
   :class:`~kiosk.domain.results.Wait` per visit out); :func:`wait_model_for` picks the one the
   settings name: :class:`EtaWaitModel` (the estimator of :mod:`kiosk.domain.eta`) or
   :class:`SimpleWaitModel`.
-* :class:`EtaWaitModel` turns one provider's day (appointment book, check-ins, calls, finished
-  consultations) into estimator events, with each provider's history of consultation times;
-  it is the app's wait model (the kiosk's confirmation, the queue, reception).
+* :class:`EtaWaitModel` turns the lobby's day (every provider's appointment book, check-ins,
+  calls, finished consultations) into estimator events for one replay of the whole lobby,
+  with each provider's history of consultation times; it is the app's wait model (the
+  kiosk's confirmation, the queue, reception, the board), and its result is computed once
+  per lobby change and shared (:class:`~kiosk.store.models.LobbyEstimate`).
 * Every estimate shown to a patient at check-in is recorded (:func:`record_shown`); the
   actual wait is the visit's ``called_at`` less the moment it was shown
   (:func:`actual_minutes`), so an undone or moved call never leaves a stale one.
@@ -17,6 +19,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import statistics
 from collections.abc import Sequence
@@ -30,9 +33,12 @@ from sqlalchemy.orm import Session
 from kiosk.base.clock import local_day_bounds
 from kiosk.domain.eta import QueueEvent, WaitEstimator
 from kiosk.domain.results import Wait
+from kiosk.store.dialect import upsert_for
+from kiosk.store.errors import DatabaseUnavailable
 from kiosk.store.models import (
     Appointment,
     AppointmentStatus,
+    LobbyEstimate,
     Visit,
     VisitStatus,
     WaitEstimateRecord,
@@ -52,24 +58,25 @@ class QueuedVisit:
 
 
 @dataclass(frozen=True)
-class ProviderDay:
-    """One provider's queue today, as a wait model sees it (with the session to look further:
-    the appointment book, history)."""
+class LobbyDay:
+    """The whole lobby today, every provider's queue, as a wait model sees it (with the
+    session to look further: the appointment book, history). ``writable``: the session is a
+    write transaction, where a computed estimate is stored for the other windows at once."""
 
     session: Session
     ctx: SiteContext
     day: date
-    provider_id: int
     waiting: Sequence[QueuedVisit]       # in queue order
     in_progress: Sequence[QueuedVisit]   # called or in the room
     now: datetime
+    writable: bool = False
 
 
 class WaitModel(Protocol):
-    """Estimates the waits of one provider's queue (:class:`EtaWaitModel`, or the simple model
-    below)."""
+    """Estimates the waits of everyone waiting in the lobby (:class:`EtaWaitModel`, or the
+    simple model below)."""
 
-    def waits(self, queue: ProviderDay) -> dict[int, Wait]: ...
+    def waits(self, lobby: LobbyDay) -> dict[int, Wait]: ...
 
 
 class SimpleWaitModel:
@@ -82,15 +89,19 @@ class SimpleWaitModel:
     def __init__(self, consultation_minutes: float) -> None:
         self.minutes = consultation_minutes
 
-    def waits(self, queue: ProviderDay) -> dict[int, Wait]:
-        waiting, in_progress, now = queue.waiting, queue.in_progress, queue.now
-        busy = 0.0
-        for visit in in_progress:
+    def waits(self, lobby: LobbyDay) -> dict[int, Wait]:
+        now = lobby.now
+        busy: dict[int, float] = {}
+        for visit in lobby.in_progress:
             elapsed = (now - visit.started_at).total_seconds() / 60 if visit.started_at else 0.0
-            busy = max(busy, self.minutes - elapsed, self.minutes * 0.25)
+            busy[visit.provider_id] = max(busy.get(visit.provider_id, 0.0),
+                                          self.minutes - elapsed, self.minutes * 0.25)
         result = {}
-        for ahead, visit in enumerate(waiting):
-            median = busy + ahead * self.minutes
+        ahead_of: dict[int, int] = {}
+        for visit in lobby.waiting:  # each provider's line, in queue order
+            ahead = ahead_of.get(visit.provider_id, 0)
+            ahead_of[visit.provider_id] = ahead + 1
+            median = busy.get(visit.provider_id, 0.0) + ahead * self.minutes
             if visit.appointment_start is not None:
                 median = max(median, (visit.appointment_start - now).total_seconds() / 60)
             spread = max(5.0, 0.35 * self.minutes * math.sqrt(ahead + 1))
@@ -119,36 +130,68 @@ class Calibration:
     records: int = 0
 
 
+SHARED_FOR = timedelta(seconds=60)  # a shared estimate is replayed again after this long
+
+
 class EtaWaitModel:
+    """The estimator of :mod:`kiosk.domain.eta`, replaying the whole lobby (every provider
+    together) once per lobby change for the site: the result is stored with a digest of what
+    it was computed from (:class:`~kiosk.store.models.LobbyEstimate`), and every kiosk,
+    reception window and board whose lobby gives the same digest reads it instead of
+    replaying the day again (for at most :data:`SHARED_FOR`: consultations go on)."""
+
     def __init__(self) -> None:
         self._history: dict[int, list[float]] | None = None
         self._habits: Habits | None = None
         self._calibration: Calibration | None = None
+        self.replays = 0  # how many times this process replayed the lobby (for tests)
+        self.unsaved: dict[str, Any] | None = None  # computed in a read: save_shared() stores
 
-    def waits(self, queue: ProviderDay) -> dict[int, Wait]:
-        if not queue.waiting:
+    def waits(self, lobby: LobbyDay) -> dict[int, Wait]:
+        if not lobby.waiting:
             return {}
-        session, ctx = queue.session, queue.ctx
-        history, habits = self._learned(session, ctx, queue.day)
+        session, ctx, now = lobby.session, lobby.ctx, lobby.now
+        events, ids, finished = lobby_day_events(session, ctx, lobby.day)
+        # The book is known in advance, and so are cancellations and no-shows marked
+        # (whatever slot time they carry); the rest only once it has happened.
+        known_now = [event for event in events
+                     if event.at <= now or event.kind in ("session", "booked", "cancelled",
+                                                           "no_show")]
+        key = _digest(known_now, ctx)
+        shared = session.get(LobbyEstimate, ctx.settings.site_id)
+        if shared is not None and shared.key == key and \
+                timedelta(0) <= now - shared.computed_at < SHARED_FOR:
+            return _decoded(shared.waits)
+        waits = self._replay(session, ctx, lobby.day, known_now, ids, finished, now)
+        row = {"site_id": ctx.settings.site_id, "key": key, "computed_at": now,
+               "waits": _encoded(waits)}
+        if lobby.writable:
+            _store(session, row)  # committed with the change that asked for it
+        else:
+            self.unsaved = row
+        return waits
+
+    def _replay(self, session: Session, ctx: SiteContext, day: date,
+                events: Sequence[QueueEvent], ids: dict[str, int], finished: dict[int, int],
+                now: datetime) -> dict[int, Wait]:
+        self.replays += 1
+        history, habits = self._learned(session, ctx, day)
         calibration = self._calibration_of(session, ctx)
-        events, ids, finished_today = provider_day_events(session, ctx, queue.day,
-                                                          queue.provider_id)
-        known = len(history.get(queue.provider_id, [])) + finished_today >= ENOUGH_HISTORY
-        estimator = WaitEstimator({str(queue.provider_id): history.get(queue.provider_id, [])},
+        estimator = WaitEstimator({str(provider): minutes
+                                   for provider, minutes in history.items()},
                                   late_after_minutes=ctx.settings.late_after_minutes,
                                   slot_minutes=ctx.settings.consultation_minutes,
-                                  **habits.settings_for(queue.provider_id))
+                                  **habits.settings())
         for event in events:
-            # The book is known in advance, and so are cancellations and no-shows marked
-            # (whatever slot time they carry); the rest only once it has happened.
-            if event.at <= queue.now or event.kind in ("session", "booked", "cancelled",
-                                                          "no_show"):
-                estimator.observe(event)
+            estimator.observe(event)
         waits = {}
-        for key, estimate in estimator.estimate(queue.now).items():
+        for key, estimate in estimator.estimate(now).items():
             visit_id = ids.get(key)
             if visit_id is None:
                 continue
+            provider_id = int(estimator.visits[key].provider_id or 0)
+            known = len(history.get(provider_id, [])) + finished.get(provider_id, 0) \
+                >= ENOUGH_HISTORY
             median = max(0.0, estimate.median_minutes + calibration.bias_minutes)
             upper = median + (estimate.upper_minutes - estimate.median_minutes) \
                 * calibration.spread
@@ -173,53 +216,99 @@ def _key(appointment_id: int | None, visit_id: int | None) -> str:
     return f"a{appointment_id}" if appointment_id is not None else f"w{visit_id}"
 
 
-def provider_day_events(session: Session, ctx: SiteContext, day: date, provider_id: int
-                        ) -> tuple[list[QueueEvent], dict[str, int], int]:
-    """The provider's day as estimator events (in time order), the map from event visit ids to
-    queue entries, and how many consultations they finished today."""
+def save_shared(ctx: SiteContext, model: WaitModel) -> None:
+    """Store an estimate computed in a read transaction, for the other windows (a failure
+    only means they replay the lobby themselves)."""
+    row = getattr(model, "unsaved", None)
+    if row is None:
+        return
+    model.unsaved = None  # type: ignore[attr-defined]
+    try:
+        with ctx.db.write() as session:
+            _store(session, row)
+    except DatabaseUnavailable:
+        pass
+
+
+def _store(session: Session, row: dict[str, Any]) -> None:
+    """One statement (kiosks and windows on other machines may store at the same moment: an
+    insert racing another would fail the transaction, the check-in with it)."""
+    insert = upsert_for(session)
+    session.execute(insert(LobbyEstimate).values(**row).on_conflict_do_update(
+        index_elements=[LobbyEstimate.site_id],
+        set_={name: row[name] for name in ("key", "computed_at", "waits")}))
+
+
+def _digest(events: Sequence[QueueEvent], ctx: SiteContext) -> str:
+    rules = (ctx.settings.late_after_minutes, ctx.settings.consultation_minutes)
+    text = repr((rules, [(e.kind, e.at.isoformat(), e.visit_id, e.provider_id,
+                          e.scheduled_start and e.scheduled_start.isoformat(),
+                          e.session_end and e.session_end.isoformat()) for e in events]))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _encoded(waits: dict[int, Wait]) -> dict[str, list[Any]]:
+    return {str(visit_id): [wait.median, wait.upper, wait.known,
+                            *(wait.model or (wait.median, wait.upper))]
+            for visit_id, wait in waits.items()}
+
+
+def _decoded(stored: dict[str, list[Any]]) -> dict[int, Wait]:
+    return {int(visit_id): Wait(int(median), int(upper), bool(known),
+                                model=(float(model_median), float(model_upper)))
+            for visit_id, (median, upper, known, model_median, model_upper) in stored.items()}
+
+
+def lobby_day_events(session: Session, ctx: SiteContext, day: date
+                     ) -> tuple[list[QueueEvent], dict[str, int], dict[int, int]]:
+    """The lobby's day, every provider's, as estimator events (in time order), the map from
+    event visit ids to queue entries, and how many consultations each provider finished."""
     start, end = local_day_bounds(day, ctx.tz)
     appointments = session.execute(
-        select(Appointment.id, Appointment.start, Appointment.status)
+        select(Appointment.id, Appointment.provider_id, Appointment.start, Appointment.status)
         .where(Appointment.site_id == ctx.settings.site_id,
-               Appointment.provider_id == provider_id,
-               Appointment.start >= start, Appointment.start < end)).all()
+               Appointment.start >= start, Appointment.start < end)
+        .order_by(Appointment.start, Appointment.id)).all()
     visits = session.execute(
-        select(Visit.id, Visit.appointment_id, Visit.checked_in_at, Visit.called_at,
-               Visit.finished_at, Visit.status)
-        .where(Visit.site_id == ctx.settings.site_id, Visit.service_date == day,
-               Visit.provider_id == provider_id)).all()
+        select(Visit.id, Visit.provider_id, Visit.appointment_id, Visit.checked_in_at,
+               Visit.called_at, Visit.finished_at, Visit.status)
+        .where(Visit.site_id == ctx.settings.site_id, Visit.service_date == day)
+        .order_by(Visit.id)).all()
     events: list[QueueEvent] = []
-    if appointments:
-        first = min(row.start for row in appointments)
-        events.append(QueueEvent("session", first, provider_id=str(provider_id),
-                                 session_end=max(row.start for row in appointments)))
+    sessions: dict[int, list[datetime]] = {}
+    for row in appointments:
+        sessions.setdefault(row.provider_id, []).append(row.start)
+    for provider_id, starts in sorted(sessions.items()):
+        events.append(QueueEvent("session", min(starts), provider_id=str(provider_id),
+                                 session_end=max(starts)))
     for row in appointments:
         events.append(QueueEvent("booked", start, visit_id=_key(row.id, None),
-                                 provider_id=str(provider_id), scheduled_start=row.start))
+                                 provider_id=str(row.provider_id), scheduled_start=row.start))
     timed: list[QueueEvent] = []
     for row in appointments:
         if row.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NOSHOW):
             kind = "cancelled" if row.status == AppointmentStatus.CANCELLED else "no_show"
             timed.append(QueueEvent(kind, row.start, visit_id=_key(row.id, None)))
     ids: dict[str, int] = {}
-    finished = 0
+    finished: dict[int, int] = {}
     for visit in visits:
         key = _key(visit.appointment_id, visit.id)
         ids[key] = visit.id
+        provider = str(visit.provider_id)
         if visit.appointment_id is None:
             timed.append(QueueEvent("walk_in", visit.checked_in_at, visit_id=key,
-                                    provider_id=str(provider_id)))
+                                    provider_id=provider))
         timed.append(QueueEvent("checked_in", visit.checked_in_at, visit_id=key))
         if visit.called_at is not None:
             timed.append(QueueEvent("called", visit.called_at, visit_id=key,
-                                    provider_id=str(provider_id)))
+                                    provider_id=provider))
         if visit.finished_at is not None:
             if visit.status == VisitStatus.LEFT:  # gone, called or not: no consultation
                 timed.append(QueueEvent("cancelled", visit.finished_at, visit_id=key))
             else:
                 timed.append(QueueEvent("finished", visit.finished_at, visit_id=key))
-                finished += 1
-    timed.sort(key=lambda event: event.at)
+                finished[visit.provider_id] = finished.get(visit.provider_id, 0) + 1
+    timed.sort(key=lambda event: event.at)  # stable: same-time events keep the order above
     return events + timed, ids, finished
 
 
@@ -234,15 +323,17 @@ class Habits:
     late_start_minutes: float | None = None    # first call after the first slot, on average
     walk_in_rates: dict[int, list[float]] = field(default_factory=dict)  # per hour of day
 
-    def settings_for(self, provider_id: int) -> dict[str, Any]:
+    def settings(self) -> dict[str, Any]:
+        """The estimator's keyword arguments for the whole lobby."""
         settings: dict[str, Any] = {
             name: value for name, value in (
                 ("show_rate", self.show_rate),
                 ("arrival_offset_mean", self.arrival_offset_mean),
                 ("arrival_offset_sd", self.arrival_offset_sd),
                 ("late_start_minutes", self.late_start_minutes)) if value is not None}
-        if provider_id in self.walk_in_rates:
-            settings["walk_in_rates"] = {str(provider_id): self.walk_in_rates[provider_id]}
+        if self.walk_in_rates:
+            settings["walk_in_rates"] = {str(provider_id): rates
+                                         for provider_id, rates in self.walk_in_rates.items()}
         return settings
 
 

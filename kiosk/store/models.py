@@ -120,6 +120,20 @@ class SiteSetting(Base):
     updated_by: Mapped[str] = mapped_column(String(64))
 
 
+class LobbyEstimate(Base):
+    """The lobby's wait estimates, computed once for the site and read by every window: the
+    key is a digest of everything the estimate was computed from (the day's book, arrivals,
+    calls, finished consultations and the rules), so a window whose lobby gives the same key
+    reads these instead of replaying the day again."""
+
+    __tablename__ = "lobby_estimate"
+
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime]
+    waits: Mapped[Any] = mapped_column(JSON)  # {visit id: [median, upper, known, model...]}
+
+
 class Location(Base):
     __tablename__ = "location"
     __table_args__ = (UniqueConstraint("site_id", "external_id"),)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from kiosk.domain import tokens
 from kiosk.services.checkin import CheckinService
 from kiosk.services.queue import InvalidTransition, QueueService
-from kiosk.services.waits import ProviderDay, SimpleWaitModel
+from kiosk.services.waits import LobbyDay, SimpleWaitModel
 from kiosk.store.models import AuditEvent, VisitStatus
 from tests.support.site import DAY, at
 
@@ -80,8 +80,10 @@ def test_simple_wait_model_grows_with_place_and_respects_appointment_time():
     waiting = [QueuedVisit(n, 1, VisitStatus.WAITING, now, n, None, None) for n in range(3)]
     later = QueuedVisit(9, 1, VisitStatus.WAITING, now, 9, now + timedelta(minutes=50), None)
     in_room = [QueuedVisit(8, 1, VisitStatus.IN_ROOM, now, 8, None, now - timedelta(minutes=5))]
+    other = QueuedVisit(20, 2, VisitStatus.WAITING, now, 20, None, None)  # another provider's
     waits = SimpleWaitModel(15).waits(
-        ProviderDay(None, None, now.date(), 1, [*waiting, later], in_room, now))  # type: ignore[arg-type]
+        LobbyDay(None, None, now.date(), [*waiting, other, later], in_room, now))  # type: ignore[arg-type]
     assert [waits[n].median for n in range(3)] == [10, 25, 40]
+    assert waits[20].median == 0  # first in their own provider's line, that provider free
     assert all(waits[n].upper > waits[n].median for n in range(3))
     assert waits[9].median == 55  # behind three others, and not before 09:50 anyway

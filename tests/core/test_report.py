@@ -15,7 +15,7 @@ from kiosk.services.checkin import CheckinService
 from kiosk.services.lobby import record_feedback
 from kiosk.services.queue import QueueService
 from kiosk.services.report import TOTAL, DayReport, day_report
-from kiosk.services.waits import ProviderDay
+from kiosk.services.waits import LobbyDay
 from kiosk.store.models import Appointment, AppointmentStatus
 from tests.support.site import DAY, PEOPLE, at
 
@@ -30,7 +30,7 @@ class ShownWaits:
     def __init__(self) -> None:
         self.next: Wait | None = None
 
-    def waits(self, queue: ProviderDay) -> dict[int, Wait]:
+    def waits(self, queue: LobbyDay) -> dict[int, Wait]:
         return {visit.visit_id: self.next for visit in queue.waiting} if self.next else {}
 
 

@@ -16,7 +16,7 @@ from kiosk.services.checkin import CheckinService
 from kiosk.services.queue import QueueService
 from kiosk.services.report import day_report
 from kiosk.services.waits import _records, actual_minutes, calibration
-from kiosk.store.models import Visit, WaitEstimateRecord
+from kiosk.store.models import Visit, VisitStatus, WaitEstimateRecord
 from tests.support.site import DAY, at
 
 
@@ -240,6 +240,53 @@ def test_the_practice_habits_are_learned_from_past_days(ctx, day):
     for hourly in habits.walk_in_rates.values():
         # Two a day, whatever the hour they fell in.
         assert len(hourly) == 24 and sum(hourly) == pytest.approx(2.0)
-    settings = habits.settings_for(next(iter(habits.walk_in_rates)))
+    settings = habits.settings()
     assert set(settings) == {"show_rate", "arrival_offset_mean", "arrival_offset_sd",
                              "late_start_minutes", "walk_in_rates"}
+
+
+def test_the_lobby_is_replayed_once_per_change_and_every_window_reads_it(ctx, clock, day):
+    """Issue 18, item 4: a check-in (or a reception action) replays the whole lobby in its own
+    transaction and stores the result; reception windows and the board, each with a model of
+    its own (another process), read it instead of replaying it again."""
+    from kiosk.services.waits import SHARED_FOR, EtaWaitModel
+
+    clock.set(at(9, 0))
+    kiosk = CheckinService(ctx)
+    first = kiosk.by_qr(tokens.issue(ctx.qr_secret, "main", day["muller"].appointment, DAY))
+    second = kiosk.by_qr(tokens.issue(ctx.qr_secret, "main", day["garcia"].appointment, DAY))
+    assert kiosk.model.replays == 2  # one per check-in, all providers together
+    windows = [QueueService(ctx, EtaWaitModel()) for _ in range(3)]
+    shown = [{row.ticket: row.wait for row in window.rows()} for window in windows]
+    assert [window.model.replays for window in windows] == [0, 0, 0]
+    assert shown[0] == shown[1] == shown[2]
+    assert shown[0][second.ticket] == second.wait  # what the patient read, reception reads
+
+    windows[0].act(first.ticket, "call", actor="anna")  # replayed once, in the action
+    assert windows[0].model.replays == 1
+    after = [{row.ticket: row.wait for row in window.rows()} for window in windows[1:]]
+    assert [window.model.replays for window in windows[1:]] == [0, 0]
+    assert after[0] == after[1] and first.ticket not in {t for t, w in after[0].items() if w}
+
+    clock.advance(seconds=SHARED_FOR.total_seconds() + 1)  # consultations go on: replay again
+    windows[1].rows()
+    assert windows[1].model.replays == 1
+    windows[2].rows()  # and the first window to replay stored it for the others
+    assert windows[2].model.replays == 0
+
+
+def test_a_change_made_outside_the_services_is_never_answered_from_a_stale_estimate(
+        ctx, clock, day):
+    from kiosk.services.waits import EtaWaitModel
+
+    clock.set(at(9, 0))
+    scan(ctx, day, "muller")
+    garcia = scan(ctx, day, "garcia")
+    window = QueueService(ctx, EtaWaitModel())
+    window.rows()
+    assert window.model.replays == 0
+    with ctx.db.write() as session:  # as a sync pass or another tool might
+        session.get(Visit, garcia.visit_id).status = VisitStatus.LEFT
+        session.get(Visit, garcia.visit_id).finished_at = at(9, 0)
+    rows = {row.ticket: row for row in window.rows()}
+    assert window.model.replays == 1 and garcia.ticket not in rows
