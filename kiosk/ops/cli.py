@@ -579,7 +579,7 @@ def _print_sync_status(rt: Runtime) -> int:
 def cmd_eta_report(rt: Runtime, args: argparse.Namespace) -> int:
     import dataclasses
 
-    from kiosk.services.waits import report
+    from kiosk.services.waits import ENOUGH_RECORDS, RECALIBRATE_EVERY, report
 
     with rt.ctx.db.read() as session:
         found = report(session, rt.ctx, args.days)
@@ -594,15 +594,35 @@ def cmd_eta_report(rt: Runtime, args: argparse.Namespace) -> int:
           "followed:")
     print(f"{'actual wait':<12} {'patients':>8} {'mean err':>9} {'p90 err':>8} "
           f"{'within 5':>9} {'> bound+5':>10}")
-    for name, acc in [("all", overall), *found["bands"].items()]:
-        if acc is None:
-            continue
-        print(f"{name:<12} {acc.records:>8} {acc.mean_absolute_error:>8.1f}m "
-              f"{acc.p90_absolute_error:>7.1f}m {acc.within_5:>9.0%} {acc.over_upper_by_5:>10.0%}")
+    for name, acc in [("all", overall), ("all, today", found["today"]),
+                      *found["bands"].items()]:
+        if acc is not None:
+            _print_accuracy(name, acc)
+    print("\nBy segment (walk-in or booked, and the wait the model predicted), last "
+          f"{args.days} days, then today:")
+    print(f"{'segment':<16} {'patients':>8} {'mean err':>9} {'p90 err':>8} {'within 5':>9} "
+          f"{'> bound+5':>10}  calibration")
+    for name, figures in found["segments"].items():
+        cal = figures["calibration"]
+        fitted = (f"median {cal.bias_minutes:+.1f} min, bound x{cal.spread}"
+                  if cal is not None and cal.records >= ENOUGH_RECORDS
+                  else "too few yet: the kind's or the whole record's")
+        for when in ("days", "today"):
+            if figures[when] is not None:
+                label = name if when == "days" else "  today"
+                _print_accuracy(label, figures[when], width=16,
+                                after=f"  {fitted}" if when == "days" else "")
     cal = found["calibration"]
-    print(f"Calibration applied on start: median {cal.bias_minutes:+.1f} min, bound spread "
-          f"x{cal.spread} (from {cal.records} records).")
+    print(f"Calibration overall: median {cal.bias_minutes:+.1f} min, bound spread "
+          f"x{cal.spread} (from {cal.records} records); each segment's is refitted every "
+          f"{RECALIBRATE_EVERY.seconds // 60} minutes as waits arrive.")
     return EXIT_OK
+
+
+def _print_accuracy(name: str, acc: Any, *, width: int = 12, after: str = "") -> None:
+    print(f"{name:<{width}} {acc.records:>8} {acc.mean_absolute_error:>8.1f}m "
+          f"{acc.p90_absolute_error:>7.1f}m {acc.within_5:>9.0%} {acc.over_upper_by_5:>10.0%}"
+          f"{after}")
 
 
 def cmd_qr_make(rt: Runtime, args: argparse.Namespace) -> int:

@@ -130,6 +130,39 @@ class Calibration:
     records: int = 0
 
 
+# Segments of the record, calibrated each on its own: walk-in or booked, and the band of the
+# wait the model predicted (errors of opposite sign in different segments would cancel in one
+# global correction, and correct nothing).
+PREDICTED_BANDS = ((0, 10), (10, 20), (20, 40), (40, 10_000))
+RECALIBRATE_EVERY = timedelta(minutes=15)  # refitted during the day, as actual waits arrive
+
+
+def segment_of(walk_in: bool, predicted_minutes: float) -> str:
+    kind = "walk_in" if walk_in else "booked"
+    for low, high in PREDICTED_BANDS:
+        if low <= predicted_minutes < high:
+            return f"{kind} {low}-{high}" if high < 10_000 else f"{kind} {low}+"
+    return f"{kind} 0-10"  # a negative prediction (a slot in the past, rounded)
+
+
+@dataclass(frozen=True)
+class SegmentCalibration:
+    """A calibration per segment, with the kind's (walk-in or booked) and the whole record's
+    to fall back on where a segment has too few records yet."""
+
+    overall: Calibration = field(default_factory=Calibration)
+    by_kind: dict[str, Calibration] = field(default_factory=dict)
+    by_segment: dict[str, Calibration] = field(default_factory=dict)
+
+    def for_visit(self, walk_in: bool, predicted_minutes: float) -> Calibration:
+        segment = segment_of(walk_in, predicted_minutes)
+        kind = segment.split()[0]
+        for found in (self.by_segment.get(segment), self.by_kind.get(kind)):
+            if found is not None and found.records >= ENOUGH_RECORDS:
+                return found
+        return self.overall
+
+
 SHARED_FOR = timedelta(seconds=60)  # a shared estimate is replayed again after this long
 
 
@@ -143,7 +176,8 @@ class EtaWaitModel:
     def __init__(self) -> None:
         self._history: dict[int, list[float]] | None = None
         self._habits: Habits | None = None
-        self._calibration: Calibration | None = None
+        self._calibration: SegmentCalibration | None = None
+        self._calibrated_at: datetime | None = None
         self.replays = 0  # how many times this process replayed the lobby (for tests)
         self.unsaved: dict[str, Any] | None = None  # computed in a read: save_shared() stores
 
@@ -176,7 +210,7 @@ class EtaWaitModel:
                 now: datetime) -> dict[int, Wait]:
         self.replays += 1
         history, habits = self._learned(session, ctx, day)
-        calibration = self._calibration_of(session, ctx)
+        calibrations = self._calibration_of(session, ctx, now)
         estimator = WaitEstimator({str(provider): minutes
                                    for provider, minutes in history.items()},
                                   late_after_minutes=ctx.settings.late_after_minutes,
@@ -192,6 +226,7 @@ class EtaWaitModel:
             provider_id = int(estimator.visits[key].provider_id or 0)
             known = len(history.get(provider_id, [])) + finished.get(provider_id, 0) \
                 >= ENOUGH_HISTORY
+            calibration = calibrations.for_visit(key.startswith("w"), estimate.median_minutes)
             median = max(0.0, estimate.median_minutes + calibration.bias_minutes)
             upper = median + (estimate.upper_minutes - estimate.median_minutes) \
                 * calibration.spread
@@ -206,9 +241,14 @@ class EtaWaitModel:
             self._habits = practice_habits(session, ctx, day)
         return self._history, self._habits
 
-    def _calibration_of(self, session: Session, ctx: SiteContext) -> Calibration:
-        if self._calibration is None:
-            self._calibration = calibration(_records(session, ctx, CALIBRATION_DAYS, model=True))
+    def _calibration_of(self, session: Session, ctx: SiteContext, now: datetime
+                        ) -> SegmentCalibration:
+        """Fitted on start and again every RECALIBRATE_EVERY, today's waits included."""
+        if self._calibration is None or self._calibrated_at is None or \
+                not timedelta(0) <= now - self._calibrated_at < RECALIBRATE_EVERY:
+            self._calibration = segment_calibration(
+                _records(session, ctx, CALIBRATION_DAYS, model=True))
+            self._calibrated_at = now
         return self._calibration
 
 
@@ -432,36 +472,76 @@ def actual_minutes(shown_at: datetime, called_at: datetime | None) -> float | No
     return max(0.0, (called_at - shown_at).total_seconds() / 60)
 
 
-def _records(session: Session, ctx: SiteContext, days: int, *, model: bool
-             ) -> list[tuple[float, float, float]]:
-    """(median, upper, actual) of this site's estimates shown with a number, over ``days``:
-    the model's own numbers (``model``, before calibration: what calibration learns from) or
-    the numbers the patients saw."""
-    since = ctx.now() - timedelta(days=days)
+class Record(tuple[float, float, float]):
+    """(median, upper, actual) minutes of an estimate shown, with its segment's facts: whether
+    the patient walked in, and the model's own median (the band it falls in)."""
+
+    walk_in: bool
+    predicted: float
+
+    def __new__(cls, median: float, upper: float, actual: float, walk_in: bool = False,
+                predicted: float | None = None) -> Record:
+        record = super().__new__(cls, (median, upper, actual))
+        record.walk_in = walk_in
+        record.predicted = median if predicted is None else predicted
+        return record
+
+    @property
+    def segment(self) -> str:
+        return segment_of(self.walk_in, self.predicted)
+
+
+def _records(session: Session, ctx: SiteContext, days: int, *, model: bool,
+             since: datetime | None = None) -> list[Record]:
+    """(median, upper, actual) of this site's estimates shown with a number, over ``days``
+    (or from ``since``): the model's own numbers (``model``, before calibration: what
+    calibration learns from) or the numbers the patients saw."""
+    since = since or ctx.now() - timedelta(days=days)
     median = WaitEstimateRecord.model_median if model else WaitEstimateRecord.median
     upper = WaitEstimateRecord.model_upper if model else WaitEstimateRecord.upper
     rows = session.execute(
-        select(median, upper, WaitEstimateRecord.shown_at, Visit.called_at)
+        select(median, upper, WaitEstimateRecord.shown_at, Visit.called_at,
+               Visit.appointment_id, WaitEstimateRecord.model_median)
         .join(Visit, Visit.id == WaitEstimateRecord.visit_id)
         .where(Visit.site_id == ctx.settings.site_id, WaitEstimateRecord.shown_at >= since,
                WaitEstimateRecord.known.is_(True), Visit.called_at.is_not(None))
     ).all()
-    return [(float(m), float(u), actual_minutes(shown, called) or 0.0)
-            for m, u, shown, called in rows]
+    return [Record(float(m), float(u), actual_minutes(shown, called) or 0.0,
+                   appointment is None, float(predicted))
+            for m, u, shown, called, appointment, predicted in rows]
+
+
+ENOUGH_RECORDS = 30  # estimates with an actual wait, before a segment is calibrated
+PAST_BOUND_MINUTES = 5  # the promise: at most ...
+PAST_BOUND_SHARE = 0.10  # ... this share of patients waits this much longer than the bound
 
 
 def calibration(records: Sequence[tuple[float, float, float]]) -> Calibration:
     """Bias and spread corrections from (median, upper, actual) records: the median error is
-    removed, and the bound widened or narrowed so that about one patient in four exceeds it."""
-    if len(records) < 30:
+    removed, and the bound ("at most N minutes", as patients read it) widened or narrowed so
+    that no more than one patient in ten waits more than 5 minutes past it."""
+    if len(records) < ENOUGH_RECORDS:
         return Calibration(records=len(records))
     bias = statistics.median(actual - median for median, _, actual in records)
     bias = max(-10.0, min(10.0, bias))
-    # How far above the (corrected) median the actual waits reach, against the model's bound.
-    excess = sorted((actual - (median + bias)) / max(upper - median, 1.0)
+    # How far past the (corrected) median, less the 5 minutes the promise allows, the actual
+    # waits reach, against the model's own distance to its bound: the 90th percentile.
+    excess = sorted((actual - PAST_BOUND_MINUTES - (median + bias)) / max(upper - median, 1.0)
                     for median, upper, actual in records)
-    spread = excess[int(0.75 * (len(excess) - 1))]
-    return Calibration(round(bias, 2), round(max(0.5, min(3.0, spread)), 2), len(records))
+    spread = excess[math.ceil((1 - PAST_BOUND_SHARE) * (len(excess) - 1))]
+    return Calibration(round(bias, 2), round(max(0.5, min(4.0, spread)), 2), len(records))
+
+
+def segment_calibration(records: Sequence[Record]) -> SegmentCalibration:
+    by_kind: dict[str, list[Record]] = {}
+    by_segment: dict[str, list[Record]] = {}
+    for record in records:
+        by_kind.setdefault("walk_in" if record.walk_in else "booked", []).append(record)
+        by_segment.setdefault(record.segment, []).append(record)
+    return SegmentCalibration(
+        calibration(records),
+        {kind: calibration(found) for kind, found in by_kind.items()},
+        {segment: calibration(found) for segment, found in by_segment.items()})
 
 
 @dataclass(frozen=True)
@@ -488,13 +568,26 @@ def accuracy(pairs: Sequence[tuple[float, float, float]]) -> Accuracy | None:
 
 
 def report(session: Session, ctx: SiteContext, days: int) -> dict[str, Any]:
-    """Accuracy over the last ``days`` days, overall and by length of the actual wait."""
+    """Accuracy over the last ``days`` days and today: overall, by length of the actual wait,
+    and by segment (walk-in or booked, band of the predicted wait), with the calibration each
+    segment gets."""
     pairs = _records(session, ctx, days, model=False)
+    today_start, _ = local_day_bounds(ctx.today(), ctx.tz)
+    today = _records(session, ctx, days, model=False, since=today_start)
     bands = {"0-10": (0, 10), "10-20": (10, 20), "20-40": (20, 40), "40+": (40, 10_000)}
+    segments = sorted({record.segment for record in pairs},
+                      key=lambda name: (name.split()[0], int(name.split()[1].split("-")[0]
+                                                                .rstrip("+"))))
+    calibrated = segment_calibration(_records(session, ctx, CALIBRATION_DAYS, model=True))
     return {
         "days": days,
         "overall": accuracy(pairs),
+        "today": accuracy(today),
         "bands": {name: accuracy([p for p in pairs if low <= p[2] < high])
                   for name, (low, high) in bands.items()},
-        "calibration": calibration(_records(session, ctx, CALIBRATION_DAYS, model=True)),
+        "segments": {name: {"days": accuracy([p for p in pairs if p.segment == name]),
+                            "today": accuracy([p for p in today if p.segment == name]),
+                            "calibration": calibrated.by_segment.get(name)}
+                     for name in segments},
+        "calibration": calibrated.overall,
     }

@@ -98,8 +98,52 @@ def test_eta_report_command(ctx, clock, day, capsys, monkeypatch):
     assert main(["--db", url, "--now", now, "eta-report", "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert found["overall"]["records"] == 1
+    assert found["today"]["records"] == 1
+    assert found["segments"]["booked 0-10"]["today"]["records"] == 1
     assert main(["--db", url, "--now", now, "eta-report"]) == 0
-    assert "within 5" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "within 5" in out and "By segment" in out and "booked 0-10" in out
+
+
+def test_each_segment_is_calibrated_on_its_own_and_its_bound_keeps_the_promise():
+    """Walk-ins wait longer than modelled, booked patients shorter: one global correction
+    would split the difference and correct neither (issue 18, item 3)."""
+    from kiosk.services.waits import Record, segment_calibration
+
+    walk_ins = [Record(10.0, 15.0, 12.0 + (n % 7) * 2, True) for n in range(60)]
+    booked = [Record(12.0, 16.0, 8.0 + (n % 5), False) for n in range(60)]
+    fitted = segment_calibration(walk_ins + booked)
+    assert fitted.for_visit(True, 10).bias_minutes == 8.0
+    assert fitted.for_visit(False, 12).bias_minutes == -2.0
+    for records, walk_in in ((walk_ins, True), (booked, False)):
+        past = 0
+        for median, upper, actual in records:
+            cal = fitted.for_visit(walk_in, median)
+            new_median = median + cal.bias_minutes
+            bound = new_median + (upper - median) * cal.spread
+            past += actual > bound + 5
+        assert past / len(records) <= 0.10  # at most one in ten waits 5 min past "at most N"
+    # A segment with too few records uses its kind's, then the whole record's.
+    assert fitted.for_visit(True, 50) == fitted.by_kind["walk_in"]
+
+
+def test_the_calibration_is_refitted_during_the_day(ctx, clock, day, monkeypatch):
+    from kiosk.services import waits
+
+    fits = []
+    real = waits.segment_calibration
+    monkeypatch.setattr(waits, "segment_calibration",
+                        lambda records: fits.append(len(records)) or real(records))
+    clock.set(at(9, 0))
+    model = waits.EtaWaitModel()
+    kiosk = CheckinService(ctx, model)
+    kiosk.by_qr(tokens.issue(ctx.qr_secret, "main", day["muller"].appointment, DAY))
+    clock.advance(minutes=5)
+    kiosk.by_qr(tokens.issue(ctx.qr_secret, "main", day["garcia"].appointment, DAY))
+    assert len(fits) == 1  # fitted once, then kept
+    clock.advance(minutes=waits.RECALIBRATE_EVERY.seconds // 60)
+    QueueService(ctx, model).act("K-1", "call", actor="anna")
+    assert len(fits) == 2  # fitted again, today's waits included
 
 
 def test_cancelled_appointments_ahead_do_not_lengthen_a_wait(ctx, clock, day):
