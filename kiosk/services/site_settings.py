@@ -21,7 +21,7 @@ from kiosk.store.site import SiteContext, ensure_site
 log = logging.getLogger(__name__)
 
 SITE_WIDE = ("languages", "default_language", "welcome_message", "target_wait_minutes",
-             "late_after_minutes", "checkin_opens_minutes", "board_names")
+             "late_after_minutes", "checkin_opens_minutes", "board_names", "calling_rule")
 
 
 def stored(ctx: SiteContext) -> dict[str, Any]:

@@ -215,6 +215,7 @@ class EtaWaitModel:
                                    for provider, minutes in history.items()},
                                   late_after_minutes=ctx.settings.late_after_minutes,
                                   slot_minutes=ctx.settings.consultation_minutes,
+                                  calling_rule=ctx.settings.calling_rule,
                                   **habits.settings())
         for event in events:
             estimator.observe(event)
@@ -280,7 +281,8 @@ def _store(session: Session, row: dict[str, Any]) -> None:
 
 
 def _digest(events: Sequence[QueueEvent], ctx: SiteContext) -> str:
-    rules = (ctx.settings.late_after_minutes, ctx.settings.consultation_minutes)
+    rules = (ctx.settings.late_after_minutes, ctx.settings.consultation_minutes,
+             ctx.settings.calling_rule)
     text = repr((rules, [(e.kind, e.at.isoformat(), e.visit_id, e.provider_id,
                           e.scheduled_start and e.scheduled_start.isoformat(),
                           e.session_end and e.session_end.isoformat()) for e in events]))

@@ -317,6 +317,10 @@ def test_the_lobby_is_replayed_once_per_change_and_every_window_reads_it(ctx, cl
     assert windows[1].model.replays == 1
     windows[2].rows()  # and the first window to replay stored it for the others
     assert windows[2].model.replays == 0
+    # An admin changes how patients are called: the same lobby is replayed by the new rule.
+    ctx.settings = ctx.settings.replace(calling_rule="arrival")
+    windows[2].rows()
+    assert windows[2].model.replays == 1
 
 
 def test_a_change_made_outside_the_services_is_never_answered_from_a_stale_estimate(

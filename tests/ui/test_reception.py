@@ -519,3 +519,31 @@ def test_windows_release_the_application(qtbot, reception):
     assert reception not in QApplication.instance().topLevelWidgets() or \
         not reception.isVisible()
 
+
+
+def test_an_admin_chooses_how_patients_are_called(qtbot, ctx, day):
+    """Issue 18, item 1: the calling rule is a site setting, chosen at reception (every wait
+    estimate replays it: tests/core/test_waits.py)."""
+    from kiosk.services import site_settings
+    from ui.reception.window import ReceptionWindow
+
+    add_staff(ctx, "Ines", PIN, admin=True)
+    window = ReceptionWindow(ctx, chime=Chime())
+    qtbot.addWidget(window)
+    window.resize(1400, 800)
+    window.show()
+    settle(qtbot, window)
+    window.sign_in_page.who.setCurrentText("Ines")
+    window.sign_in_page.pin.setText(PIN)
+    window.sign_in_page.submit()
+    settle(qtbot, window)
+    tab = window.site_tab
+    assert tab.calling_rule.currentData() == "booked_first"  # the default
+    assert tab.calling_rule.count() == 2 and all(tab.calling_rule.itemText(i)
+                                                 for i in range(2))
+    tab.calling_rule.setCurrentIndex(tab.calling_rule.findData("arrival"))
+    tab.save()
+    settle(qtbot, window)
+    assert site_settings.stored(ctx)["calling_rule"] == "arrival"
+    assert site_settings.apply(ctx).calling_rule == "arrival"
+    window.close()

@@ -53,6 +53,12 @@ class SiteSettingsTab(QWidget):
         self.board_names = QComboBox()
         self.board_names.addItem(t(S_("Tickets only")), "none")
         self.board_names.addItem(t(S_("Given name and initial")), "initials")
+        # How the practice calls patients in: the wait estimates replay the same rule.
+        self.calling_rule = QComboBox()
+        self.calling_rule.addItem(t(S_("Booked patients when due; walk-ins fill the gaps")),
+                                  "booked_first")
+        self.calling_rule.addItem(t(S_("Everyone in one line, by appointment or arrival")),
+                                  "arrival")
         self.result = QLabel("")
         self.result.setWordWrap(True)
         save = QPushButton(t(S_("Save for every kiosk")))
@@ -67,6 +73,7 @@ class SiteSettingsTab(QWidget):
         form.addRow(t(S_("Late after (minutes)")), self.late)
         form.addRow(t(S_("Check-in opens before the appointment (minutes)")), self.opens)
         form.addRow(t(S_("Lobby board shows")), self.board_names)
+        form.addRow(t(S_("Patients are called")), self.calling_rule)
         layout = QVBoxLayout(self)
         layout.addLayout(form, 1)
         layout.addWidget(save, alignment=Qt.AlignmentFlag.AlignLeading)
@@ -101,6 +108,7 @@ class SiteSettingsTab(QWidget):
         self.late.setValue(settings.late_after_minutes)
         self.opens.setValue(settings.checkin_opens_minutes)
         self.board_names.setCurrentIndex(self.board_names.findData(settings.board_names))
+        self.calling_rule.setCurrentIndex(self.calling_rule.findData(settings.calling_rule))
         self.result.setText("")
 
     def chosen(self) -> dict[str, object]:
@@ -112,7 +120,8 @@ class SiteSettingsTab(QWidget):
                 "target_wait_minutes": self.target.value(),
                 "late_after_minutes": self.late.value(),
                 "checkin_opens_minutes": self.opens.value(),
-                "board_names": self.board_names.currentData()}
+                "board_names": self.board_names.currentData(),
+                "calling_rule": self.calling_rule.currentData()}
 
     def save(self) -> None:
         """Check and save off the GUI thread; a second click meanwhile does nothing."""
