@@ -589,6 +589,7 @@ def cmd_eta_report(rt: Runtime, args: argparse.Namespace) -> int:
     overall = found["overall"]
     if overall is None:
         print(f"No waits recorded in the last {args.days} days yet.")
+        _print_calling_order(found)
         return EXIT_OK
     print(f"Waits shown at check-in over the last {args.days} days, against the wait that "
           "followed:")
@@ -598,7 +599,7 @@ def cmd_eta_report(rt: Runtime, args: argparse.Namespace) -> int:
                       *found["bands"].items()]:
         if acc is not None:
             _print_accuracy(name, acc)
-    print("\nBy segment (walk-in or booked, and the wait the model predicted), last "
+    print("By segment (walk-in or booked, and the wait the model predicted), last "
           f"{args.days} days, then today:")
     print(f"{'segment':<16} {'patients':>8} {'mean err':>9} {'p90 err':>8} {'within 5':>9} "
           f"{'> bound+5':>10}  calibration")
@@ -612,11 +613,30 @@ def cmd_eta_report(rt: Runtime, args: argparse.Namespace) -> int:
                 label = name if when == "days" else "  today"
                 _print_accuracy(label, figures[when], width=16,
                                 after=f"  {fitted}" if when == "days" else "")
+    _print_calling_order(found)
     cal = found["calibration"]
     print(f"Calibration overall: median {cal.bias_minutes:+.1f} min, bound spread "
           f"x{cal.spread} (from {cal.records} records); each segment's is refitted every "
           f"{RECALIBRATE_EVERY.seconds // 60} minutes as waits arrive.")
     return EXIT_OK
+
+
+def _print_calling_order(found: dict[str, Any]) -> None:
+    rule, evidence = found["calling_rule"]["setting"], found["calling_rule"]["evidence"]
+    print(f"Calling order (the site setting calling_rule is {rule!r}): ", end="")
+    if evidence.contests == 0:
+        print("no walk-in in the record was ever ahead of a booked patient who was due.")
+    else:
+        print(f"{evidence.contests} times a booked patient who was due waited while a "
+              f"walk-in who came before them did; the booked patient was called first "
+              f"{evidence.booked_first} times ({evidence.share_booked_first:.0%}).")
+        if evidence.fits is None:
+            print("Too few such moments yet to say which rule fits this practice.")
+        elif evidence.fits == rule:
+            print(f"That fits {rule!r}, the rule the estimates use.")
+        else:
+            print(f"That fits {evidence.fits!r} better than {rule!r}: an admin can change "
+                  "it in reception's site settings.")
 
 
 def _print_accuracy(name: str, acc: Any, *, width: int = 12, after: str = "") -> None:

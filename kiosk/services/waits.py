@@ -569,6 +569,55 @@ def accuracy(pairs: Sequence[tuple[float, float, float]]) -> Accuracy | None:
                               / len(pairs), 3))
 
 
+@dataclass(frozen=True)
+class CallingEvidence:
+    """What the practice's own record says about how it calls patients in: the times a walk-in
+    was ahead in arrival order of a booked patient who was due and here while the walk-in
+    waited (same provider, same day), and how often that booked patient was called first."""
+
+    contests: int
+    booked_first: int
+
+    @property
+    def share_booked_first(self) -> float | None:
+        return self.booked_first / self.contests if self.contests else None
+
+    @property
+    def fits(self) -> str | None:
+        """The calling rule the record fits better (None: too few contests to say)."""
+        share = self.share_booked_first
+        if share is None or self.contests < 20:
+            return None
+        return "booked_first" if share >= 0.5 else "arrival"
+
+
+def calling_evidence(session: Session, ctx: SiteContext, days: int) -> CallingEvidence:
+    since = ctx.now() - timedelta(days=days)
+    rows = session.execute(
+        select(Visit.service_date, Visit.provider_id, Visit.appointment_id, Visit.queue_at,
+               Visit.checked_in_at, Visit.called_at, Appointment.start)
+        .outerjoin(Appointment, Appointment.id == Visit.appointment_id)
+        .where(Visit.site_id == ctx.settings.site_id, Visit.checked_in_at >= since,
+               Visit.called_at.is_not(None))).all()
+    lines: dict[tuple[date, int], list[Any]] = {}
+    for row in rows:
+        lines.setdefault((row.service_date, row.provider_id), []).append(row)
+    contests = booked_first = 0
+    for line in lines.values():
+        walk_ins = [row for row in line if row.appointment_id is None]
+        booked = [row for row in line if row.appointment_id is not None]
+        for walk_in in walk_ins:
+            for patient in booked:
+                # Ahead by arrival (the walk-in's queue time before the booked patient's),
+                # yet the booked patient was due and here before the walk-in was called.
+                if walk_in.queue_at < patient.queue_at and \
+                        patient.start <= walk_in.called_at and \
+                        patient.checked_in_at <= walk_in.called_at:
+                    contests += 1
+                    booked_first += patient.called_at < walk_in.called_at
+    return CallingEvidence(contests, booked_first)
+
+
 def report(session: Session, ctx: SiteContext, days: int) -> dict[str, Any]:
     """Accuracy over the last ``days`` days and today: overall, by length of the actual wait,
     and by segment (walk-in or booked, band of the predicted wait), with the calibration each
@@ -592,4 +641,6 @@ def report(session: Session, ctx: SiteContext, days: int) -> dict[str, Any]:
                             "calibration": calibrated.by_segment.get(name)}
                      for name in segments},
         "calibration": calibrated.overall,
+        "calling_rule": {"setting": ctx.settings.calling_rule,
+                         "evidence": calling_evidence(session, ctx, days)},
     }

@@ -338,3 +338,28 @@ def test_a_change_made_outside_the_services_is_never_answered_from_a_stale_estim
         session.get(Visit, garcia.visit_id).finished_at = at(9, 0)
     rows = {row.ticket: row for row in window.rows()}
     assert window.model.replays == 1 and garcia.ticket not in rows
+
+
+def test_the_eta_report_says_which_calling_rule_the_record_fits(ctx, clock, day, capsys):
+    """A walk-in came at 8:55; Müller (9:00, here at 8:58) was due while the walk-in waited
+    and was called first: the record's one contest went to the booked patient."""
+    from kiosk.services.waits import calling_evidence
+
+    queue = QueueService(ctx)
+    clock.set(at(8, 55))
+    walk_in = queue.walk_in("p1", actor="anna")
+    clock.set(at(8, 58))
+    muller = scan(ctx, day, "muller")
+    clock.set(at(9, 2))
+    queue.act(muller.ticket, "call", actor="anna")
+    clock.set(at(9, 20))
+    queue.act(walk_in, "call", actor="anna")
+    with ctx.db.read() as session:
+        evidence = calling_evidence(session, ctx, 30)
+    assert (evidence.contests, evidence.booked_first) == (1, 1)
+    assert evidence.fits is None  # one moment says nothing yet
+    assert main(["--db", ctx.settings.database_url, "--now", clock.now().isoformat(),
+                 "eta-report"]) == 0
+    out = capsys.readouterr().out
+    assert "1 times a booked patient who was due waited while a walk-in" in out
+    assert "Too few such moments yet" in out
