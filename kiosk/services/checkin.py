@@ -10,6 +10,7 @@ Logs carry outcomes, reasons, kiosk ids and ticket codes; never names, dates of 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -27,8 +28,15 @@ from kiosk.domain.results import (
     CheckinResult,
     Outcome,
     Reason,
+    Wait,
 )
-from kiosk.services.queue import PlaceInQueue, next_ticket_number, place_of, ticket_code
+from kiosk.services.queue import (
+    PlaceInQueue,
+    next_ticket_number,
+    place_of,
+    refresh_waits,
+    ticket_code,
+)
 from kiosk.services.waits import WaitModel, record_shown, wait_model_for
 from kiosk.store.audit import audit
 from kiosk.store.changes import mark_changed
@@ -82,8 +90,8 @@ class CheckinService:
 
     def by_qr(self, payload: str, *, kiosk_id: str | None = None,
               language: str | None = None) -> CheckinResult:
-        return self._counted(CheckinMethod.QR,
-                             self._by_qr(payload, kiosk_id=kiosk_id, language=language))
+        return self._counted(CheckinMethod.QR, self._with_wait(
+            self._by_qr(payload, kiosk_id=kiosk_id, language=language)))
 
     def _by_qr(self, payload: str, *, kiosk_id: str | None,
                language: str | None) -> CheckinResult:
@@ -109,8 +117,8 @@ class CheckinService:
 
     def by_name(self, family: str, birth_date: date, *, given: str | None = None,
                 kiosk_id: str | None = None, language: str | None = None) -> CheckinResult:
-        return self._counted(CheckinMethod.NAME_DOB, self._by_name(
-            family, birth_date, given=given, kiosk_id=kiosk_id, language=language))
+        return self._counted(CheckinMethod.NAME_DOB, self._with_wait(self._by_name(
+            family, birth_date, given=given, kiosk_id=kiosk_id, language=language)))
 
     def _by_name(self, family: str, birth_date: date, *, given: str | None,
                  kiosk_id: str | None, language: str | None) -> CheckinResult:
@@ -325,23 +333,43 @@ class CheckinService:
         session.flush()
         outcome, reason = ((Outcome.SEE_RECEPTION, Reason.LATE) if late and not by_staff
                            else (Outcome.CHECKED_IN, None))
-        placed = self._placed(session, result, outcome, reason, visit)
-        record_shown(session, visit.id, visit.provider_id, now, placed.wait)
-        return placed
+        return self._placed(session, result, outcome, reason, visit)
 
     def _placed(self, session: Session, result: Any, outcome: Outcome, reason: Reason | None,
                 visit: Visit) -> CheckinResult:
-        place: PlaceInQueue = place_of(session, self.ctx, self.model, visit)
+        place: PlaceInQueue = place_of(session, self.ctx, visit)
         checked: CheckinResult = result(outcome, reason, ticket=visit.ticket_code,
-                                        position=place.position, wait=place.wait,
-                                        visit_id=visit.id)
+                                        position=place.position, visit_id=visit.id)
         return checked
+
+    def _with_wait(self, placed: CheckinResult) -> CheckinResult:
+        """The wait, once the check-in is committed: the lobby is replayed once, outside the
+        check-in's transaction (no other kiosk waits for it), and stored for every window; a
+        new check-in's estimate is recorded against the wait that will follow."""
+        if placed.visit_id is None or placed.position is None:
+            return placed
+        visit_id, shown_at = placed.visit_id, self.ctx.now()
+        new = placed.outcome is not Outcome.ALREADY_CHECKED_IN
+
+        def record(session: Session, waits: dict[int, Wait]) -> None:
+            visit = session.get(Visit, visit_id)
+            if new and visit is not None:
+                record_shown(session, visit_id, visit.provider_id, shown_at,
+                             waits.get(visit_id))
+
+        waits = refresh_waits(self.ctx, self.model, self.ctx.today(), record)
+        return replace(placed, wait=waits.get(visit_id))
 
     # -- for reception -----------------------------------------------------------------------
 
     def by_staff(self, appointment_external_id: str, *, actor: str,
                  language: str | None = None) -> CheckinResult:
         """Reception checks a patient in: no opening-time, lateness or location refusals."""
+        return self._with_wait(self._by_staff(appointment_external_id, actor=actor,
+                                              language=language))
+
+    def _by_staff(self, appointment_external_id: str, *, actor: str,
+                  language: str | None) -> CheckinResult:
         with self.ctx.db.write() as session:
             appointment = session.scalar(self._appointments().where(
                 Appointment.site_id == self.settings.site_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from kiosk.domain.results import Wait
 from kiosk.services.waits import LobbyDay, QueuedVisit, WaitModel, save_shared, wait_model_for
 from kiosk.store.audit import audit
 from kiosk.store.dialect import upsert_for
+from kiosk.store.errors import DatabaseUnavailable
 from kiosk.store.models import (
     Appointment,
     AuditEvent,
@@ -71,19 +73,35 @@ class PlaceInQueue:
     wait: Wait | None
 
 
-def place_of(session: Session, ctx: SiteContext, model: WaitModel, visit: Visit, *,
-             writable: bool = True) -> PlaceInQueue:
-    """The visit's place in its provider's line and its wait, the lobby's estimate computed
-    (and, in a write transaction, stored for every other window) with it."""
+def place_of(session: Session, ctx: SiteContext, visit: Visit) -> PlaceInQueue:
+    """The visit's place in its provider's line (its wait comes after the change is committed:
+    :func:`refresh_waits`)."""
     if visit.status != VisitStatus.WAITING:
         return PlaceInQueue(None, None)
-    visits = _active_visits(session, ctx.settings.site_id, visit.service_date)
-    waiting = [v for v in visits if v.status == VisitStatus.WAITING]
-    in_progress = [v for v in visits if v.status != VisitStatus.WAITING]
-    ids = [v.visit_id for v in waiting if v.provider_id == visit.provider_id]
-    waits = model.waits(LobbyDay(session, ctx, visit.service_date, waiting, in_progress,
-                                 ctx.now(), writable=writable))
-    return PlaceInQueue(ids.index(visit.id) + 1, waits.get(visit.id))
+    visits = _active_visits(session, ctx.settings.site_id, visit.service_date,
+                            visit.provider_id)
+    ids = [v.visit_id for v in visits if v.status == VisitStatus.WAITING]
+    return PlaceInQueue(ids.index(visit.id) + 1, None)
+
+
+def refresh_waits(ctx: SiteContext, model: WaitModel, day: date,
+                  also: Callable[[Session, dict[int, Wait]], None] | None = None
+                  ) -> dict[int, Wait]:
+    """After a change is committed: replay the lobby's waits once, outside the change's
+    transaction (no other kiosk waits for it), and store them for every window, ``also``
+    (given the waits) in the same write. The database away: no waits, nothing stored."""
+    try:
+        with ctx.db.read() as session:
+            active = _active_visits(session, ctx.settings.site_id, day)
+            waits = model.waits(LobbyDay(
+                session, ctx, day, [v for v in active if v.status == VisitStatus.WAITING],
+                [v for v in active if v.status != VisitStatus.WAITING], ctx.now(),
+                fresh=True))
+    except DatabaseUnavailable as problem:
+        log.warning("the lobby's waits could not be replayed: %s", problem)
+        return {}
+    save_shared(ctx, model, None if also is None else lambda session: also(session, waits))
+    return waits
 
 
 @dataclass(frozen=True)
@@ -240,8 +258,9 @@ class QueueService:
             session.flush()
             audit(session, ctx, actor, "walk_in", visit_id=visit.id)
             log.info("walk-in %s added by %s", visit.ticket_code, actor)
-            self._share(session, day)
-            return visit.ticket_code
+            ticket = visit.ticket_code
+        refresh_waits(ctx, self.model, day)  # once, for every window
+        return ticket
 
     def act(self, ticket: str, action: str, *, actor: str, room: str | None = None) -> Visit:
         """Apply a reception action (call, start, finish, left) to today's visit ``ticket``."""
@@ -264,8 +283,8 @@ class QueueService:
                 visit.room = room
             audit(session, ctx, actor, action, visit_id=visit.id, room=room, before=before)
             log.info("%s %s by %s", action, visit.ticket_code, actor)
-            self._share(session, visit.service_date)
-            return visit
+        refresh_waits(ctx, self.model, visit.service_date)
+        return visit
 
     def move(self, ticket: str, provider_id: int, *, actor: str) -> Visit:
         """Send a waiting patient to another provider's queue; their place there follows
@@ -287,8 +306,8 @@ class QueueService:
             audit(session, ctx, actor, "move", visit_id=visit.id, provider_id=provider.id,
                   before=before)
             log.info("move %s to provider %d by %s", visit.ticket_code, provider.id, actor)
-            self._share(session, visit.service_date)
-            return visit
+        refresh_waits(ctx, self.model, visit.service_date)
+        return visit
 
     def undo_last(self, *, actor: str) -> str:
         """Take back ``actor``'s last action (call, start, finish, left, move) if it is less
@@ -319,18 +338,9 @@ class QueueService:
             event.detail = {**event.detail, "undone": True}
             audit(session, ctx, actor, "undo", visit_id=visit.id, undid=event.action)
             log.info("undo %s of %s by %s", event.action, visit.ticket_code, actor)
-            self._share(session, visit.service_date)
-            return visit.ticket_code
-
-    def _share(self, session: Session, day: date) -> None:
-        """The lobby's new estimate, computed once in the change's own transaction and stored
-        with it: the other windows read it instead of each replaying the lobby again."""
-        session.flush()
-        active = _active_visits(session, self.ctx.settings.site_id, day)
-        self.model.waits(LobbyDay(
-            session, self.ctx, day, [v for v in active if v.status == VisitStatus.WAITING],
-            [v for v in active if v.status != VisitStatus.WAITING], self.ctx.now(),
-            writable=True))
+            ticket, day = visit.ticket_code, visit.service_date
+        refresh_waits(ctx, self.model, day)
+        return ticket
 
     def _visit(self, session: Session, ticket: str) -> Visit:
         ctx = self.ctx

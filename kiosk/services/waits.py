@@ -19,10 +19,10 @@
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from kiosk.base.clock import local_day_bounds
 from kiosk.domain.eta import QueueEvent, WaitEstimator
 from kiosk.domain.results import Wait
+from kiosk.store.changes import mark_changed
 from kiosk.store.dialect import upsert_for
 from kiosk.store.errors import DatabaseUnavailable
 from kiosk.store.models import (
@@ -44,6 +45,8 @@ from kiosk.store.models import (
     WaitEstimateRecord,
 )
 from kiosk.store.site import SiteContext
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,8 @@ class QueuedVisit:
 @dataclass(frozen=True)
 class LobbyDay:
     """The whole lobby today, every provider's queue, as a wait model sees it (with the
-    session to look further: the appointment book, history). ``writable``: the session is a
-    write transaction, where a computed estimate is stored for the other windows at once."""
+    session to look further: the appointment book, history). ``fresh``: replay it now (the
+    writer of a change does, after its commit), rather than read the shared estimate."""
 
     session: Session
     ctx: SiteContext
@@ -69,7 +72,7 @@ class LobbyDay:
     waiting: Sequence[QueuedVisit]       # in queue order
     in_progress: Sequence[QueuedVisit]   # called or in the room
     now: datetime
-    writable: bool = False
+    fresh: bool = False  # replay now (after a change), not the shared estimate
 
 
 class WaitModel(Protocol):
@@ -168,10 +171,16 @@ SHARED_FOR = timedelta(seconds=60)  # a shared estimate is replayed again after 
 
 class EtaWaitModel:
     """The estimator of :mod:`kiosk.domain.eta`, replaying the whole lobby (every provider
-    together) once per lobby change for the site: the result is stored with a digest of what
-    it was computed from (:class:`~kiosk.store.models.LobbyEstimate`), and every kiosk,
-    reception window and board whose lobby gives the same digest reads it instead of
-    replaying the day again (for at most :data:`SHARED_FOR`: consultations go on)."""
+    together) once per lobby change for the site, shared by every window:
+
+    * whoever makes a change (a kiosk's check-in, reception's call, move, undo, walk-in)
+      replays the lobby right after committing it (``fresh``), outside its transaction, and
+      stores the result (:class:`~kiosk.store.models.LobbyEstimate`, with the calling rule it
+      used); storing it moves the lobby's change counter on, so every window refreshes;
+    * every reception window, board and kiosk reads the stored result, for the visits still
+      waiting, instead of replaying the day again; one older than :data:`SHARED_FOR` (or made
+      under another calling rule, or none) is replayed by the first window that needs it.
+    """
 
     def __init__(self) -> None:
         self._history: dict[int, list[float]] | None = None
@@ -179,31 +188,29 @@ class EtaWaitModel:
         self._calibration: SegmentCalibration | None = None
         self._calibrated_at: datetime | None = None
         self.replays = 0  # how many times this process replayed the lobby (for tests)
-        self.unsaved: dict[str, Any] | None = None  # computed in a read: save_shared() stores
+        self.unsaved: dict[str, Any] | None = None  # replayed: save_shared() stores it
 
     def waits(self, lobby: LobbyDay) -> dict[int, Wait]:
         if not lobby.waiting:
             return {}
         session, ctx, now = lobby.session, lobby.ctx, lobby.now
+        waiting = {visit.visit_id for visit in lobby.waiting}
+        if not lobby.fresh:
+            shared = session.get(LobbyEstimate, ctx.settings.site_id)
+            if shared is not None and shared.key == ctx.settings.calling_rule and \
+                    timedelta(0) <= now - shared.computed_at < SHARED_FOR:
+                return {visit_id: wait for visit_id, wait in _decoded(shared.waits).items()
+                        if visit_id in waiting}
         events, ids, finished = lobby_day_events(session, ctx, lobby.day)
         # The book is known in advance, and so are cancellations and no-shows marked
         # (whatever slot time they carry); the rest only once it has happened.
         known_now = [event for event in events
                      if event.at <= now or event.kind in ("session", "booked", "cancelled",
                                                            "no_show")]
-        key = _digest(known_now, ctx)
-        shared = session.get(LobbyEstimate, ctx.settings.site_id)
-        if shared is not None and shared.key == key and \
-                timedelta(0) <= now - shared.computed_at < SHARED_FOR:
-            return _decoded(shared.waits)
         waits = self._replay(session, ctx, lobby.day, known_now, ids, finished, now)
-        row = {"site_id": ctx.settings.site_id, "key": key, "computed_at": now,
-               "waits": _encoded(waits)}
-        if lobby.writable:
-            _store(session, row)  # committed with the change that asked for it
-        else:
-            self.unsaved = row
-        return waits
+        self.unsaved = {"site_id": ctx.settings.site_id, "key": ctx.settings.calling_rule,
+                        "computed_at": now, "waits": _encoded(waits)}
+        return {visit_id: wait for visit_id, wait in waits.items() if visit_id in waiting}
 
     def _replay(self, session: Session, ctx: SiteContext, day: date,
                 events: Sequence[QueueEvent], ids: dict[str, int], finished: dict[int, int],
@@ -257,36 +264,29 @@ def _key(appointment_id: int | None, visit_id: int | None) -> str:
     return f"a{appointment_id}" if appointment_id is not None else f"w{visit_id}"
 
 
-def save_shared(ctx: SiteContext, model: WaitModel) -> None:
-    """Store an estimate computed in a read transaction, for the other windows (a failure
-    only means they replay the lobby themselves)."""
+def save_shared(ctx: SiteContext, model: WaitModel,
+                also: Callable[[Session], None] | None = None) -> None:
+    """Store the lobby's estimate the model just replayed, for every window, and move the
+    lobby's change counter on so that they refresh (and ``also`` in the same transaction).
+    A failure (the database away) only means the windows replay the lobby themselves."""
     row = getattr(model, "unsaved", None)
-    if row is None:
+    if row is None and also is None:
         return
-    model.unsaved = None  # type: ignore[attr-defined]
+    if row is not None:
+        model.unsaved = None  # type: ignore[attr-defined]
     try:
         with ctx.db.write() as session:
-            _store(session, row)
-    except DatabaseUnavailable:
-        pass
-
-
-def _store(session: Session, row: dict[str, Any]) -> None:
-    """One statement (kiosks and windows on other machines may store at the same moment: an
-    insert racing another would fail the transaction, the check-in with it)."""
-    insert = upsert_for(session)
-    session.execute(insert(LobbyEstimate).values(**row).on_conflict_do_update(
-        index_elements=[LobbyEstimate.site_id],
-        set_={name: row[name] for name in ("key", "computed_at", "waits")}))
-
-
-def _digest(events: Sequence[QueueEvent], ctx: SiteContext) -> str:
-    rules = (ctx.settings.late_after_minutes, ctx.settings.consultation_minutes,
-             ctx.settings.calling_rule)
-    text = repr((rules, [(e.kind, e.at.isoformat(), e.visit_id, e.provider_id,
-                          e.scheduled_start and e.scheduled_start.isoformat(),
-                          e.session_end and e.session_end.isoformat()) for e in events]))
-    return hashlib.sha256(text.encode()).hexdigest()
+            if row is not None:
+                # One statement: kiosks and windows on other machines may store at once.
+                insert = upsert_for(session)
+                session.execute(insert(LobbyEstimate).values(**row).on_conflict_do_update(
+                    index_elements=[LobbyEstimate.site_id],
+                    set_={name: row[name] for name in ("key", "computed_at", "waits")}))
+                mark_changed(session, ctx.settings.site_id)
+            if also is not None:
+                also(session)
+    except DatabaseUnavailable as problem:
+        log.warning("the lobby's wait estimates could not be stored: %s", problem)
 
 
 def _encoded(waits: dict[int, Wait]) -> dict[str, list[Any]]:
