@@ -41,6 +41,7 @@ from kiosk.services.waits import WaitModel, record_shown, wait_model_for
 from kiosk.store.audit import audit
 from kiosk.store.changes import mark_changed
 from kiosk.store.dialect import upsert_for
+from kiosk.store.errors import DatabaseUnavailable
 from kiosk.store.models import (
     Appointment,
     AppointmentStatus,
@@ -351,13 +352,19 @@ class CheckinService:
         visit_id, shown_at = placed.visit_id, self.ctx.now()
         new = placed.outcome is not Outcome.ALREADY_CHECKED_IN
 
-        def record(session: Session, waits: dict[int, Wait]) -> None:
-            visit = session.get(Visit, visit_id)
-            if new and visit is not None:
-                record_shown(session, visit_id, visit.provider_id, shown_at,
-                             waits.get(visit_id))
+        try:
+            with self.ctx.db.read() as session:
+                line = session.scalar(select(Visit.provider_id).where(Visit.id == visit_id))
+        except DatabaseUnavailable:  # checked in all the same: the ticket, without a wait
+            return placed
+        if line is None:
+            return placed
 
-        waits = refresh_waits(self.ctx, self.model, self.ctx.today(), record)
+        def record(session: Session, waits: dict[int, Wait]) -> None:
+            if new:
+                record_shown(session, visit_id, line, shown_at, waits.get(visit_id))
+
+        waits = refresh_waits(self.ctx, self.model, self.ctx.today(), {line}, record)
         return replace(placed, wait=waits.get(visit_id))
 
     # -- for reception -----------------------------------------------------------------------

@@ -84,19 +84,20 @@ def place_of(session: Session, ctx: SiteContext, visit: Visit) -> PlaceInQueue:
     return PlaceInQueue(ids.index(visit.id) + 1, None)
 
 
-def refresh_waits(ctx: SiteContext, model: WaitModel, day: date,
+def refresh_waits(ctx: SiteContext, model: WaitModel, day: date, changed: set[int],
                   also: Callable[[Session, dict[int, Wait]], None] | None = None
                   ) -> dict[int, Wait]:
-    """After a change is committed: replay the lobby's waits once, outside the change's
-    transaction (no other kiosk waits for it), and store them for every window, ``also``
-    (given the waits) in the same write. The database away: no waits, nothing stored."""
+    """After a change to the lines of ``changed`` providers is committed: replay them once,
+    outside the change's transaction (no other kiosk waits for it), and store them for every
+    window, ``also`` (given the waits) in the same write. The database away: no waits,
+    nothing stored."""
     try:
         with ctx.db.read() as session:
             active = _active_visits(session, ctx.settings.site_id, day)
             waits = model.waits(LobbyDay(
                 session, ctx, day, [v for v in active if v.status == VisitStatus.WAITING],
                 [v for v in active if v.status != VisitStatus.WAITING], ctx.now(),
-                fresh=True))
+                fresh=True, changed=frozenset(changed)))
     except DatabaseUnavailable as problem:
         log.warning("the lobby's waits could not be replayed: %s", problem)
         return {}
@@ -258,8 +259,8 @@ class QueueService:
             session.flush()
             audit(session, ctx, actor, "walk_in", visit_id=visit.id)
             log.info("walk-in %s added by %s", visit.ticket_code, actor)
-            ticket = visit.ticket_code
-        refresh_waits(ctx, self.model, day)  # once, for every window
+            ticket, line = visit.ticket_code, visit.provider_id
+        refresh_waits(ctx, self.model, day, {line})  # once, for every window
         return ticket
 
     def act(self, ticket: str, action: str, *, actor: str, room: str | None = None) -> Visit:
@@ -283,7 +284,7 @@ class QueueService:
                 visit.room = room
             audit(session, ctx, actor, action, visit_id=visit.id, room=room, before=before)
             log.info("%s %s by %s", action, visit.ticket_code, actor)
-        refresh_waits(ctx, self.model, visit.service_date)
+        refresh_waits(ctx, self.model, visit.service_date, {visit.provider_id})
         return visit
 
     def move(self, ticket: str, provider_id: int, *, actor: str) -> Visit:
@@ -301,12 +302,13 @@ class QueueService:
                     S_("{ticket} cannot move to another provider: the patient is {status}."),
                     ticket=visit.ticket_code, status=StaffWord(STATUS_NAMES[visit.status]))
             before = _undo_state(visit)
+            lines = {visit.provider_id, provider.id}  # the line left and the line joined
             visit.provider_id = provider.id
             visit.status, visit.called_at, visit.room = VisitStatus.WAITING, None, None
             audit(session, ctx, actor, "move", visit_id=visit.id, provider_id=provider.id,
                   before=before)
             log.info("move %s to provider %d by %s", visit.ticket_code, provider.id, actor)
-        refresh_waits(ctx, self.model, visit.service_date)
+        refresh_waits(ctx, self.model, visit.service_date, lines)
         return visit
 
     def undo_last(self, *, actor: str) -> str:
@@ -329,6 +331,7 @@ class QueueService:
                     S_("The patient's visit changed since: nothing was undone."))
             visit = session.get_one(Visit, event.visit_id)
             before = event.detail["before"]
+            lines = {visit.provider_id, before["provider_id"]}
             visit.status = VisitStatus(before["status"])
             visit.provider_id = before["provider_id"]
             visit.room = before["room"]
@@ -339,7 +342,7 @@ class QueueService:
             audit(session, ctx, actor, "undo", visit_id=visit.id, undid=event.action)
             log.info("undo %s of %s by %s", event.action, visit.ticket_code, actor)
             ticket, day = visit.ticket_code, visit.service_date
-        refresh_waits(ctx, self.model, day)
+        refresh_waits(ctx, self.model, day, lines)
         return ticket
 
     def _visit(self, session: Session, ticket: str) -> Visit:

@@ -73,6 +73,7 @@ class LobbyDay:
     in_progress: Sequence[QueuedVisit]   # called or in the room
     now: datetime
     fresh: bool = False  # replay now (after a change), not the shared estimate
+    changed: frozenset[int] | None = None  # with fresh: the providers whose line changed
 
 
 class WaitModel(Protocol):
@@ -170,16 +171,21 @@ SHARED_FOR = timedelta(seconds=60)  # a shared estimate is replayed again after 
 
 
 class EtaWaitModel:
-    """The estimator of :mod:`kiosk.domain.eta`, replaying the whole lobby (every provider
-    together) once per lobby change for the site, shared by every window:
+    """The estimator of :mod:`kiosk.domain.eta`, replaying the lobby once per change for the
+    site, shared by every window.
 
-    * whoever makes a change (a kiosk's check-in, reception's call, move, undo, walk-in)
-      replays the lobby right after committing it (``fresh``), outside its transaction, and
-      stores the result (:class:`~kiosk.store.models.LobbyEstimate`, with the calling rule it
-      used); storing it moves the lobby's change counter on, so every window refreshes;
-    * every reception window, board and kiosk reads the stored result, for the visits still
-      waiting, instead of replaying the day again; one older than :data:`SHARED_FOR` (or made
-      under another calling rule, or none) is replayed by the first window that needs it.
+    * Providers are replayed together where their lines meet (a walk-in any of them may
+      take); otherwise each line is a part of its own, and a change replays only its part
+      (a check-in at a 140-provider hospital does not replay 139 other lines).
+    * Whoever makes a change (a kiosk's check-in, reception's call, move, undo, walk-in)
+      replays it right after committing (``fresh``), outside its transaction, and stores
+      the result, one row per provider (:class:`~kiosk.store.models.LobbyEstimate`, with the
+      calling rule used); storing it moves the lobby's change counter on, so every window
+      refreshes.
+    * Every reception window, board and kiosk reads the stored rows, for the visits still
+      waiting, instead of replaying; a line whose row is older than :data:`SHARED_FOR`, was
+      made under another calling rule, or is missing, is replayed by the first window that
+      needs it.
     """
 
     def __init__(self) -> None:
@@ -187,30 +193,45 @@ class EtaWaitModel:
         self._habits: Habits | None = None
         self._calibration: SegmentCalibration | None = None
         self._calibrated_at: datetime | None = None
-        self.replays = 0  # how many times this process replayed the lobby (for tests)
-        self.unsaved: dict[str, Any] | None = None  # replayed: save_shared() stores it
+        self.replays = 0  # how many times this process replayed (a part of) the lobby
+        self.unsaved: list[dict[str, Any]] | None = None  # replayed: save_shared() stores
 
     def waits(self, lobby: LobbyDay) -> dict[int, Wait]:
         if not lobby.waiting:
             return {}
         session, ctx, now = lobby.session, lobby.ctx, lobby.now
+        rule = ctx.settings.calling_rule
         waiting = {visit.visit_id for visit in lobby.waiting}
-        if not lobby.fresh:
-            shared = session.get(LobbyEstimate, ctx.settings.site_id)
-            if shared is not None and shared.key == ctx.settings.calling_rule and \
-                    timedelta(0) <= now - shared.computed_at < SHARED_FOR:
-                return {visit_id: wait for visit_id, wait in _decoded(shared.waits).items()
-                        if visit_id in waiting}
-        events, ids, finished = lobby_day_events(session, ctx, lobby.day)
-        # The book is known in advance, and so are cancellations and no-shows marked
-        # (whatever slot time they carry); the rest only once it has happened.
-        known_now = [event for event in events
-                     if event.at <= now or event.kind in ("session", "booked", "cancelled",
-                                                           "no_show")]
-        waits = self._replay(session, ctx, lobby.day, known_now, ids, finished, now)
-        self.unsaved = {"site_id": ctx.settings.site_id, "key": ctx.settings.calling_rule,
-                        "computed_at": now, "waits": _encoded(waits)}
-        return {visit_id: wait for visit_id, wait in waits.items() if visit_id in waiting}
+        lines = {visit.provider_id for visit in lobby.waiting}
+        found: dict[int, Wait] = {}
+        if lobby.fresh:
+            stale = set(lobby.changed) if lobby.changed is not None else set(lines)
+        else:
+            stale = set(lines)
+            for row in session.scalars(select(LobbyEstimate).where(
+                    LobbyEstimate.site_id == ctx.settings.site_id,
+                    LobbyEstimate.provider_id.in_(lines))):
+                if row.rule == rule and timedelta(0) <= now - row.computed_at < SHARED_FOR:
+                    stale.discard(row.provider_id)
+                    found.update(_decoded(row.waits))
+        if stale:
+            events, ids, finished = lobby_day_events(session, ctx, lobby.day)
+            # The book is known in advance, and so are cancellations and no-shows marked
+            # (whatever slot time they carry); the rest only once it has happened.
+            known_now = [event for event in events
+                         if event.at <= now or event.kind in ("session", "booked",
+                                                               "cancelled", "no_show")]
+            part, providers = _part(known_now, stale)
+            waits = self._replay(session, ctx, lobby.day, part, ids, finished, now)
+            by_provider: dict[int, dict[int, Wait]] = {provider: {} for provider in providers}
+            for visit in lobby.waiting:
+                if visit.provider_id in by_provider and visit.visit_id in waits:
+                    by_provider[visit.provider_id][visit.visit_id] = waits[visit.visit_id]
+            self.unsaved = [{"site_id": ctx.settings.site_id, "provider_id": provider,
+                             "rule": rule, "computed_at": now, "waits": _encoded(part_waits)}
+                            for provider, part_waits in by_provider.items()]
+            found.update(waits)
+        return {visit_id: wait for visit_id, wait in found.items() if visit_id in waiting}
 
     def _replay(self, session: Session, ctx: SiteContext, day: date,
                 events: Sequence[QueueEvent], ids: dict[str, int], finished: dict[int, int],
@@ -269,19 +290,20 @@ def save_shared(ctx: SiteContext, model: WaitModel,
     """Store the lobby's estimate the model just replayed, for every window, and move the
     lobby's change counter on so that they refresh (and ``also`` in the same transaction).
     A failure (the database away) only means the windows replay the lobby themselves."""
-    row = getattr(model, "unsaved", None)
-    if row is None and also is None:
+    rows = getattr(model, "unsaved", None)
+    if not rows and also is None:
         return
-    if row is not None:
+    if rows:
         model.unsaved = None  # type: ignore[attr-defined]
     try:
         with ctx.db.write() as session:
-            if row is not None:
-                # One statement: kiosks and windows on other machines may store at once.
+            for row in rows or ():
+                # One statement each: kiosks and windows elsewhere may store at once.
                 insert = upsert_for(session)
                 session.execute(insert(LobbyEstimate).values(**row).on_conflict_do_update(
-                    index_elements=[LobbyEstimate.site_id],
-                    set_={name: row[name] for name in ("key", "computed_at", "waits")}))
+                    index_elements=[LobbyEstimate.site_id, LobbyEstimate.provider_id],
+                    set_={name: row[name] for name in ("rule", "computed_at", "waits")}))
+            if rows:
                 mark_changed(session, ctx.settings.site_id)
             if also is not None:
                 also(session)
@@ -299,6 +321,23 @@ def _decoded(stored: dict[str, list[Any]]) -> dict[int, Wait]:
     return {int(visit_id): Wait(int(median), int(upper), bool(known),
                                 model=(float(model_median), float(model_upper)))
             for visit_id, (median, upper, known, model_median, model_upper) in stored.items()}
+
+
+def _part(events: Sequence[QueueEvent], providers: set[int]
+          ) -> tuple[list[QueueEvent], set[int]]:
+    """The events of ``providers``' lines, and the providers they replay: every provider
+    when the day has a walk-in any of them may take (it links every line)."""
+    if any(event.kind == "walk_in" and event.provider_id is None for event in events):
+        return list(events), {int(event.provider_id) for event in events
+                              if event.kind == "session" and event.provider_id is not None}
+    wanted = {str(provider) for provider in providers}
+    visits = {event.visit_id for event in events
+              if event.kind in ("booked", "walk_in", "checked_in")
+              and event.provider_id in wanted}
+    part = [event for event in events
+            if (event.provider_id in wanted if event.kind == "session"
+                else event.visit_id in visits)]
+    return part, set(providers)
 
 
 def lobby_day_events(session: Session, ctx: SiteContext, day: date
@@ -340,7 +379,8 @@ def lobby_day_events(session: Session, ctx: SiteContext, day: date
         if visit.appointment_id is None:
             timed.append(QueueEvent("walk_in", visit.checked_in_at, visit_id=key,
                                     provider_id=provider))
-        timed.append(QueueEvent("checked_in", visit.checked_in_at, visit_id=key))
+        timed.append(QueueEvent("checked_in", visit.checked_in_at, visit_id=key,
+                                provider_id=provider))  # whose line (a part: see _part)
         if visit.called_at is not None:
             timed.append(QueueEvent("called", visit.called_at, visit_id=key,
                                     provider_id=provider))

@@ -121,15 +121,15 @@ class SiteSetting(Base):
 
 
 class LobbyEstimate(Base):
-    """The lobby's wait estimates, computed once for the site and read by every window: the
-    key is a digest of everything the estimate was computed from (the day's book, arrivals,
-    calls, finished consultations and the rules), so a window whose lobby gives the same key
-    reads these instead of replaying the day again."""
+    """The waits of one provider's line, replayed once after a change and read by every
+    window instead of replaying it again (kiosk.services.waits.EtaWaitModel); ``rule`` is
+    the calling rule it was replayed under."""
 
     __tablename__ = "lobby_estimate"
 
     site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), primary_key=True)
-    key: Mapped[str] = mapped_column(String(64))
+    provider_id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(32))
     computed_at: Mapped[datetime]
     waits: Mapped[Any] = mapped_column(JSON)  # {visit id: [median, upper, known, model...]}
 
