@@ -215,7 +215,7 @@ class EtaWaitModel:
                     stale.discard(row.provider_id)
                     found.update(_decoded(row.waits))
         if stale:
-            events, ids, finished = lobby_day_events(session, ctx, lobby.day)
+            events, ids, finished = lobby_day_events(session, ctx, lobby.day, stale)
             # The book is known in advance, and so are cancellations and no-shows marked
             # (whatever slot time they carry); the rest only once it has happened.
             known_now = [event for event in events
@@ -340,21 +340,28 @@ def _part(events: Sequence[QueueEvent], providers: set[int]
     return part, set(providers)
 
 
-def lobby_day_events(session: Session, ctx: SiteContext, day: date
+def lobby_day_events(session: Session, ctx: SiteContext, day: date,
+                     providers: set[int] | None = None
                      ) -> tuple[list[QueueEvent], dict[str, int], dict[int, int]]:
-    """The lobby's day, every provider's, as estimator events (in time order), the map from
-    event visit ids to queue entries, and how many consultations each provider finished."""
+    """The lobby's day (``providers``' lines only, if given: every visit here has a provider,
+    so no walk-in links their lines to others) as estimator events (in time order), the map
+    from event visit ids to queue entries, and how many consultations each provider
+    finished."""
     start, end = local_day_bounds(day, ctx.tz)
-    appointments = session.execute(
-        select(Appointment.id, Appointment.provider_id, Appointment.start, Appointment.status)
-        .where(Appointment.site_id == ctx.settings.site_id,
-               Appointment.start >= start, Appointment.start < end)
-        .order_by(Appointment.start, Appointment.id)).all()
-    visits = session.execute(
-        select(Visit.id, Visit.provider_id, Visit.appointment_id, Visit.checked_in_at,
-               Visit.called_at, Visit.finished_at, Visit.status)
-        .where(Visit.site_id == ctx.settings.site_id, Visit.service_date == day)
-        .order_by(Visit.id)).all()
+    booked = (select(Appointment.id, Appointment.provider_id, Appointment.start,
+                     Appointment.status)
+              .where(Appointment.site_id == ctx.settings.site_id,
+                     Appointment.start >= start, Appointment.start < end)
+              .order_by(Appointment.start, Appointment.id))
+    here = (select(Visit.id, Visit.provider_id, Visit.appointment_id, Visit.checked_in_at,
+                   Visit.called_at, Visit.finished_at, Visit.status)
+            .where(Visit.site_id == ctx.settings.site_id, Visit.service_date == day)
+            .order_by(Visit.id))
+    if providers is not None:
+        booked = booked.where(Appointment.provider_id.in_(providers))
+        here = here.where(Visit.provider_id.in_(providers))
+    appointments = session.execute(booked).all()
+    visits = session.execute(here).all()
     events: list[QueueEvent] = []
     sessions: dict[int, list[datetime]] = {}
     for row in appointments:
