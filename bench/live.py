@@ -119,8 +119,8 @@ def reception(url: str, index: int, ready: mp.Event, stop: mp.Event, idle_from: 
 def run(url: str, seconds: float, idle_seconds: float, scale: str) -> None:
     kiosks_n, receptions_n, boards_n, appointments, waiting = SCALES[scale]
     watchers_n = receptions_n + boards_n
+    Database(url).upgrade()  # the schema first: opening the site reads it
     ctx = context(url)
-    ctx.db.upgrade()
     day = ctx.today()
     generate_day(ctx, day, appointments, seed=3)
     start, end = local_day_bounds(day, ctx.tz)
