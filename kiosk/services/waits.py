@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kiosk.base.clock import local_day_bounds
@@ -208,12 +208,23 @@ class EtaWaitModel:
             stale = set(lobby.changed) if lobby.changed is not None else set(lines)
         else:
             stale = set(lines)
+            aged: list[LobbyEstimate] = []
             for row in session.scalars(select(LobbyEstimate).where(
                     LobbyEstimate.site_id == ctx.settings.site_id,
                     LobbyEstimate.provider_id.in_(lines))):
-                if row.rule == rule and timedelta(0) <= now - row.computed_at < SHARED_FOR:
+                if row.rule != rule:
+                    continue
+                if timedelta(0) <= now - row.computed_at < SHARED_FOR:
                     stale.discard(row.provider_id)
                     found.update(_decoded(row.waits))
+                else:
+                    aged.append(row)
+            if aged:  # one window replays them; the others show them meanwhile
+                claimed = _claim(ctx, [row.provider_id for row in aged], now)
+                for row in aged:
+                    if row.provider_id not in claimed:
+                        stale.discard(row.provider_id)
+                        found.update(_decoded(row.waits))
         if stale:
             events, ids, finished = lobby_day_events(session, ctx, lobby.day, stale)
             # The book is known in advance, and so are cancellations and no-shows marked
@@ -321,6 +332,22 @@ def _decoded(stored: dict[str, list[Any]]) -> dict[int, Wait]:
     return {int(visit_id): Wait(int(median), int(upper), bool(known),
                                 model=(float(model_median), float(model_upper)))
             for visit_id, (median, upper, known, model_median, model_upper) in stored.items()}
+
+
+def _claim(ctx: SiteContext, providers: list[int], now: datetime) -> set[int]:
+    """The lines of ``providers`` whose stored waits are still old, marked as being replayed
+    by this window (one statement: of many windows refreshing at once, one gets each)."""
+    try:
+        with ctx.db.write() as session:
+            return set(session.scalars(
+                update(LobbyEstimate)
+                .where(LobbyEstimate.site_id == ctx.settings.site_id,
+                       LobbyEstimate.provider_id.in_(providers),
+                       LobbyEstimate.computed_at <= now - SHARED_FOR)
+                .values(computed_at=now)
+                .returning(LobbyEstimate.provider_id)))
+    except DatabaseUnavailable:
+        return set()
 
 
 def _part(events: Sequence[QueueEvent], providers: set[int]

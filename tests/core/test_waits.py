@@ -368,3 +368,20 @@ def test_the_eta_report_says_which_calling_rule_the_record_fits(ctx, clock, day,
     out = capsys.readouterr().out
     assert "1 times a booked patient who was due waited while a walk-in" in out
     assert "Too few such moments yet" in out
+
+
+def test_an_old_line_is_replayed_by_one_window_while_the_others_show_it(ctx, clock, day):
+    """Many windows refreshing at once on a line whose stored waits are old: one claims it
+    (one statement) and replays it; the others show the old waits until it is stored."""
+    from kiosk.services.waits import SHARED_FOR, EtaWaitModel, _claim
+
+    clock.set(at(9, 0))
+    muller = scan(ctx, day, "muller")
+    clock.advance(seconds=SHARED_FOR.total_seconds())
+    with ctx.db.read() as session:
+        line = [session.get(Visit, muller.visit_id).provider_id]
+    assert _claim(ctx, line, clock.now()) == set(line)
+    assert _claim(ctx, line, clock.now()) == set()  # already taken
+    other = QueueService(ctx, EtaWaitModel())
+    rows = {row.ticket: row for row in other.rows()}
+    assert other.model.replays == 0 and rows[muller.ticket].wait == muller.wait
