@@ -53,6 +53,9 @@ estimates     name, total         shown, with_actual, mean_absolute_error_minute
 longest_wait  the ticket's        the ticket code (minutes waited); up to five rows,
               provider            longest first
 feedback      total               count, mean, score_1 ... score_5 (answers with that score)
+segments      a segment, such as  day_ and last_30_days_ called, mean_absolute_error_minutes,
+              walk_in 0-10 or     share_within_5, share_past_bound_by_5 (the estimates shown
+              booked 40+          with a number, by walk-in or booked and predicted wait)
 ============  ==================  ==========================================================
 
 Providers come in order of display name, each section's ``total`` after them.
@@ -78,7 +81,13 @@ from sqlalchemy import select
 
 from kiosk.base.clock import local_day_bounds
 from kiosk.base.i18n import S_, is_right_to_left, staff_translate
-from kiosk.services.waits import accuracy, actual_minutes
+from kiosk.services.waits import (
+    Accuracy,
+    SegmentFigures,
+    accuracy,
+    actual_minutes,
+    segment_figures,
+)
 from kiosk.store.models import (
     Appointment,
     AppointmentStatus,
@@ -178,6 +187,9 @@ class DayReport:
     total: Figures
     longest_waits: tuple[LongWait, ...]
     feedback: FeedbackFigures
+    # The estimates by segment (walk-in or booked, band of the predicted wait): this day
+    # and the 30 days up to it, the site's whole record, as kiosk eta-report counts them.
+    segments: tuple[SegmentFigures, ...] = ()
 
     def _details(self) -> list[tuple[str, str | int]]:
         """What the report covers and how it counts (the CSV's ``report`` rows)."""
@@ -199,6 +211,12 @@ class DayReport:
                          # JSON keys are strings.
                          "distribution": {str(score): answers
                                           for score, answers in self.feedback.distribution}},
+            "estimate_segments": [
+                {"segment": part.segment,
+                 **{when: dict(_segment_metrics(accuracy_of))
+                    for when, accuracy_of in (("day", part.day),
+                                              ("last_30_days", part.last_30_days))}}
+                for part in self.segments],
         }
 
     # -- CSV ---------------------------------------------------------------------------------
@@ -229,6 +247,10 @@ class DayReport:
         yield "feedback", TOTAL, "mean", self.feedback.mean
         for score, answers in self.feedback.distribution:
             yield "feedback", TOTAL, f"score_{score}", answers
+        for part in self.segments:
+            for when, accuracy_of in (("day", part.day), ("last_30_days", part.last_30_days)):
+                for metric, value in _segment_metrics(accuracy_of):
+                    yield "segments", part.segment, f"{when}_{metric}", value
 
     def write_csv(self, path: Path) -> None:
         with path.open("w", newline="", encoding="utf-8") as handle:
@@ -294,6 +316,14 @@ class DayReport:
                   _number(f.estimates.mean_absolute_error_minutes),
                   _part(f.estimates.within_upper, f.estimates.share_within_upper))
                  for f in everyone], []),
+            ReportTable(t(S_("Wait estimates by segment: this day, then the 30 days up to it")),
+                        ("", t(S_("called")), t(S_("mean error, min")), t(S_("within 5 min")),
+                         t(S_("past the bound by 5+ min")), t(S_("30 days: called")),
+                         t(S_("mean error, min")), t(S_("within 5 min")),
+                         t(S_("past the bound by 5+ min"))),
+                        [(_segment_label(t, part.segment),
+                          *_segment_cells(part.day), *_segment_cells(part.last_30_days))
+                         for part in self.segments], []),
         ]
 
     def heading(self, language: str = "en") -> tuple[str, str]:
@@ -398,6 +428,30 @@ def _estimate_metrics(estimates: EstimateFigures) -> list[_Metric]:
             ("share_within_upper", estimates.share_within_upper)]
 
 
+def _segment_metrics(found: Accuracy | None) -> list[_Metric]:
+    if found is None:
+        return [("called", 0), ("mean_absolute_error_minutes", None), ("share_within_5", None),
+                ("share_past_bound_by_5", None)]
+    return [("called", found.records),
+            ("mean_absolute_error_minutes", found.mean_absolute_error),
+            ("share_within_5", found.within_5), ("share_past_bound_by_5", found.over_upper_by_5)]
+
+
+def _segment_cells(found: Accuracy | None) -> tuple[object, ...]:
+    if found is None:
+        return (0, "-", "-", "-")
+    return (found.records, _number(found.mean_absolute_error), f"{found.within_5:.0%}",
+            f"{found.over_upper_by_5:.0%}")
+
+
+def _segment_label(t: Any, segment: str) -> str:
+    kind, band = segment.split()
+    band = band.replace("+", " +")
+    if kind == "walk_in":
+        return str(t(S_("Walk-ins, predicted {band} min"), band=band))
+    return str(t(S_("Booked, predicted {band} min"), band=band))
+
+
 def _figures_json(figures: Figures) -> dict[str, Any]:
     return {
         "provider": figures.provider,
@@ -461,6 +515,7 @@ def day_report(ctx: SiteContext, day: date) -> DayReport:
                 .join(Visit, Visit.id == WaitEstimateRecord.visit_id)
                 .where(Visit.site_id == site_id, Visit.service_date == day,
                        WaitEstimateRecord.known.is_(True)))]
+        segments = segment_figures(session, ctx, day)
         # Feedback keeps only the start of its local day (kiosk.services.lobby.record_feedback).
         scores = list(session.scalars(select(Feedback.score).where(
             Feedback.at >= day_start, Feedback.at < day_end)))
@@ -496,7 +551,7 @@ def day_report(ctx: SiteContext, day: date) -> DayReport:
     return DayReport(site_id=site_id, site_name=site_name, day=day, as_of=ctx.local(now),
                      timezone=ctx.settings.timezone, target_wait_minutes=target,
                      providers=providers, total=total, longest_waits=longest,
-                     feedback=_feedback(scores))
+                     feedback=_feedback(scores), segments=tuple(segments))
 
 
 def _minutes(start: datetime, end: datetime) -> float:

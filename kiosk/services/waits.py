@@ -24,7 +24,7 @@ import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
@@ -554,12 +554,14 @@ class Record(tuple[float, float, float]):
 
     walk_in: bool
     predicted: float
+    shown_at: datetime
 
     def __new__(cls, median: float, upper: float, actual: float, walk_in: bool = False,
-                predicted: float | None = None) -> Record:
+                predicted: float | None = None, shown_at: datetime | None = None) -> Record:
         record = super().__new__(cls, (median, upper, actual))
         record.walk_in = walk_in
         record.predicted = median if predicted is None else predicted
+        record.shown_at = shown_at or datetime.min.replace(tzinfo=UTC)
         return record
 
     @property
@@ -583,7 +585,7 @@ def _records(session: Session, ctx: SiteContext, days: int, *, model: bool,
                WaitEstimateRecord.known.is_(True), Visit.called_at.is_not(None))
     ).all()
     return [Record(float(m), float(u), actual_minutes(shown, called) or 0.0,
-                   appointment is None, float(predicted))
+                   appointment is None, float(predicted), shown)
             for m, u, shown, called, appointment, predicted in rows]
 
 
@@ -641,6 +643,31 @@ def accuracy(pairs: Sequence[tuple[float, float, float]]) -> Accuracy | None:
         within_5=round(sum(e <= 5 for e in errors) / len(errors), 3),
         over_upper_by_5=round(sum(actual > upper + 5 for _, upper, actual in pairs)
                               / len(pairs), 3))
+
+
+@dataclass(frozen=True)
+class SegmentFigures:
+    """One segment's accuracy on a day and over the 30 days up to it (the day report)."""
+
+    segment: str                     # segment_of(): "walk_in 0-10", "booked 40+"...
+    day: Accuracy | None
+    last_30_days: Accuracy | None
+
+
+def segment_figures(session: Session, ctx: SiteContext, day: date) -> list[SegmentFigures]:
+    """The estimates shown with a number on ``day`` and over the 30 days up to its end, by
+    segment, each as :func:`accuracy` sums them up (waits whose patient was called)."""
+    day_start, day_end = local_day_bounds(day, ctx.tz)
+    month = [record for record in _records(session, ctx, CALIBRATION_DAYS, model=False,
+                                           since=day_end - timedelta(days=CALIBRATION_DAYS))
+             if record.shown_at < day_end]
+    names = sorted({record.segment for record in month},
+                   key=lambda name: (name.split()[0] != "walk_in",
+                                     int(name.split()[1].split("-")[0].rstrip("+"))))
+    return [SegmentFigures(
+        name,
+        accuracy([r for r in month if r.segment == name and r.shown_at >= day_start]),
+        accuracy([r for r in month if r.segment == name])) for name in names]
 
 
 @dataclass(frozen=True)

@@ -278,3 +278,25 @@ def test_a_day_with_nothing_in_it(ctx, clock):
     assert (empty.feedback.count, empty.feedback.mean) == (0, None)
     assert "nobody was called" in empty.as_text()
     json.dumps(empty.as_json())
+
+
+def test_the_estimates_by_segment_for_the_day_and_the_month(report, tmp_path):
+    """Issue 18, item 5: by walk-in or booked and the wait predicted (K-2 predicted 8 min,
+    K-1, K-4 and K-7 10-19, K-3 20), the day's figures and the 30 days up to it."""
+    parts = {part.segment: part for part in report.segments}
+    assert list(parts) == ["booked 0-10", "booked 10-20", "booked 20-40"]
+    middle = parts["booked 10-20"].day
+    assert middle is not None
+    assert (middle.records, middle.mean_absolute_error, middle.within_5,
+            middle.over_upper_by_5) == (3, 10.0, 0.667, 0.333)  # K-7: 38 min, bound 17
+    assert parts["booked 10-20"].last_30_days == middle  # nothing before the day
+    path = tmp_path / "day.csv"
+    report.write_csv(path)
+    with path.open(newline="", encoding="utf-8") as handle:
+        cell = {(r["section"], r["provider"], r["metric"]): r["value"]
+                for r in csv.DictReader(handle)}
+    assert cell["segments", "booked 20-40", "day_mean_absolute_error_minutes"] == "6.0"
+    found = json.loads(json.dumps(report.as_json()))
+    assert found["estimate_segments"][0]["day"]["called"] == 1
+    text = report.as_text("es")
+    assert "Estimaciones de espera por segmento" in text and "Con cita, previsto 10-20 min" in text
