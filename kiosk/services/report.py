@@ -445,11 +445,16 @@ def _segment_cells(found: Accuracy | None) -> tuple[object, ...]:
 
 
 def _segment_label(t: Any, segment: str) -> str:
+    # Words, not "0-10": a range of digits reads backwards in a right-to-left language.
     kind, band = segment.split()
-    band = band.replace("+", " +")
-    if kind == "walk_in":
-        return str(t(S_("Walk-ins, predicted {band} min"), band=band))
-    return str(t(S_("Booked, predicted {band} min"), band=band))
+    if band.endswith("+"):
+        low = band.rstrip("+")
+        return str(t(S_("Walk-ins, predicted {low} min or more"), low=low) if kind == "walk_in"
+                   else t(S_("Booked, predicted {low} min or more"), low=low))
+    low, high = band.split("-")
+    return str(t(S_("Walk-ins, predicted {low} to {high} min"), low=low, high=high)
+               if kind == "walk_in"
+               else t(S_("Booked, predicted {low} to {high} min"), low=low, high=high))
 
 
 def _figures_json(figures: Figures) -> dict[str, Any]:
