@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 CAMERA_AFTER_MS = 800
 OPEN_RETRY_MS = 10_000  # the site's database away at start: try again this often
+OPEN_ANYWAY_MS = 5_000  # open the site even if the first frame never came by then
+EXIT_SITE_FAILED = 70  # EX_SOFTWARE: the site could not open for a reason not an outage
 SITE_SETTINGS_POLL_MS = 30_000
 PURGE_EVERY_MS = 3_600_000
 SCREEN_PULSE_MS = 5_000
@@ -365,7 +367,7 @@ def run_windows(site: SiteSource, which: str, *, exit_after: float | None = None
     else:
         ctx = site.ctx
         if which == "demo":
-            kiosk = build_kiosk(ctx)
+            kiosk = kiosk_window(ctx.settings, ctx.clock, lambda: ctx)
             kiosk.resize(1024, 700)
             windows.append(kiosk)
             services.start_kiosk(ctx, kiosk, purge=False)  # the demo keeps its made-up history
@@ -408,6 +410,7 @@ class Services:
 
     def __init__(self) -> None:
         self.monitor: Any = None
+        self.monitoring = False
         self.stop_sync: Callable[[], None] = lambda: None
 
     def start_kiosk(self, ctx: SiteContext, kiosk: KioskWindow, *, purge: bool = True) -> None:
@@ -416,12 +419,14 @@ class Services:
         if purge:
             start_purging(ctx, kiosk, Worker(kiosk))
         self.stop_sync = start_background_sync(ctx)
-        if self.monitor is None:
-            self.start_monitor(ctx, kiosk)
+        self.start_monitor(ctx, kiosk)
 
     def start_monitor(self, ctx: SiteContext, window: QWidget) -> None:
         from kiosk.ops.monitor import serve
 
+        if self.monitoring:
+            return
+        self.monitoring = True
         self.monitor = serve(ctx)
         if self.monitor is not None:
             start_screen_pulse(ctx, window)
@@ -446,6 +451,14 @@ class SiteOpening(QObject):
         self.tries = 0
         self.painted = False
         kiosk.welcome.installEventFilter(self)
+        # A display that never shows the window (no paint) must not keep the site closed.
+        QTimer.singleShot(OPEN_ANYWAY_MS, self, self._unpainted)
+
+    def _unpainted(self) -> None:
+        if not self.painted:
+            self.painted = True
+            self.kiosk.welcome.removeEventFilter(self)
+            self.open()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Paint and not self.painted:
@@ -468,7 +481,13 @@ class SiteOpening(QObject):
         from kiosk.store.errors import DatabaseUnavailable
 
         if not isinstance(error, DatabaseUnavailable):
-            raise error  # a defect, not an outage: the kiosk's error handling takes it
+            # Not an outage (a schema newer than this software after a rollback, a refused
+            # permission): the kiosk cannot serve; exit, so the service manager restarts it
+            # and IT sees it, rather than stay half alive.
+            log.critical("the site cannot open: %s; exiting for a restart",
+                         type(error).__name__)
+            QApplication.exit(EXIT_SITE_FAILED)
+            return
         log.error("the site cannot open: the database is unavailable (%s); trying again "
                   "in %d s", error, OPEN_RETRY_MS // 1000)
         QTimer.singleShot(OPEN_RETRY_MS, self, self.open)

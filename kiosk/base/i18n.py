@@ -34,12 +34,15 @@ def locales_dir() -> Path:
 def translations(language: str, domain: str = DOMAIN) -> gettext.NullTranslations:
     """The compiled catalog locales/<language>/LC_MESSAGES/<domain>.mo, read with the
     standard library's gettext (babel compiles it); none: the messages as written."""
-    catalog = locales_dir() / language / "LC_MESSAGES" / f"{domain}.mo"
-    try:
-        with catalog.open("rb") as file:
-            return gettext.GNUTranslations(file)
-    except FileNotFoundError:
-        return gettext.NullTranslations()
+    # A regional code (pt_BR, es_MX) reads its language's catalog when it has none of its own.
+    for code in dict.fromkeys((language, language.split("_")[0])):
+        catalog = locales_dir() / code / "LC_MESSAGES" / f"{domain}.mo"
+        try:
+            with catalog.open("rb") as file:
+                return gettext.GNUTranslations(file)
+        except FileNotFoundError:
+            continue
+    return gettext.NullTranslations()
 
 
 def translate(message: str, language: str, domain: str = DOMAIN, **values: object) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk.base.i18n import S_, Explained, StaffWord
+from kiosk.base.logs import where
 from kiosk.domain.names import full_name, latin_name
 from kiosk.domain.names import short_name as short_name_of
 from kiosk.domain.results import Wait
@@ -98,10 +99,14 @@ def refresh_waits(ctx: SiteContext, model: WaitModel, day: date, changed: set[in
                 session, ctx, day, [v for v in active if v.status == VisitStatus.WAITING],
                 [v for v in active if v.status != VisitStatus.WAITING], ctx.now(),
                 fresh=True, changed=frozenset(changed)))
+        save_shared(ctx, model, None if also is None else lambda session: also(session, waits))
     except DatabaseUnavailable as problem:
         log.warning("the lobby's waits could not be replayed: %s", problem)
         return {}
-    save_shared(ctx, model, None if also is None else lambda session: also(session, waits))
+    except Exception as error:  # the change is committed: it must not be reported failed
+        log.error("the lobby's waits could not be replayed: %s at %s", type(error).__name__,
+                  where(error.__traceback__))
+        return {}
     return waits
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.base.clock import local_day_bounds
@@ -204,27 +204,40 @@ class EtaWaitModel:
         waiting = {visit.visit_id for visit in lobby.waiting}
         lines = {visit.provider_id for visit in lobby.waiting}
         found: dict[int, Wait] = {}
+        local: set[int] = set()  # lines replayed for this process only (see below)
         if lobby.fresh:
             stale = set(lobby.changed) if lobby.changed is not None else set(lines)
         else:
             stale = set(lines)
-            aged: list[LobbyEstimate] = []
+            line_of = {visit.visit_id: visit.provider_id for visit in lobby.waiting}
+            aged: list[tuple[LobbyEstimate, dict[int, Wait]]] = []
             for row in session.scalars(select(LobbyEstimate).where(
                     LobbyEstimate.site_id == ctx.settings.site_id,
                     LobbyEstimate.provider_id.in_(lines))):
                 if row.rule != rule:
+                    # Another calling rule (this process has not yet taken an admin's
+                    # change, or its config differs): replayed here, not stored, or two
+                    # processes would overwrite each other's rows for ever.
+                    local.add(row.provider_id)
+                    continue
+                # Only the visits still in this line; one missing (its row was stored from
+                # an older lobby) makes the line stale.
+                mine = {visit_id: wait for visit_id, wait in _decoded(row.waits).items()
+                        if line_of.get(visit_id) == row.provider_id}
+                if any(line == row.provider_id and visit_id not in mine
+                       for visit_id, line in line_of.items()):
                     continue
                 if timedelta(0) <= now - row.computed_at < SHARED_FOR:
                     stale.discard(row.provider_id)
-                    found.update(_decoded(row.waits))
+                    found.update(mine)
                 else:
-                    aged.append(row)
+                    aged.append((row, mine))
             if aged:  # one window replays them; the others show them meanwhile
-                claimed = _claim(ctx, [row.provider_id for row in aged], now)
-                for row in aged:
+                claimed = _claim(ctx, [row.provider_id for row, _ in aged], now)
+                for row, mine in aged:
                     if row.provider_id not in claimed:
                         stale.discard(row.provider_id)
-                        found.update(_decoded(row.waits))
+                        found.update(mine)
         if stale:
             events, ids, finished = lobby_day_events(session, ctx, lobby.day, stale)
             # The book is known in advance, and so are cancellations and no-shows marked
@@ -240,7 +253,8 @@ class EtaWaitModel:
                     by_provider[visit.provider_id][visit.visit_id] = waits[visit.visit_id]
             self.unsaved = [{"site_id": ctx.settings.site_id, "provider_id": provider,
                              "rule": rule, "computed_at": now, "waits": _encoded(part_waits)}
-                            for provider, part_waits in by_provider.items()]
+                            for provider, part_waits in sorted(by_provider.items())
+                            if provider not in local] or None
             found.update(waits)
         return {visit_id: wait for visit_id, wait in found.items() if visit_id in waiting}
 
@@ -308,12 +322,14 @@ def save_shared(ctx: SiteContext, model: WaitModel,
         model.unsaved = None  # type: ignore[attr-defined]
     try:
         with ctx.db.write() as session:
-            for row in rows or ():
-                # One statement each: kiosks and windows elsewhere may store at once.
-                insert = upsert_for(session)
-                session.execute(insert(LobbyEstimate).values(**row).on_conflict_do_update(
+            for row in rows or ():  # in provider order: two writers lock rows alike
+                # One statement each: kiosks and windows elsewhere may store at once; an
+                # older replay stored late never overwrites a newer one.
+                statement = upsert_for(session)(LobbyEstimate).values(**row)
+                session.execute(statement.on_conflict_do_update(
                     index_elements=[LobbyEstimate.site_id, LobbyEstimate.provider_id],
-                    set_={name: row[name] for name in ("rule", "computed_at", "waits")}))
+                    set_={name: row[name] for name in ("rule", "computed_at", "waits")},
+                    where=LobbyEstimate.computed_at <= statement.excluded.computed_at))
             if rows:
                 mark_changed(session, ctx.settings.site_id)
             if also is not None:
@@ -375,8 +391,12 @@ def lobby_day_events(session: Session, ctx: SiteContext, day: date,
     from event visit ids to queue entries, and how many consultations each provider
     finished."""
     start, end = local_day_bounds(day, ctx.tz)
-    booked = (select(Appointment.id, Appointment.provider_id, Appointment.start,
-                     Appointment.status)
+    # A booked patient is in the line of the provider their visit is with now (reception
+    # may have moved them); the provider's book (their session) stays the appointment's.
+    line = func.coalesce(Visit.provider_id, Appointment.provider_id)
+    booked = (select(Appointment.id, Appointment.provider_id, line.label("line"),
+                     Appointment.start, Appointment.status)
+              .outerjoin(Visit, Visit.appointment_id == Appointment.id)
               .where(Appointment.site_id == ctx.settings.site_id,
                      Appointment.start >= start, Appointment.start < end)
               .order_by(Appointment.start, Appointment.id))
@@ -385,20 +405,22 @@ def lobby_day_events(session: Session, ctx: SiteContext, day: date,
             .where(Visit.site_id == ctx.settings.site_id, Visit.service_date == day)
             .order_by(Visit.id))
     if providers is not None:
-        booked = booked.where(Appointment.provider_id.in_(providers))
+        booked = booked.where(or_(Appointment.provider_id.in_(providers), line.in_(providers)))
         here = here.where(Visit.provider_id.in_(providers))
     appointments = session.execute(booked).all()
     visits = session.execute(here).all()
     events: list[QueueEvent] = []
     sessions: dict[int, list[datetime]] = {}
     for row in appointments:
-        sessions.setdefault(row.provider_id, []).append(row.start)
+        if providers is None or row.provider_id in providers:
+            sessions.setdefault(row.provider_id, []).append(row.start)
     for provider_id, starts in sorted(sessions.items()):
         events.append(QueueEvent("session", min(starts), provider_id=str(provider_id),
                                  session_end=max(starts)))
+    appointments = [row for row in appointments if providers is None or row.line in providers]
     for row in appointments:
         events.append(QueueEvent("booked", start, visit_id=_key(row.id, None),
-                                 provider_id=str(row.provider_id), scheduled_start=row.start))
+                                 provider_id=str(row.line), scheduled_start=row.start))
     timed: list[QueueEvent] = []
     for row in appointments:
         if row.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NOSHOW):

@@ -107,3 +107,7 @@ def test_the_shipped_right_to_left_languages_are_cldr_s():
     shipped = set(SHIPPED_NATIVE_NAMES) | {"tl", "zh_Hans", "zh_Hant"}
     assert {code for code in shipped if cldr_right_to_left(code)} == SHIPPED_RIGHT_TO_LEFT
     assert is_right_to_left("he") and not is_right_to_left("de")  # beyond them: CLDR's word
+
+
+def test_a_regional_code_reads_its_language_s_catalog():
+    assert translate("Welcome", "pt_BR") == translate("Welcome", "pt") != "Welcome"

@@ -17,7 +17,7 @@ from kiosk.services.queue import QueueService
 from kiosk.services.report import day_report
 from kiosk.services.waits import _records, actual_minutes, calibration
 from kiosk.store.models import Visit, VisitStatus, WaitEstimateRecord
-from tests.support.site import DAY, at
+from tests.support.site import DAY, at, make_ctx
 
 
 def scan(ctx, day, who):
@@ -385,3 +385,78 @@ def test_an_old_line_is_replayed_by_one_window_while_the_others_show_it(ctx, clo
     other = QueueService(ctx, EtaWaitModel())
     rows = {row.ticket: row for row in other.rows()}
     assert other.model.replays == 0 and rows[muller.ticket].wait == muller.wait
+
+
+def test_a_patient_moved_to_another_provider_is_estimated_in_the_new_line(ctx, clock, day):
+    """Reception moves the last of three patients waiting for one provider to a provider
+    with nobody waiting: their wait is the new line's, not the old one's."""
+    from kiosk.store.models import Provider
+
+    clock.set(at(9, 0))
+    for who in ("muller", "garcia", "nguyen"):
+        scan(ctx, day, who)
+    ivanova = scan(ctx, day, "ivanova")
+    with ctx.db.read() as session:
+        free = session.scalar(select(Provider.id).where(Provider.external_id == "p3"))
+    queue = QueueService(ctx)
+    queue.move(ivanova.ticket, free, actor="anna")
+    rows = {row.ticket: row for row in QueueService(ctx).rows()}
+    moved = rows[ivanova.ticket].wait
+    assert moved is not None and ivanova.wait is not None
+    assert moved.median < ivanova.wait.median  # nobody ahead now
+
+
+def test_an_older_replay_stored_late_never_overwrites_a_newer_one(ctx, clock, day):
+    from kiosk.services.waits import EtaWaitModel, save_shared
+    from kiosk.store.models import LobbyEstimate
+
+    clock.set(at(9, 0))
+    muller = scan(ctx, day, "muller")
+    with ctx.db.read() as session:
+        row = session.scalars(select(LobbyEstimate)).one()
+        stored = (row.provider_id, row.computed_at, row.waits)
+    late = EtaWaitModel()
+    late.unsaved = [{"site_id": ctx.settings.site_id, "provider_id": stored[0],
+                     "rule": ctx.settings.calling_rule,
+                     "computed_at": stored[1] - timedelta(seconds=5), "waits": {}}]
+    save_shared(ctx, late)
+    with ctx.db.read() as session:
+        row = session.scalars(select(LobbyEstimate)).one()
+    assert row.waits == stored[2] and str(muller.visit_id) in row.waits
+
+
+def test_windows_on_different_calling_rules_do_not_overwrite_each_other(ctx, clock, day):
+    """A board whose config says 'arrival' and a kiosk on the default: the board replays
+    for itself and stores nothing (else each would replay and signal the other for ever)."""
+    from kiosk.services.waits import EtaWaitModel
+    from kiosk.store.models import SiteChange
+
+    clock.set(at(9, 0))
+    scan(ctx, day, "muller")
+    board_ctx = make_ctx(ctx.settings.replace(calling_rule="arrival"), clock)
+    board = QueueService(board_ctx, EtaWaitModel())
+    with ctx.db.read() as session:
+        before = session.get(SiteChange, ctx.settings.site_id).seq
+    board.rows()
+    board.rows()
+    with ctx.db.read() as session:
+        after = session.get(SiteChange, ctx.settings.site_id).seq
+    assert after == before  # nothing stored, nobody told to refresh
+    reception = QueueService(ctx, EtaWaitModel())
+    reception.rows()
+    assert reception.model.replays == 0  # the kiosk's rows stand
+    board_ctx.db.dispose()
+
+
+def test_a_failing_replay_never_fails_a_committed_check_in(ctx, clock, day, monkeypatch,
+                                                          caplog):
+    from kiosk.services.waits import EtaWaitModel
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a defect in the estimator")
+
+    monkeypatch.setattr(EtaWaitModel, "_replay", broken)
+    clock.set(at(9, 0))
+    result = scan(ctx, day, "muller")
+    assert result.succeeded and result.ticket == "K-1" and result.wait is None
+    assert "RuntimeError" in caplog.text and "a defect" not in caplog.text

@@ -140,3 +140,29 @@ def test_pages_built_after_the_first_frame_open_no_window_of_their_own(qtbot, sq
     assert set(QApplication.topLevelWidgets()) - before == set()
     assert len(window.pages) == len(Step)
     QApplication.instance().removeEventFilter(window.scanner)
+
+
+def test_a_site_that_cannot_open_for_a_reason_not_an_outage_ends_the_kiosk(
+        qtbot, sqlite_ctx, monkeypatch, caplog):
+    """A schema newer than the software (after a rollback), a refused permission: no retry
+    would mend it, and a kiosk half alive (no heartbeat, no sync) hides it; it exits 70 for
+    the service manager to restart and IT to see."""
+    import ui.app
+    from ui.app import SiteOpening, kiosk_window
+
+    class Broken(FlakySite):
+        @property
+        def ctx(self) -> SiteContext:
+            raise RuntimeError("can't locate revision")
+
+    exits: list[int] = []
+    monkeypatch.setattr(ui.app.QApplication, "exit", staticmethod(exits.append))
+    site = Broken(sqlite_ctx)
+    window = kiosk_window(site.settings, site.clock, lambda: site.ctx)
+    qtbot.addWidget(window)
+    SiteOpening(site, window, lambda ctx: None)
+    window.show()
+    qtbot.waitUntil(lambda: exits == [70], timeout=8000)
+    assert "the site cannot open: RuntimeError; exiting for a restart" in caplog.text
+    QApplication.instance().removeEventFilter(window.scanner)
+    window.worker.wait()
