@@ -220,13 +220,11 @@ class EtaWaitModel:
                     # processes would overwrite each other's rows for ever.
                     local.add(row.provider_id)
                     continue
-                # Only the visits still in this line; one missing (its row was stored from
-                # an older lobby) makes the line stale.
+                # Only the visits still in this line. One just checked in may not be in it
+                # yet: its kiosk stores the line right after, and that signals every window
+                # again (an older replay never overwrites a newer one: save_shared).
                 mine = {visit_id: wait for visit_id, wait in _decoded(row.waits).items()
                         if line_of.get(visit_id) == row.provider_id}
-                if any(line == row.provider_id and visit_id not in mine
-                       for visit_id, line in line_of.items()):
-                    continue
                 if timedelta(0) <= now - row.computed_at < SHARED_FOR:
                     stale.discard(row.provider_id)
                     found.update(mine)
