@@ -912,7 +912,8 @@ def _full_disk(folder: Path, *, cli: bool) -> Figures:
         ctx.db.flush_deleted()  # an empty write-ahead log: the next write must grow a file
         filler = folder / "filler"
         chunk = b"\0" * 65536
-        with open(filler, "wb") as file, contextlib.suppress(OSError):
+        # The suppress outside the file: closing it flushes what did not fit, and fails too.
+        with contextlib.suppress(OSError), open(filler, "wb") as file:
             while True:
                 file.write(chunk)
                 file.flush()
