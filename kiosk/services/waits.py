@@ -174,9 +174,10 @@ class EtaWaitModel:
     """The estimator of :mod:`kiosk.domain.eta`, replaying the lobby once per change for the
     site, shared by every window.
 
-    * Providers are replayed together where their lines meet (a walk-in any of them may
-      take); otherwise each line is a part of its own, and a change replays only its part
-      (a check-in at a 140-provider hospital does not replay 139 other lines).
+    * Each provider's line is replayed on its own: every visit here has a provider, so no
+      walk-in links lines (the estimator could take walk-ins for anyone; the app makes
+      none). A change replays only the lines it touched (a check-in at a 140-provider
+      hospital does not replay 139 other lines).
     * Whoever makes a change (a kiosk's check-in, reception's call, move, undo, walk-in)
       replays it right after committing (``fresh``), outside its transaction, and stores
       the result, one row per provider (:class:`~kiosk.store.models.LobbyEstimate`, with the
@@ -243,9 +244,8 @@ class EtaWaitModel:
             known_now = [event for event in events
                          if event.at <= now or event.kind in ("session", "booked",
                                                                "cancelled", "no_show")]
-            part, providers = _part(known_now, stale)
-            waits = self._replay(session, ctx, lobby.day, part, ids, finished, now)
-            by_provider: dict[int, dict[int, Wait]] = {provider: {} for provider in providers}
+            waits = self._replay(session, ctx, lobby.day, known_now, ids, finished, now)
+            by_provider: dict[int, dict[int, Wait]] = {provider: {} for provider in stale}
             for visit in lobby.waiting:
                 if visit.provider_id in by_provider and visit.visit_id in waits:
                     by_provider[visit.provider_id][visit.visit_id] = waits[visit.visit_id]
@@ -364,23 +364,6 @@ def _claim(ctx: SiteContext, providers: list[int], now: datetime) -> set[int]:
         return set()
 
 
-def _part(events: Sequence[QueueEvent], providers: set[int]
-          ) -> tuple[list[QueueEvent], set[int]]:
-    """The events of ``providers``' lines, and the providers they replay: every provider
-    when the day has a walk-in any of them may take (it links every line)."""
-    if any(event.kind == "walk_in" and event.provider_id is None for event in events):
-        return list(events), {int(event.provider_id) for event in events
-                              if event.kind == "session" and event.provider_id is not None}
-    wanted = {str(provider) for provider in providers}
-    visits = {event.visit_id for event in events
-              if event.kind in ("booked", "walk_in", "checked_in")
-              and event.provider_id in wanted}
-    part = [event for event in events
-            if (event.provider_id in wanted if event.kind == "session"
-                else event.visit_id in visits)]
-    return part, set(providers)
-
-
 def lobby_day_events(session: Session, ctx: SiteContext, day: date,
                      providers: set[int] | None = None
                      ) -> tuple[list[QueueEvent], dict[str, int], dict[int, int]]:
@@ -433,8 +416,7 @@ def lobby_day_events(session: Session, ctx: SiteContext, day: date,
         if visit.appointment_id is None:
             timed.append(QueueEvent("walk_in", visit.checked_in_at, visit_id=key,
                                     provider_id=provider))
-        timed.append(QueueEvent("checked_in", visit.checked_in_at, visit_id=key,
-                                provider_id=provider))  # whose line (a part: see _part)
+        timed.append(QueueEvent("checked_in", visit.checked_in_at, visit_id=key))
         if visit.called_at is not None:
             timed.append(QueueEvent("called", visit.called_at, visit_id=key,
                                     provider_id=provider))
