@@ -108,6 +108,7 @@ class CheckinResult:
     appointment_day: date | None = None
     retry_at: datetime | None = None  # LOCKED: when name check-in works again on this kiosk
     visit_id: int | None = None
+    provider_id: int | None = None  # the line the visit is in (its wait is replayed there)
 
     @property
     def succeeded(self) -> bool:

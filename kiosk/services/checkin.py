@@ -339,7 +339,8 @@ class CheckinService:
                 visit: Visit) -> CheckinResult:
         place: PlaceInQueue = place_of(session, self.ctx, visit)
         checked: CheckinResult = result(outcome, reason, ticket=visit.ticket_code,
-                                        position=place.position, visit_id=visit.id)
+                                        position=place.position, visit_id=visit.id,
+                                        provider_id=visit.provider_id)
         return checked
 
     def _with_wait(self, placed: CheckinResult) -> CheckinResult:
@@ -351,11 +352,7 @@ class CheckinService:
         visit_id, shown_at = placed.visit_id, self.ctx.now()
         new = placed.outcome is not Outcome.ALREADY_CHECKED_IN
 
-        try:
-            with self.ctx.db.read() as session:
-                line = session.scalar(select(Visit.provider_id).where(Visit.id == visit_id))
-        except Exception:  # checked in all the same (the database away): no wait shown
-            return placed
+        line = placed.provider_id
         if line is None:
             return placed
 
