@@ -192,6 +192,9 @@ def greeting_name(given: str, family: str, language: str) -> str:
     return full_name(given, family, "zh_Hans") if language in GREETED_IN_FULL else given
 
 
+# Cached: every reception window and board asks again for every row on every change (a
+# hospital lobby of 400 spent a third of each refresh romanizing the same names).
+@functools.lru_cache(maxsize=4096)
 def latin_name(given: str, family: str, language: str | None = None) -> str | None:
     """The name in Latin letters, so that staff can say it, when it is written in another
     script (Arabic script aside: its Latin spellings are too many to pick one); else None."""

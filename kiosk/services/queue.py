@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Bundle, Session
 
 from kiosk.base.i18n import S_, Explained, StaffWord
 from kiosk.base.logs import where
@@ -26,6 +26,7 @@ from kiosk.store.models import (
     CheckinMethod,
     Patient,
     Provider,
+    SiteChange,
     TicketCounter,
     Visit,
     VisitStatus,
@@ -54,15 +55,26 @@ def next_ticket_number(session: Session, site_id: str, day: date) -> int:
     return int(number)
 
 
-def _active_visits(session: Session, site_id: str, day: date,
-                   provider_id: int | None = None) -> list[QueuedVisit]:
-    query = (
+# What a queue row shows of a visit.
+_ROW_COLUMNS = (Visit.id, Visit.ticket_code, Visit.status, Visit.checked_in_at,
+                Visit.arrived_late, Visit.method, Visit.walk_in_name, Visit.called_at,
+                Visit.room, Visit.cancelled_upstream, Visit.language)
+
+
+def _active_visits_query(site_id: str, day: date) -> Select[*tuple[Any, ...]]:
+    """Today's visits in the lobby or with a provider, in queue order: QueuedVisit's columns."""
+    return (
         select(Visit.id, Visit.provider_id, Visit.status, Visit.queue_at, Visit.ticket_number,
                Appointment.start, Visit.started_at)
         .outerjoin(Appointment, Appointment.id == Visit.appointment_id)
         .where(Visit.site_id == site_id, Visit.service_date == day, Visit.status.in_(ACTIVE))
         .order_by(Visit.queue_at, Visit.ticket_number)
     )
+
+
+def _active_visits(session: Session, site_id: str, day: date,
+                   provider_id: int | None = None) -> list[QueuedVisit]:
+    query = _active_visits_query(site_id, day)
     if provider_id is not None:
         query = query.where(Visit.provider_id == provider_id)
     return [QueuedVisit(*row) for row in session.execute(query)]
@@ -177,12 +189,28 @@ STAMPS = {"call": "called_at", "start": "started_at", "finish": "finished_at",
           "left": "finished_at"}
 
 
+_LOBBY_KEPT_AT_MOST = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class _Lobby:
+    """What a window read of today's visits, and at which value of the change counter."""
+
+    seq: int
+    day: date
+    read_at: datetime
+    rows: list[QueueRow]            # without their waits
+    waiting: list[QueuedVisit]
+    others: list[QueuedVisit]       # with a provider
+
+
 class QueueService:
     """The queue as reception and the lobby board see it, and reception's actions on it."""
 
     def __init__(self, ctx: SiteContext, model: WaitModel | None = None) -> None:
         self.ctx = ctx
         self.model = model or wait_model_for(ctx)
+        self._kept: _Lobby | None = None
 
     def rows(self, day: date | None = None) -> list[QueueRow]:
         """Every visit still in the lobby or with a provider today, in queue order."""
@@ -190,26 +218,40 @@ class QueueService:
         day = day or ctx.today()
         now = ctx.now()
         with ctx.db.read() as session:
-            active = _active_visits(session, ctx.settings.site_id, day)
-            details = {
-                visit.id: (visit, name, given, family, language)
-                for visit, name, given, family, language in
-                session.execute(
-                    select(Visit, Provider.display_name, Patient.given_name, Patient.family_name,
-                           Patient.preferred_language)
-                    .join(Provider, Provider.id == Visit.provider_id)
-                    .outerjoin(Patient, Patient.id == Visit.patient_id)
-                    .where(Visit.id.in_([v.visit_id for v in active])))
-            }
-            by_provider: dict[int, list[QueuedVisit]] = {}
-            for queued in active:
-                by_provider.setdefault(queued.provider_id, []).append(queued)
+            lobby = self._lobby(session, day, now)
             # One estimate for the whole lobby, shared with every other window (read if one
             # of them computed it for this same lobby; else computed and stored below).
-            waits = self.model.waits(LobbyDay(
-                session, ctx, day, [v for v in active if v.status == VisitStatus.WAITING],
-                [v for v in active if v.status != VisitStatus.WAITING], now))
+            waits = self.model.waits(LobbyDay(session, ctx, day, lobby.waiting, lobby.others,
+                                              now))
         save_shared(ctx, self.model)
+        return [replace(row, wait=waits.get(row.visit_id)) for row in lobby.rows]
+
+    def _lobby(self, session: Session, day: date, now: datetime) -> _Lobby:
+        """Today's visits as rows without their waits: read again only when a visit changed
+        (the site's change counter moved), else kept: a change that only stored new waits
+        (``waits_seq``) costs a window the waits, not its 500 rows. Read again anyway after
+        ``_LOBBY_KEPT_AT_MOST``, for what changes without a lobby change (a name synced)."""
+        site_id = self.ctx.settings.site_id
+        # The counter first: a visit committed after it is read makes the next one differ.
+        seq = session.scalar(select(SiteChange.seq).where(SiteChange.site_id == site_id)) or 0
+        kept = self._kept
+        if kept is not None and kept.seq == seq and kept.day == day \
+                and timedelta(0) <= now - kept.read_at < _LOBBY_KEPT_AT_MOST:
+            return kept
+        active, details = [], {}
+        # One query, columns rather than Visit entities.
+        for row in session.execute(
+                _active_visits_query(site_id, day).add_columns(
+                    Bundle("visit", *_ROW_COLUMNS), Provider.display_name,
+                    Patient.given_name, Patient.family_name, Patient.preferred_language)
+                .join(Provider, Provider.id == Visit.provider_id)
+                .outerjoin(Patient, Patient.id == Visit.patient_id)):
+            queued = QueuedVisit(*row[:7])
+            active.append(queued)
+            details[queued.visit_id] = tuple(row[7:])
+        by_provider: dict[int, list[QueuedVisit]] = {}
+        for queued in active:
+            by_provider.setdefault(queued.provider_id, []).append(queued)
         rows: list[QueueRow] = []
         for provider_id, visits in by_provider.items():
             waiting = [v for v in visits if v.status == VisitStatus.WAITING]
@@ -229,14 +271,17 @@ class QueueService:
                     visit_id=visit.id, ticket=visit.ticket_code, provider=provider_name,
                     provider_id=provider_id, position=positions.get(visit.id),
                     status=visit.status, checked_in_at=visit.checked_in_at,
-                    wait=waits.get(visit.id), arrived_late=visit.arrived_late,
+                    wait=None, arrived_late=visit.arrived_late,
                     method=visit.method, patient_name=patient_name,
                     appointment_start=queued.appointment_start, called_at=visit.called_at,
                     room=visit.room, cancelled_upstream=visit.cancelled_upstream,
                     language=visit.language, short_name=short_name, latin_name=latin))
         rows.sort(key=lambda r: (r.status != VisitStatus.WAITING, r.provider, r.position or 0,
                                  r.checked_in_at))
-        return rows
+        self._kept = _Lobby(
+            seq, day, now, rows, [v for v in active if v.status == VisitStatus.WAITING],
+            [v for v in active if v.status != VisitStatus.WAITING])
+        return self._kept
 
     def walk_in(self, provider_external_id: str, *, actor: str, name: str | None = None,
                 language: str | None = None) -> str:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from kiosk.base.clock import local_day_bounds
 from kiosk.domain.eta import QueueEvent, WaitEstimator
 from kiosk.domain.results import Wait
-from kiosk.store.changes import mark_changed
+from kiosk.store.changes import mark_waits_changed
 from kiosk.store.dialect import upsert_for
 from kiosk.store.errors import DatabaseUnavailable
 from kiosk.store.models import (
@@ -329,7 +329,7 @@ def save_shared(ctx: SiteContext, model: WaitModel,
                     set_={name: row[name] for name in ("rule", "computed_at", "waits")},
                     where=LobbyEstimate.computed_at <= statement.excluded.computed_at))
             if rows:
-                mark_changed(session, ctx.settings.site_id)
+                mark_waits_changed(session, ctx.settings.site_id)
             if also is not None:
                 also(session)
     except DatabaseUnavailable as problem:

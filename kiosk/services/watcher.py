@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 
 
 def current(db: Database, site_id: str) -> int:
+    """A number that moves on with every lobby change and every store of the waits."""
     with db.read() as session:
-        return int(session.scalar(select(SiteChange.seq).where(
+        return int(session.scalar(select(SiteChange.seq + SiteChange.waits_seq).where(
             SiteChange.site_id == site_id)) or 0)
 
 

@@ -31,11 +31,18 @@ log = logging.getLogger(__name__)
 CHANNEL = "lobby_kiosk"
 WATCHED = (Visit, HelpRequest)
 _FLAG = "lobby_changed_site"
+_WAITS_FLAG = "lobby_waits_changed_site"
 
 
 def mark_changed(session: Session, site_id: str) -> None:
     """For changes the ORM does not see (bulk UPDATEs): the counter moves at commit."""
     session.info[_FLAG] = site_id
+
+
+def mark_waits_changed(session: Session, site_id: str) -> None:
+    """Only the stored wait estimates changed: ``waits_seq`` moves at commit (unless a lobby
+    change in the same transaction moves ``seq``, which tells windows to read everything)."""
+    session.info[_WAITS_FLAG] = site_id
 
 
 def install(write_sessions: sessionmaker[Session]) -> None:
@@ -50,11 +57,15 @@ def install(write_sessions: sessionmaker[Session]) -> None:
     def before_commit(session: Session) -> None:
         session.flush()  # the counter's row lock is taken last and held shortest
         site_id = session.info.pop(_FLAG, None)
+        waits_site_id = session.info.pop(_WAITS_FLAG, None)
         if site_id is not None:
             bump(session, site_id)
+        elif waits_site_id is not None:
+            bump(session, waits_site_id, waits_only=True)
 
     def forget(session: Session, *_args: Any) -> None:
         session.info.pop(_FLAG, None)
+        session.info.pop(_WAITS_FLAG, None)
 
     factory = write_sessions
     event.listen(factory, "after_flush", after_flush)
@@ -62,10 +73,12 @@ def install(write_sessions: sessionmaker[Session]) -> None:
     event.listen(factory, "after_rollback", forget)
 
 
-def bump(session: Session, site_id: str) -> None:
+def bump(session: Session, site_id: str, *, waits_only: bool = False) -> None:
     insert = upsert_for(session)
-    session.execute(insert(SiteChange).values(site_id=site_id, seq=1).on_conflict_do_update(
-        index_elements=[SiteChange.site_id], set_={"seq": SiteChange.seq + 1}))
+    column = SiteChange.waits_seq if waits_only else SiteChange.seq
+    session.execute(insert(SiteChange).values(site_id=site_id, **{column.key: 1})
+                    .on_conflict_do_update(index_elements=[SiteChange.site_id],
+                                           set_={column.key: column + 1}))
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_notify(:channel, :site)"),
                         {"channel": CHANNEL, "site": site_id})

@@ -448,3 +448,6 @@ class SiteChange(Base):
 
     site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Moved on instead of ``seq`` when only the lobby's stored wait estimates changed: a
+    # window then reads those and keeps the visits it has (a hospital lobby's 500 rows).
+    waits_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

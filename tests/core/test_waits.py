@@ -460,3 +460,61 @@ def test_a_failing_replay_never_fails_a_committed_check_in(ctx, clock, day, monk
     result = scan(ctx, day, "muller")
     assert result.succeeded and result.ticket == "K-1" and result.wait is None
     assert "RuntimeError" in caplog.text and "a defect" not in caplog.text
+
+
+def test_a_window_reads_only_the_waits_when_only_the_waits_changed(ctx, clock, day):
+    """A check-in moves the lobby's counter (every window reads its rows again); the waits
+    stored after it move only ``waits_seq``: a window keeps the rows it has and reads the new
+    waits. A hospital lobby's 500 rows were read twice per check-in by every window."""
+    from sqlalchemy import event
+
+    from kiosk.services.waits import EtaWaitModel
+
+    clock.set(at(8, 40))
+    scan(ctx, day, "muller")
+    window = QueueService(ctx, EtaWaitModel())
+    first = window.rows()
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(ctx.db.engine, "before_cursor_execute", listener)
+    try:
+        # The kiosk stores a newer replay of Müller's line: only the waits changed.
+        clock.advance(seconds=10)
+        kiosk = CheckinService(ctx, EtaWaitModel())
+        stored = kiosk._with_wait(scan_placed(kiosk, ctx, day, "muller"))
+        assert stored.wait is not None
+        statements.clear()
+        again = window.rows()
+        assert not any("FROM visit" in statement for statement in statements), statements
+        assert [row.ticket for row in again] == [row.ticket for row in first]
+        assert all(row.wait is not None for row in again if row.status == VisitStatus.WAITING)
+        # A lobby change (a second check-in) is read in full.
+        scan(ctx, day, "nguyen")
+        statements.clear()
+        assert len(window.rows()) == len(first) + 1
+        assert any("FROM visit" in statement for statement in statements)
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", listener)
+
+
+def test_a_window_reads_its_rows_again_at_least_every_half_minute(ctx, clock, day):
+    """What changes without a lobby change (a patient's name corrected by the sync) reaches
+    the windows within 30 s."""
+    from kiosk.store.models import Patient
+
+    clock.set(at(8, 40))
+    scan(ctx, day, "muller")
+    window = QueueService(ctx)
+    assert "Müller" in window.rows()[0].patient_name
+    with ctx.db.write() as session:  # as the sync does: a patient row, no visit touched
+        session.execute(Patient.__table__.update().values(family_name="Mueller-Lüdenscheidt"))
+    clock.advance(seconds=10)
+    assert "Müller" in window.rows()[0].patient_name
+    clock.advance(seconds=25)
+    assert "Mueller-Lüdenscheidt" in window.rows()[0].patient_name
+
+
+def scan_placed(service, ctx, day, who):
+    """A check-in already made, asked again: the kiosk's answer before its wait is added."""
+    token = tokens.issue(ctx.qr_secret, "main", day[who].appointment, DAY)
+    return service._by_qr(token, kiosk_id="k1", language="en")
