@@ -341,33 +341,57 @@ def sms_segments(text: str) -> int:
 
 
 def _sms(practice: str, language: str, *sentences: str) -> str:
-    return _tr(SMS_FROM, language, practice=practice, text=" ".join(sentences))
+    return _tr(SMS_FROM, language, practice=practice, text=_joined(sentences))
 
 
-def gsm_folded(text: str) -> str | None:
+def _joined(sentences: tuple[str, ...] | list[str]) -> str:
+    # No space after a full-width stop (Chinese "。"): one would show as a gap.
+    text = ""
+    for sentence in sentences:
+        text += sentence if not text or text[-1] in "。！？：" else " " + sentence
+    return text
+
+
+# Letters that are not a base letter with accents, and typographic marks, as texters write them.
+_GSM_SPELLINGS = {"đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "œ": "oe", "Œ": "OE", "ı": "i",
+                  "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "«": '"', "»": '"',
+                  "\u2013": "-", "\u2014": "-", "\u2026": "..."}
+
+
+# Languages whose texts, once some accents must go, lose them all: Vietnamese without tone
+# marks is how texts were long written; a few marks left (those GSM has) read as mistakes.
+_FOLD_EVERY_ACCENT = frozenset({"vi"})
+
+
+def gsm_folded(text: str, *, every_accent: bool = False) -> str | None:
     """``text`` in the GSM alphabet with the accents it lacks taken off ("Hernández" ->
-    "Hernandez"), or None when some character has no such spelling (another script)."""
+    "Hernandez"), or None when some character has no such spelling (another script).
+    ``every_accent``: take off the accents GSM has too ("é")."""
     folded = []
     for character in text:
-        if character in GSM_BASIC or character in GSM_EXTENSION:
+        if character in GSM_EXTENSION or (character in GSM_BASIC and not (
+                every_accent and character.isalpha() and not character.isascii()
+                and unicodedata.decomposition(character))):
             folded.append(character)
             continue
-        bare = "".join(c for c in unicodedata.normalize("NFKD", character)
-                       if not unicodedata.combining(c))
+        bare = _GSM_SPELLINGS.get(character) or "".join(
+            c for c in unicodedata.normalize("NFKD", character) if not unicodedata.combining(c))
         if not bare or any(c not in GSM_BASIC for c in bare):
             return None
         folded.append(bare)
     return "".join(folded)
 
 
-def _fitting(candidates: list[str]) -> str:
-    """The first (fullest) candidate that fits MAX_SEGMENTS parts, trying each also without
-    the accents that alone make it UCS-2 (one "á" in a name in an English text would make
-    160-character parts 70); if none fits, the last (shortest)."""
+def _fitting(candidates: list[str], language: str) -> str:
+    """The first (fullest) candidate that fits MAX_SEGMENTS parts; failing that, the first
+    that fits without the accents that alone make it UCS-2 (one "á" in a name makes an
+    English text's 160-character parts 70), as people text; failing that, the last
+    (shortest)."""
     for candidate in candidates:
         if sms_segments(candidate) <= MAX_SEGMENTS:
             return candidate
-        folded = gsm_folded(candidate)
+    for candidate in candidates:
+        folded = gsm_folded(candidate, every_accent=language in _FOLD_EVERY_ACCENT)
         if folded is not None and sms_segments(folded) <= MAX_SEGMENTS:
             return folded
     return candidates[-1]
@@ -383,15 +407,16 @@ def render_sms(facts: AppointmentFacts) -> str:
                       time=clock_time(starts, language), provider=facts.provider,
                       place=facts.place)
     if facts.kind == MessageKind.CANCELLED:
-        return _fitting([_sms(facts.practice, language, appointment, _tr(BOOK_AGAIN, language))])
+        cancelled = _sms(facts.practice, language, appointment, _tr(BOOK_AGAIN, language))
+        return _fitting([cancelled], language)
     here = here_word(language)
     short = _sms(facts.practice, language, appointment,
                  _tr(SMS_CHECK_IN_SHORT, language, here=here))
     if not facts.code_by_email:
-        return _fitting([short])
+        return _fitting([short], language)
     return _fitting([
         _sms(facts.practice, language, appointment, _tr(SMS_CHECK_IN, language, here=here)),
-        short])
+        short], language)
 
 
 def _wait_sentence(facts: QueueFacts) -> str:
@@ -416,16 +441,22 @@ def render_queue_sms(facts: QueueFacts) -> str:
     language = facts.language
     if facts.kind == MessageKind.NEXT:
         return _fitting([_sms(facts.practice, language,
-                              _tr(SMS_NEXT, language, ticket=facts.ticket or ""))])
+                              _tr(SMS_NEXT, language, ticket=facts.ticket or ""))], language)
     if facts.kind == MessageKind.CALLED:
         if facts.room:
             called = _tr(SMS_CALLED, language, ticket=facts.ticket or "", room=facts.room)
         else:
             called = _tr(SMS_CALLED_RECEPTION, language, ticket=facts.ticket or "")
-        return _fitting([_sms(facts.practice, language, called)])
+        return _fitting([_sms(facts.practice, language, called)], language)
     if facts.kind != MessageKind.REPLY or facts.reply is None:
         raise ValueError(f"{facts.kind} is an appointment message: use render_sms")
-    return _fitting([_sms(facts.practice, language, *_reply_sentences(facts))])
+    sentences = _reply_sentences(facts)
+    candidates = [_sms(facts.practice, language, *sentences)]
+    if facts.reply in (QueueReply.CHECKED_IN, QueueReply.ALREADY_CHECKED_IN) and \
+            facts.texted_when_next:
+        # The ticket, the place and the wait matter more than the promise of a text.
+        candidates.append(_sms(facts.practice, language, *sentences[:-1]))
+    return _fitting(candidates, language)
 
 
 def _reply_sentences(facts: QueueFacts) -> list[str]:
