@@ -426,7 +426,11 @@ def _wait_sentence(facts: QueueFacts) -> str:
     if facts.wait_upper < 5:
         return _kiosk(texts.WAIT_SOON, facts.language)
     return _kiosk(texts.WAIT_LINE, facts.language, median=facts.wait_median,
-                  upper=facts.wait_upper) + "."
+                  upper=facts.wait_upper) + _FULL_STOP.get(facts.language, ".")
+
+
+# The kiosk's wait line is a heading on its screen; in a text it ends as a sentence does.
+_FULL_STOP = {"hi": "।", "zh_Hans": "。", "zh_Hant": "。"}
 
 
 def _ticket_place(facts: QueueFacts) -> list[str]:
@@ -451,12 +455,16 @@ def render_queue_sms(facts: QueueFacts) -> str:
     if facts.kind != MessageKind.REPLY or facts.reply is None:
         raise ValueError(f"{facts.kind} is an appointment message: use render_sms")
     sentences = _reply_sentences(facts)
-    candidates = [_sms(facts.practice, language, *sentences)]
-    if facts.reply in (QueueReply.CHECKED_IN, QueueReply.ALREADY_CHECKED_IN) and \
-            facts.texted_when_next:
-        # The ticket, the place and the wait matter more than the promise of a text.
-        candidates.append(_sms(facts.practice, language, *sentences[:-1]))
-    return _fitting(candidates, language)
+    candidates = [sentences]
+    if facts.reply in (QueueReply.CHECKED_IN, QueueReply.ALREADY_CHECKED_IN):
+        # What may go when it does not fit two parts, least needed first: the promise of a
+        # text, then a wait that is unknown anyway. The ticket and the place always stay.
+        if facts.texted_when_next:
+            candidates.append(sentences := sentences[:-1])
+        if facts.wait_median is None or facts.wait_upper is None:
+            candidates.append(sentences[:-1])
+    return _fitting([_sms(facts.practice, language, *candidate) for candidate in candidates],
+                    language)
 
 
 def _reply_sentences(facts: QueueFacts) -> list[str]:
@@ -521,7 +529,6 @@ def render_email(facts: AppointmentFacts, *, sender: str, recipient: str,
     message["Subject"] = words.subject
     message["Date"] = format_datetime(stamped)
     message["Message-ID"] = message_id
-    message["Content-Language"] = language_tag(language)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to it
 
     image_id = "qr-" + message_id.strip("<>")
@@ -537,6 +544,8 @@ def render_email(facts: AppointmentFacts, *, sender: str, recipient: str,
         calendar(facts, sender=sender, recipient=recipient, stamped=stamped),
         maintype="text", subtype="calendar", filename="appointment.ics",
         params={"method": method, "charset": "utf-8"})
+    # Set last: making the message multipart moves every Content-* header into the first part.
+    message["Content-Language"] = language_tag(language)
     return message
 
 
