@@ -599,7 +599,7 @@ def _plain_text(facts: AppointmentFacts, words: _EmailWords) -> str:
 
 
 # Large, plain type; styles inline (mail clients drop <style>); no external resource.
-_FONT = ('font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",Arial,sans-serif;'
+_FONT = ("font-family:system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans',Arial,sans-serif;"
          "color:#1a1a1a;")
 _QR_PIXELS = 264  # on screen: 8 pixels a module for a 33-module code with its quiet zone
 
@@ -627,7 +627,8 @@ def _html(facts: AppointmentFacts, words: _EmailWords, image_id: str) -> str:
                      f"{escape(words.book_again)}</p>")
     elif facts.token:
         code = (f'<span dir="ltr" style="font-family:Menlo,Consolas,\'DejaVu Sans Mono\','
-                f'monospace;font-size:18px;word-break:break-all">{escape(facts.token)}</span>')
+                f'monospace;font-size:18px;display:inline-block;max-width:100%;word-break:break-all">'
+                f"{escape(facts.token)}</span>")
         parts += [
             f'<h2 style="margin:0 0 8px 0;font-size:24px">{escape(words.check_in_title)}</h2>',
             f'<p style="font-size:20px;margin:0 0 12px 0">{escape(words.scan)}</p>',
