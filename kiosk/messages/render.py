@@ -610,8 +610,8 @@ def _html(facts: AppointmentFacts, words: _EmailWords, image_id: str) -> str:
     tag = language_tag(facts.language)
     rows = "".join(
         f'<tr><td style="padding:6px 0;padding-inline-end:16px;color:#4a4a4a;font-size:18px;'
-        f'vertical-align:top">{escape(label)}</td>'
-        f'<td style="padding:6px 0;font-size:22px;font-weight:bold;vertical-align:top">'
+        f'vertical-align:baseline">{escape(label)}</td>'
+        f'<td style="padding:6px 0;font-size:22px;font-weight:bold;vertical-align:baseline">'
         f"<bdi>{escape(value)}</bdi></td></tr>"
         for label, value in words.rows)
     parts = [
