@@ -275,6 +275,31 @@ def test_the_email_parses_back_with_text_html_an_image_that_decodes_and_a_calend
     assert re.findall(r'(?:src|href)="([^"]*)"', page) == [f"cid:{content_id}"]
     assert "http" not in page.replace('http-equiv', '') and "<script" not in page
     assert found["text/calendar"]
+    assert balanced(page)
+
+
+VOID = {"meta", "img", "hr", "br"}
+
+
+def balanced(page: str) -> bool:
+    """Every element the HTML opens is closed, in order (a reader forgives less than a
+    browser)."""
+    from html.parser import HTMLParser
+
+    open_tags: list[str] = []
+    mismatched: list[str] = []
+
+    class Checker(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag not in VOID:
+                open_tags.append(tag)
+
+        def handle_endtag(self, tag):
+            if not open_tags or open_tags.pop() != tag:
+                mismatched.append(tag)
+
+    Checker().feed(page)
+    return not open_tags and not mismatched
 
 
 def test_a_cancellation_has_no_code_and_cancels_the_calendar_entry():
