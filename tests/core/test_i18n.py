@@ -34,7 +34,9 @@ def catalog(path: Path):
 # (domain, the keywords that mark its messages, the languages it must be complete in)
 DOMAINS = {"kiosk": (["-k", "N_", "-k", "_"], TRANSLATED),
            "reception": (["--no-default-keywords", "-k", "S_"],
-                         [code for code in STAFF_LANGUAGES if code != "en"])}
+                         [code for code in STAFF_LANGUAGES if code != "en"]),
+           # what patients read outside the lobby: emails and text messages
+           "messages": (["--no-default-keywords", "-k", "M_"], TRANSLATED)}
 
 
 @pytest.mark.parametrize("domain", DOMAINS)
