@@ -125,8 +125,9 @@ class InboundSms:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> InboundSms:
-        self._thread = threading.Thread(target=self.server.serve_forever, name="inbound-sms",
-                                        daemon=True)
+        # A short poll: stop() answers within a tenth of a second.
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.1,),
+                                        name="inbound-sms", daemon=True)
         self._thread.start()
         log.info("receiving texts on %s (%s, %s)", self.base_url, KANNEL_PATH, TWILIO_PATH)
         return self

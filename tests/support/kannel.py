@@ -191,6 +191,21 @@ class Kannel:
                 self._seen.wait(left)
             return list(self._texts)
 
+    def texts_to(self, number: str, count: int = 1, timeout: float = 10.0) -> list[FakeText]:
+        """The texts the SMS centre has received for ``number``, once there are ``count``."""
+        deadline = time.monotonic() + timeout
+        with self._seen:
+            while True:
+                found = [text for text in self._texts if text.receiver == number]
+                left = deadline - time.monotonic()
+                if len(found) >= count or left <= 0:
+                    break
+                self._seen.wait(left)
+        if len(found) < count:
+            raise AssertionError(f"{len(found)} of {count} texts reached {number} within "
+                                 f"{timeout:g} s: {[text.text for text in found]}")
+        return found
+
     @property
     def texts(self) -> list[FakeText]:
         with self._seen:
