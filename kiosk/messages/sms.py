@@ -101,12 +101,12 @@ def safe_reason(text: str, limit: int = 120) -> str:
 
 
 def _request(http: requests.Session, method: str, url: str, *, timeout: float,
-             params: dict[str, str] | None = None,
-             data: dict[str, str] | None = None) -> requests.Response:
+             data: dict[str, str] | bytes, headers: dict[str, str] | None = None,
+             ) -> requests.Response:
     """One request; the transport's failures become :class:`TemporaryFailure` with a message
-    that names no URL (a Kannel URL carries the password, the number and the text)."""
+    that names no URL."""
     try:
-        return http.request(method, url, timeout=timeout, params=params, data=data)
+        return http.request(method, url, timeout=timeout, data=data, headers=headers)
     except requests.Timeout:
         raise TemporaryFailure(f"no answer within {timeout:g} s") from None
     except requests.ConnectionError:
@@ -116,9 +116,13 @@ def _request(http: requests.Session, method: str, url: str, *, timeout: float,
 
 
 class KannelGateway:
-    """Kannel's smsbox: ``GET /cgi-bin/sendsms`` on its sendsms-port. A 202 answer is taken
-    ("0: Accepted for delivery", or "3: Queued for later delivery" while the SMS centre is
-    away: Kannel keeps it and sends it later); Kannel gives no message id."""
+    """Kannel's smsbox: ``/cgi-bin/sendsms`` on its sendsms-port, in its POST form: the text
+    as a ``text/plain; charset=UTF-8`` body, user, password, sender and receiver in
+    ``X-Kannel-*`` headers (``X-Kannel-Coding: 2``, UCS-2, when the text is not GSM 7-bit).
+    The GET form would put the password, the number and the text in a URL, which access logs
+    and HTTP libraries' debug lines print. A 202 answer is taken ("0: Accepted for delivery",
+    or "3: Queued for later delivery" while the SMS centre is away: Kannel keeps it and sends
+    it later); Kannel gives no message id."""
 
     name = "kannel"
 
@@ -134,13 +138,15 @@ class KannelGateway:
         self.http = requests.Session()
 
     def send(self, to: str, text: str, reference: str) -> str:
-        query = {"username": self.username, "password": self.password, "to": to,
-                 "text": text, "charset": "UTF-8"}
+        headers = {"Content-Type": "text/plain; charset=UTF-8",
+                   "X-Kannel-Username": self.username, "X-Kannel-Password": self.password,
+                   "X-Kannel-To": to}
         if self.sender:
-            query["from"] = self.sender
+            headers["X-Kannel-From"] = self.sender
         if not is_gsm7(text):
-            query["coding"] = "2"  # UCS-2: Kannel converts from the UTF-8 given
-        answer = _request(self.http, "GET", self.url, timeout=self.timeout, params=query)
+            headers["X-Kannel-Coding"] = "2"  # UCS-2: Kannel converts from the UTF-8 given
+        answer = _request(self.http, "POST", self.url, timeout=self.timeout,
+                          data=text.encode(), headers=headers)
         body = answer.text.strip()
         if answer.status_code in (200, 202) and body[:2] in ("0:", "3:"):
             queued = body.startswith("3:")

@@ -146,6 +146,20 @@ def test_a_long_arabic_text_goes_in_parts_and_arrives_whole(
     assert received.text == text
 
 
+def test_sending_logs_neither_the_number_nor_the_text_nor_the_password(
+        kannel: Kannel, gateway: KannelGateway, caplog: pytest.LogCaptureFixture) -> None:
+    """Even at DEBUG, where HTTP libraries print each request line: the driver uses Kannel's
+    POST form, so the number, the words and the password are in headers and the body, never
+    in a URL."""
+    number = "+447700900555"
+    with caplog.at_level(logging.DEBUG):
+        gateway.send(number, "Private words", "outbox-14")
+    assert kannel.texts_to(number)[0].text == "Private words"
+    assert "outbox-14" in caplog.text and "/cgi-bin/sendsms" in caplog.text
+    for secret in ("900555", "Private", SENDSMS_PASSWORD):
+        assert secret not in caplog.text
+
+
 # -- Kannel, incoming --------------------------------------------------------------------------
 
 def test_an_incoming_text_reaches_the_handler_and_its_reply_goes_back(
