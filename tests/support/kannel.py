@@ -230,12 +230,7 @@ class Kannel:
             self._until(deadline, lambda: "Status: running" in self._status_or_empty(),
                         "bearerbox's admin status")
             self._spawn("smsbox", [SMSBOX, "-v", "1", str(conf)])
-            # The fake SMS centre's port is open once the admin port is (bearerbox opens
-            # its SMSC connections first); fakesmsc gives up at once if it is not.
-            self._spawn("fakesmsc", [FAKESMSC, "-H", "127.0.0.1", "-r", str(self.smsc_port),
-                                     "-i", "0"], stdin=subprocess.PIPE,
-                        stderr=subprocess.PIPE)
-            self._watch_fakesmsc()
+            self._start_fakesmsc(deadline)
             self._until(deadline, self._ready, "the SMS centre and smsbox online")
             self._until(deadline, lambda: _accepts(self.sendsms_port), "smsbox's sendsms port")
         except BaseException:
@@ -315,6 +310,21 @@ class Kannel:
         with self._stdin_lock:
             process.stdin.write(line.encode())
             process.stdin.flush()
+
+    def _start_fakesmsc(self, deadline: float) -> None:
+        """fakesmsc gives up at once when bearerbox's fake SMSC port is not open yet: start it
+        again until it stays connected."""
+        command = [FAKESMSC, "-H", "127.0.0.1", "-r", str(self.smsc_port), "-i", "0"]
+        while True:
+            self._spawn("fakesmsc", command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+            process = self.processes["fakesmsc"]
+            try:
+                process.wait(0.1)
+            except subprocess.TimeoutExpired:
+                self._watch_fakesmsc()
+                return
+            if time.monotonic() > deadline:
+                raise KannelUnavailable(f"fakesmsc cannot connect: {self._tail('bearerbox')}")
 
     def _watch_fakesmsc(self) -> None:
         def read() -> None:
