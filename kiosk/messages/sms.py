@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from kiosk.base.settings import Settings
+from kiosk.base.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -206,16 +206,17 @@ class TwilioGateway:
 
 
 def gateway_from_settings(settings: Settings) -> SmsGateway | None:
-    """The driver ``sms_gateway`` names, or None when texts are off ('none')."""
+    """The driver ``sms_gateway`` names, or None when texts are off ('none'). Raises
+    :class:`SettingsError` when the settings it needs are missing."""
     if settings.sms_gateway == "kannel":
         if not settings.sms_url:
-            raise ValueError("sms_gateway is 'kannel' but sms_url (smsbox's sendsms URL) "
+            raise SettingsError("sms_gateway is 'kannel' but sms_url (smsbox's sendsms URL) "
                              "is empty")
         return KannelGateway(settings.sms_url, settings.sms_username, settings.sms_password,
                              settings.sms_from, timeout=settings.sms_timeout_seconds)
     if settings.sms_gateway == "twilio":
         if not (settings.sms_username and settings.sms_password and settings.sms_from):
-            raise ValueError("sms_gateway is 'twilio': set sms_username (the account SID), "
+            raise SettingsError("sms_gateway is 'twilio': set sms_username (the account SID), "
                              "sms_password (the auth token) and sms_from")
         return TwilioGateway(settings.sms_username, settings.sms_password, settings.sms_from,
                              base_url=settings.sms_url or TWILIO_API,

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from kiosk.base.clock import FixedClock
-from kiosk.base.settings import load_settings
+from kiosk.base.settings import SettingsError, load_settings
 from kiosk.messages.inbound import InboundSms, RateLimit, twilio_signature
 from kiosk.messages.sms import (
     InvalidNumber,
@@ -475,7 +475,7 @@ def test_the_gateway_comes_from_the_settings() -> None:
     assert twilio.url == ("https://api.twilio.com/2010-04-01/Accounts/"
                           f"{FakeTwilio.SID}/Messages.json")
     assert gateway_from_settings(load_settings(environ={})) is None
-    with pytest.raises(ValueError, match="sms_url"):
+    with pytest.raises(SettingsError, match="sms_url"):
         gateway_from_settings(load_settings(environ={}, overrides={"sms_gateway": "kannel"}))
     shown = load_settings(environ={}, overrides={"sms_password": "pw",
                                                  "sms_inbound_secret": SECRET}).shown()
