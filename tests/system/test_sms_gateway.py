@@ -522,3 +522,22 @@ def test_per_minute_is_counted_by_the_clock() -> None:
     assert limit.allow("a") is False
     clock.set(at(9, 0) + timedelta(seconds=60, microseconds=1))
     assert limit.allow("a") is True
+
+
+def test_the_endpoint_comes_from_the_settings() -> None:
+    """Bound where sms_inbound_address says, with the Kannel secret, the Twilio auth token
+    (when Twilio is the gateway) and the practice's country for national numbers."""
+    settings = load_settings(environ={}, overrides={
+        "sms_gateway": "twilio", "sms_username": FakeTwilio.SID, "sms_password": "t" * 32,
+        "sms_from": PRACTICE, "sms_inbound_address": "127.0.0.1:0",
+        "sms_inbound_secret": SECRET, "sms_default_country_code": "44"})
+    recorder = Recorder()
+    server = InboundSms.from_settings(settings, recorder, FixedClock(at(9, 0))).start()
+    try:
+        assert server.host == "127.0.0.1" and server.port > 0
+        assert kannel_get(server, f"secret={SECRET}&from=07700900123&text=HERE").ok
+        signed = twilio_post(server, {"From": PATIENT, "Body": "HERE"}, "t" * 32)
+        assert signed.status_code == 200
+    finally:
+        server.stop()
+    assert recorder.calls == [("+447700900123", "HERE"), (PATIENT, "HERE")]
