@@ -149,6 +149,15 @@ def _write_mode(value: str) -> str | None:
     return None if value in ("put", "patch") else "'put' or 'patch'"
 
 
+def _sms_gateway(value: str) -> str | None:
+    return None if value in ("none", "kannel", "twilio") else "'none', 'kannel' or 'twilio'"
+
+
+def _country_code(value: str) -> str | None:
+    ok = value == "" or re.fullmatch(r"[1-9][0-9]{0,2}", value)
+    return None if ok else "empty, or a country calling code of 1 to 3 digits such as '44' or '1'"
+
+
 @dataclass(frozen=True)
 class Settings:
     """The effective settings. Field order is the order ``kiosk config show`` prints."""
@@ -265,6 +274,44 @@ class Settings:
         "(JSON Patch).", check=_write_mode)
     fhir_create_encounter: bool = _setting(
         False, "Also create an Encounter (status arrived) for each check-in.")
+    # -- text messages: the SMS gateway (kiosk/messages/sms.py, kiosk/messages/inbound.py) --
+    sms_gateway: str = _setting(
+        "none", "How text messages go out: 'none', 'kannel' (Kannel's HTTP sendsms on "
+        "smsbox) or 'twilio' (Twilio's REST API, or a provider with the same interface).",
+        check=_sms_gateway)
+    sms_url: str = _setting(
+        "", "Kannel: smsbox's sendsms URL, such as 'http://127.0.0.1:13013/cgi-bin/sendsms' "
+        "(a URL without a path gets /cgi-bin/sendsms). Twilio: the API's base URL; empty: "
+        "'https://api.twilio.com'.", check=_http_url)
+    sms_username: str = _setting(
+        "", "Kannel: the sendsms-user's username. Twilio: the account SID.")
+    sms_password: str = _setting(
+        "", "Kannel: the sendsms-user's password. Twilio: the auth token (it also checks "
+        "the signature of incoming texts).", secret=True)
+    sms_from: str = _setting(
+        "", "The practice's number texts come from (E.164, such as '+441632960000'), or a "
+        "sender name the gateway allows; empty: the gateway's own default (Kannel only).")
+    sms_default_country_code: str = _setting(
+        "", "Country calling code for numbers written without '+' (a leading 0 is the "
+        "national prefix), such as '44'; empty: such numbers are refused.",
+        check=_country_code)
+    sms_timeout_seconds: float = _setting(
+        10.0, "Seconds to wait for the SMS gateway to connect or answer, per text.",
+        check=_positive)
+    sms_inbound_address: str = _setting(
+        "", "Receive texts patients send on HOST:PORT, such as '127.0.0.1:8471' (Kannel's "
+        "sms-service get-url, or a Twilio webhook behind a TLS proxy). Empty: off.",
+        check=_monitor_address)
+    sms_inbound_secret: str = _setting(
+        "", "Shared secret Kannel's get-url sends as ?secret=... (at least 16 characters); "
+        "empty: the Kannel endpoint refuses every request.", secret=True, check=_secret)
+    sms_inbound_public_url: str = _setting(
+        "", "Twilio: the URL exactly as configured at Twilio for incoming texts (its "
+        "signature covers it), such as 'https://kiosk.example.org/sms/twilio'; empty: this "
+        "server's own address.", check=_http_url)
+    sms_inbound_per_minute: int = _setting(
+        5, "Texts one sender may send per minute; beyond that they get no answer.",
+        check=_positive)
     staff_language: str = _setting(
         "en", "Language of the reception window and the day report: 'en', 'ar', 'es' or "
         "'zh_Hans'.", check=_staff_language)
