@@ -26,6 +26,7 @@ import os
 import platform
 import random
 import shlex
+import statistics
 import sys
 import tempfile
 import threading
@@ -105,12 +106,14 @@ def reception(url: str, index: int, ready: mp.Event, stop: mp.Event, idle_from: 
 
     watcher = ChangeWatcher(ctx.db, ctx.settings.site_id, refresh).start()
     refresh()
+    base = time.process_time()
     ready.set()
     idle_from.wait()
+    busy = time.process_time() - base  # this window's CPU over the check-ins
     time.sleep(1.0)
     before, started = statements[0], time.time()
     stop.wait()
-    idle.put((index, statements[0] - before, time.time() - started))
+    idle.put((index, statements[0] - before, time.time() - started, busy))
     replays.put(getattr(queue.model, "replays", 0))
     watcher.stop()
     ctx.db.dispose()
@@ -189,7 +192,10 @@ def run(url: str, seconds: float, idle_seconds: float, scale: str) -> None:
     print(f"{backend}: the lobby's waits replayed {replayed} times for {len(committed)} "
           f"check-ins and {watchers_n} windows (once per change, shared, is "
           f"{len(committed) + watchers_n} at most)")
-    rates = [count / elapsed for _n, count, elapsed in idles]
+    rates = [count / elapsed for _n, count, elapsed, _busy in idles]
+    cpu = statistics.mean(busy for *_rest, busy in idles) * 1000 / max(1, len(committed))
+    print(f"{backend}: CPU of one window (reception or board) per check-in: {cpu:.1f} ms "
+          f"(from its first list to the last check-in: a figure load barely moves)")
     print(f"{backend}: idle reception or board, statements a second: "
           + ", ".join(f"{rate:.2f}" for rate in rates)
           + f" (target <= 2: {'met' if max(rates) <= 2 else 'MISSED'})")

@@ -177,6 +177,7 @@ def written_family_first(family: str, language: str | None = None) -> bool:
     return bool(_WRITTEN_TOGETHER.match(family)) or language in FAMILY_FIRST
 
 
+@functools.lru_cache(maxsize=4096)
 def full_name(given: str, family: str, language: str | None = None) -> str:
     """The whole name as its culture writes it: 王伟, 김민준, Nguyễn Thị Mai, María García."""
     if not given:
@@ -192,8 +193,8 @@ def greeting_name(given: str, family: str, language: str) -> str:
     return full_name(given, family, "zh_Hans") if language in GREETED_IN_FULL else given
 
 
-# Cached: every reception window and board asks again for every row on every change (a
-# hospital lobby of 400 spent a third of each refresh romanizing the same names).
+# The three names of a queue row are cached: every reception window and board asks again for
+# every row on every change (a hospital lobby of 400 spent a third of each refresh on them).
 @functools.lru_cache(maxsize=4096)
 def latin_name(given: str, family: str, language: str | None = None) -> str | None:
     """The name in Latin letters, so that staff can say it, when it is written in another
@@ -226,6 +227,7 @@ def _readable(spelling: str) -> str:
     return spelling.replace("aa", "a").title()
 
 
+@functools.lru_cache(maxsize=4096)
 def short_name(given: str, family: str, language: str | None = None) -> str:
     """What a board set to show initials shows: "María G.", and for names written family name
     first the family name with the rest masked, as is the custom there ("王*", "김*")."""

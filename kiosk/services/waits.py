@@ -196,6 +196,7 @@ class EtaWaitModel:
         self._calibrated_at: datetime | None = None
         self.replays = 0  # how many times this process replayed (a part of) the lobby
         self.unsaved: list[dict[str, Any]] | None = None  # replayed: save_shared() stores
+        self._stored: dict[int, StoredLine] = {}  # the lines' stored rows last read, decoded
 
     def waits(self, lobby: LobbyDay) -> dict[int, Wait]:
         if not lobby.waiting:
@@ -211,10 +212,8 @@ class EtaWaitModel:
         else:
             stale = set(lines)
             line_of = {visit.visit_id: visit.provider_id for visit in lobby.waiting}
-            aged: list[tuple[LobbyEstimate, dict[int, Wait]]] = []
-            for row in session.scalars(select(LobbyEstimate).where(
-                    LobbyEstimate.site_id == ctx.settings.site_id,
-                    LobbyEstimate.provider_id.in_(lines))):
+            aged: list[tuple[StoredLine, dict[int, Wait]]] = []
+            for row in self._stored_lines(session, ctx.settings.site_id, lines):
                 if row.rule != rule:
                     # Another calling rule (this process has not yet taken an admin's
                     # change, or its config differs): replayed here, not stored, or two
@@ -224,7 +223,7 @@ class EtaWaitModel:
                 # Only the visits still in this line. One just checked in may not be in it
                 # yet: its kiosk stores the line right after, and that signals every window
                 # again (an older replay never overwrites a newer one: save_shared).
-                mine = {visit_id: wait for visit_id, wait in _decoded(row.waits).items()
+                mine = {visit_id: wait for visit_id, wait in row.waits.items()
                         if line_of.get(visit_id) == row.provider_id}
                 if timedelta(0) <= now - row.computed_at < SHARED_FOR:
                     stale.discard(row.provider_id)
@@ -255,6 +254,27 @@ class EtaWaitModel:
                             if provider not in local] or None
             found.update(waits)
         return {visit_id: wait for visit_id, wait in found.items() if visit_id in waiting}
+
+    def _stored_lines(self, session: Session, site_id: str, lines: set[int]
+                      ) -> list[StoredLine]:
+        """The stored rows of ``lines``, their waits decoded; a row this process has read
+        before (same computed_at) is not fetched nor decoded again: on a change, one line's
+        row is new and a hospital lobby has 40."""
+        heads = session.execute(
+            select(LobbyEstimate.provider_id, LobbyEstimate.rule, LobbyEstimate.computed_at)
+            .where(LobbyEstimate.site_id == site_id, LobbyEstimate.provider_id.in_(lines))).all()
+        known = self._stored
+        new = [provider for provider, rule, computed_at in heads
+               if (provider not in known or known[provider].computed_at != computed_at
+                   or known[provider].rule != rule)]
+        if new:
+            for provider, rule, computed_at, waits in session.execute(
+                    select(LobbyEstimate.provider_id, LobbyEstimate.rule,
+                           LobbyEstimate.computed_at, LobbyEstimate.waits)
+                    .where(LobbyEstimate.site_id == site_id,
+                           LobbyEstimate.provider_id.in_(new))):
+                known[provider] = StoredLine(provider, rule, computed_at, _decoded(waits))
+        return [known[provider] for provider, _rule, _at in heads if provider in known]
 
     def _replay(self, session: Session, ctx: SiteContext, day: date,
                 events: Sequence[QueueEvent], ids: dict[str, int], finished: dict[int, int],
@@ -334,6 +354,16 @@ def save_shared(ctx: SiteContext, model: WaitModel,
                 also(session)
     except DatabaseUnavailable as problem:
         log.warning("the lobby's wait estimates could not be stored: %s", problem)
+
+
+@dataclass(frozen=True)
+class StoredLine:
+    """A line's stored estimate (a LobbyEstimate row) as read, its waits decoded."""
+
+    provider_id: int
+    rule: str
+    computed_at: datetime
+    waits: dict[int, Wait]
 
 
 def _encoded(waits: dict[int, Wait]) -> dict[str, list[Any]]:
