@@ -101,19 +101,28 @@ def make_patients(count: int, seed: int) -> list[PatientRecord]:
     rng = random.Random(seed)
     pools = name_pools(seed)
     locales = list(LOCALES)
-    patients = [PatientRecord(ext, given, family, born, lang)
-                for ext, given, family, born, lang, _ in SHOWCASE]
+    patients = [PatientRecord(ext, given, family, born, lang, *demo_contacts(ext, number))
+                for number, (ext, given, family, born, lang, _) in enumerate(SHOWCASE)]
     earliest = date(1930, 1, 1).toordinal()
     span = date(2024, 12, 31).toordinal() - earliest
     for number in range(count):
         locale = rng.choice(locales)
         given, family = pools[locale]
+        external_id = f"pat-{number:07d}"
         patients.append(PatientRecord(
-            external_id=f"pat-{number:07d}", given_name=rng.choice(given),
+            external_id=external_id, given_name=rng.choice(given),
             family_name=rng.choice(family),
             birth_date=date.fromordinal(earliest + rng.randrange(span)),
-            preferred_language=LOCALES[locale]))
+            preferred_language=LOCALES[locale],
+            email=demo_contacts(external_id, len(SHOWCASE) + number)[0],
+            mobile=demo_contacts(external_id, len(SHOWCASE) + number)[1]))
     return patients
+
+
+def demo_contacts(external_id: str, number: int) -> tuple[str, str]:
+    """A demo patient's email and mobile: example.org (reserved for examples, RFC 2606) and
+    +44 7700 900000-900999 (Ofcom's range for drama: never a real subscriber)."""
+    return f"{external_id}@example.org", f"+447700900{number % 1000:03d}"
 
 
 def provider_list(count: int) -> list[tuple[str, str]]:
