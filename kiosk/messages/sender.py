@@ -266,12 +266,29 @@ class MessageSenderPass:
 
     def _claim(self, message_id: int, result: SendResult
                ) -> tuple[Outgoing, MessageChannel, str] | None:
-        """In one transaction: check the message is still due and wanted, render it, mark it
-        ``sending`` and renew the lease. The rendered message, or None when it is not to be
-        sent (withdrawn, parked, or taken meanwhile); :class:`_LeaseLost` when the lease is
-        not ours any more."""
+        """Check the message is still due and wanted, render it, then in one short write
+        transaction mark it ``sending`` and renew the lease. The rendered message, or None
+        when it is not to be sent (postponed, withdrawn, parked, or taken meanwhile);
+        :class:`_LeaseLost` when the lease is not ours any more."""
         ctx = self.ctx
         now = ctx.now()
+        quiet_end = after_quiet_hours(now, ctx.tz, ctx.settings.quiet_hours)
+        outgoing: Outgoing | None = None
+        failure: str | None = None
+        # Rendered outside the write lock: a kiosk checking a patient in never waits for an
+        # email to be drawn.
+        with ctx.db.read() as session:
+            message = session.get(PatientMessage, message_id)
+            if message is None or message.state != MessageState.PENDING:
+                return None
+            quiet = message.kind in QUIET_KINDS and quiet_end > now
+            if not quiet and self._no_longer_wanted(session, message, now) is None:
+                try:
+                    outgoing = self._render(message)
+                except Exception as error:  # a gap in the content: IT must look
+                    failure = f"could not be written: {type(error).__name__}"
+                    log.exception("messages: message %d (%s, %s) could not be rendered",
+                                  message.id, message.kind, message.channel.value)
         with ctx.db.write() as session:
             lease = session.get(MessageSender, ctx.settings.site_id)
             if lease is None or lease.lease_holder != self.holder:
@@ -280,26 +297,20 @@ class MessageSenderPass:
             message = session.get(PatientMessage, message_id)
             if message is None or message.state != MessageState.PENDING:
                 return None
-            quiet_end = after_quiet_hours(now, ctx.tz, ctx.settings.quiet_hours)
-            if message.kind in QUIET_KINDS and quiet_end > now:
+            if quiet:
                 message.next_attempt_at = quiet_end  # due in the night: in the morning
                 return None
-            why_not = self._no_longer_wanted(session, message, now)
+            why_not = self._no_longer_wanted(session, message, now)  # again: an opt-out now
             if why_not:
                 message.state, message.reason = MessageState.WITHDRAWN, why_not
                 result.withdrawn += 1
                 log.info("messages: message %d (%s, %s) withdrawn: %s", message.id,
                          message.kind, message.channel.value, why_not)
                 return None
-            try:
-                outgoing = self._render(message)
-            except Exception as error:  # a gap in the content: IT must look, others go on
-                message.state = MessageState.PARKED
-                message.reason = f"could not be written: {type(error).__name__}"
-                message.next_attempt_at = now
+            if failure is not None or outgoing is None:
+                message.state, message.next_attempt_at = MessageState.PARKED, now
+                message.reason = failure or "could not be written"
                 result.parked += 1
-                log.exception("messages: message %d (%s, %s) could not be rendered, parked",
-                              message.id, message.kind, message.channel.value)
                 return None
             message.state, message.attempts = MessageState.SENDING, message.attempts + 1
             lease.lease_until = now + timedelta(seconds=self.lease_seconds)

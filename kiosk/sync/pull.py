@@ -359,10 +359,10 @@ def _store(session: Session, ctx: SiteContext, secret: bytes, records: list[dict
                               patients=patient_ids, providers=provider_ids,
                               locations=location_ids)
     # Messages to patients the changes call for, in this same transaction.
-    stored = dict(session.execute(select(Appointment.external_id, Appointment.id).where(
-        Appointment.site_id == site_id,
-        Appointment.external_id.in_([r.external_id for r in appointment_records] or [""]))
-    ).tuples().all())
+    stored = {row.external_id: row.id for row in session.execute(
+        select(Appointment.external_id, Appointment.id).where(
+            Appointment.site_id == site_id,
+            Appointment.external_id.in_([r.external_id for r in appointment_records] or [""])))}
     appointment_changed(session, ctx, [
         AppointmentChange(stored[r.external_id], before.start if before else None,
                           before.status if before else None)

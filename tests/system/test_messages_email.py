@@ -43,6 +43,8 @@ from tests.support.sync import sync_ctx
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 PATIENTS = 6
+# aiosmtpd counts only STARTTLS as TLS; with TLS from the first byte it warns needlessly.
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 
 @pytest.fixture(autouse=True)
