@@ -277,3 +277,40 @@ def test_a_sender_killed_after_the_server_took_a_message_never_sends_it_again(
     assert sorted(per_patient.values()) == [1] * PATIENTS  # every one once, none twice
     found = status(ctx)
     assert found.counts["parked"] == 1 and found.parked[0].reason == INTERRUPTED
+
+
+# -- the commands ---------------------------------------------------------------------------
+
+def test_the_commands_send_once_report_preview_and_opt_out(synced_day, monkeypatch, capsys,
+                                                           tmp_path):
+    from kiosk.ops.cli import main
+
+    ctx, server, _fhir = synced_day
+    pull(ctx, FhirClient(ctx.settings))
+    for key, value in {"database_url": str(ctx.db.url), "timezone": "Europe/Berlin",
+                       **server.settings()}.items():
+        monkeypatch.setenv(f"KIOSK_{key.upper()}", str(value))
+    monkeypatch.setenv("KIOSK_CONFIG", "")
+    when = ctx.now().isoformat()
+    assert main(["messages", "opt-out", "pat-0"]) == 0
+    assert main(["messages", "opt-out", "nobody"]) == 1
+    assert main(["messages", "send", "--now", when]) == 0
+    assert main(["messages", "send", "--now", when]) == 0  # twice in a row: nothing twice
+    out = capsys.readouterr().out
+    assert f"Messages: {PATIENTS - 1} sent" in out and "Messages: 0 sent" in out
+    assert len(server.mailbox.received) == PATIENTS - 1
+    assert main(["messages", "status", "--json"]) == 0
+    import json
+
+    report = json.loads(capsys.readouterr().out)
+    assert report["counts"]["sent"] == PATIENTS - 1 and report["counts"]["withdrawn"] == 2
+    eml = tmp_path / "preview.eml"
+    assert main(["messages", "preview", "--appointment", "ap-3", "--channel", "email",
+                 "--output", str(eml)]) == 0
+    assert decode_qr(type(server.mailbox.received[0])("", [], eml.read_bytes()))
+    assert main(["messages", "preview", "--appointment", "ap-3", "--channel", "sms",
+                 "--language", "zh_Hans"]) == 0
+    assert main(["messages", "preview", "--appointment", "ap-3", "--language", "xx"]) == 2
+    assert len(server.mailbox.received) == PATIENTS - 1  # a preview sends nothing
+    # Logs name message ids, kinds and channels, never an address.
+    assert "@example.org" not in capsys.readouterr().err
