@@ -680,12 +680,17 @@ def cmd_messages_preview(rt: Runtime, args: argparse.Namespace) -> int:
         raise UsageError(f"--language: one of {', '.join(ctx.settings.languages)}")
     facts = appointment_facts(ctx, appointment, kind=MessageKind(args.kind), language=language,
                               provider=provider, place=place)
-    if args.channel == "sms":
-        data = render_sms(facts).encode() + b"\n"
-    else:
-        data = render_email(facts, sender=ctx.settings.message_from or "practice@example.org",
-                            recipient=email or "patient@example.org",
-                            message_id=message_id_header(ctx.settings, 0)).as_bytes()
+    try:
+        if args.channel == "sms":
+            data = render_sms(facts).encode() + b"\n"
+        else:
+            data = render_email(
+                facts, sender=ctx.settings.message_from or "practice@example.org",
+                recipient=email or "patient@example.org",
+                message_id=message_id_header(ctx.settings, 0)).as_bytes()
+    except NotImplementedError:
+        print("this release cannot write messages yet (no message content)", file=sys.stderr)
+        return EXIT_FAILED
     if args.output:
         Path(args.output).write_bytes(data)
         print(f"Wrote {args.output}.")
