@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -70,6 +70,10 @@ TransportFactory = Callable[[], Transport]
 
 class LeaseHeld(Exception):
     """Another message sender is active for this site."""
+
+
+_MessageInContext = tuple[PatientMessage, bool | None, datetime | None,
+                          AppointmentStatus | None]  # the opt-out, the appointment's start
 
 
 class _LeaseLost(Exception):
@@ -168,7 +172,8 @@ class MessageSenderPass:
         seen: set[int] = set()
         try:
             while limit is None or len(seen) < limit:
-                due = self._due(seen, down)
+                due = [(message_id, channel) for message_id, channel in self._due(down)
+                       if message_id not in seen]
                 if not due:
                     break
                 for message_id, channel in due:
@@ -177,6 +182,8 @@ class MessageSenderPass:
                     seen.add(message_id)
                     if channel in down:
                         continue  # its server is down: the message waits for the next pass
+                    if channel not in opened:  # before any message is marked sending
+                        opened[channel] = self.transports[channel]()
                     if not self._send_one(message_id, opened, down, result):
                         return result  # the lease was lost: another sender carries on
         finally:
@@ -197,8 +204,7 @@ class MessageSenderPass:
                           message.id, message.kind, message.channel.value, INTERRUPTED)
         return len(stuck)
 
-    def _due(self, seen: set[int], down: set[MessageChannel]
-             ) -> list[tuple[int, MessageChannel]]:
+    def _due(self, down: set[MessageChannel]) -> list[tuple[int, MessageChannel]]:
         channels = [channel for channel in self.transports if channel not in down]
         if not channels:
             return []
@@ -208,8 +214,7 @@ class MessageSenderPass:
                     PatientMessage.site_id == self.ctx.settings.site_id,
                     PatientMessage.state == MessageState.PENDING,
                     PatientMessage.next_attempt_at <= self.ctx.now(),
-                    PatientMessage.channel.in_(channels),
-                    PatientMessage.id.not_in(seen or {0}))
+                    PatientMessage.channel.in_(channels))
                 .order_by(PatientMessage.next_attempt_at, PatientMessage.id).limit(BATCH))]
 
     def _send_one(self, message_id: int, opened: dict[MessageChannel, Transport],
@@ -222,9 +227,7 @@ class MessageSenderPass:
         if claimed is None:
             return True
         outgoing, channel, kind = claimed
-        transport = opened.get(channel)
-        if transport is None:
-            transport = opened[channel] = self.transports[channel]()
+        transport = opened[channel]
         try:
             transport.send(outgoing)
         except TemporaryFailure as failure:
@@ -278,11 +281,12 @@ class MessageSenderPass:
         # Rendered outside the write lock: a kiosk checking a patient in never waits for an
         # email to be drawn.
         with ctx.db.read() as session:
-            message = session.get(PatientMessage, message_id)
-            if message is None or message.state != MessageState.PENDING:
+            found = self._with_context(session, message_id)
+            if found is None or found[0].state != MessageState.PENDING:
                 return None
+            message = found[0]
             quiet = message.kind in QUIET_KINDS and quiet_end > now
-            if not quiet and self._no_longer_wanted(session, message, now) is None:
+            if not quiet and self._no_longer_wanted(*found, now) is None:
                 try:
                     outgoing = self._render(message)
                 except Exception as error:  # a gap in the content: IT must look
@@ -294,13 +298,14 @@ class MessageSenderPass:
             if lease is None or lease.lease_holder != self.holder:
                 log.warning("messages: the sender's lease was taken over; this pass stops")
                 raise _LeaseLost
-            message = session.get(PatientMessage, message_id)
-            if message is None or message.state != MessageState.PENDING:
+            found = self._with_context(session, message_id)
+            if found is None or found[0].state != MessageState.PENDING:
                 return None
+            message = found[0]
             if quiet:
                 message.next_attempt_at = quiet_end  # due in the night: in the morning
                 return None
-            why_not = self._no_longer_wanted(session, message, now)  # again: an opt-out now
+            why_not = self._no_longer_wanted(*found, now)  # again: an opt-out just now
             if why_not:
                 message.state, message.reason = MessageState.WITHDRAWN, why_not
                 result.withdrawn += 1
@@ -317,23 +322,31 @@ class MessageSenderPass:
             return outgoing, message.channel, message.kind
 
     @staticmethod
-    def _no_longer_wanted(session: Session, message: PatientMessage, now: datetime
-                          ) -> str | None:
+    def _with_context(session: Session, message_id: int) -> _MessageInContext | None:
+        """The message with what decides whether it is still wanted, in one statement."""
+        row = session.execute(
+            select(PatientMessage, Patient.messages_opt_out, Appointment.start,
+                   Appointment.status)
+            .outerjoin(Patient, Patient.id == PatientMessage.patient_id)
+            .outerjoin(Appointment, Appointment.id == PatientMessage.appointment_id)
+            .where(PatientMessage.id == message_id)).first()
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    @staticmethod
+    def _no_longer_wanted(message: PatientMessage, opted_out: bool | None,
+                          start: datetime | None, status: AppointmentStatus | None,
+                          now: datetime) -> str | None:
         if message.recipient is None:
             return "no address"
-        if message.patient_id is not None:
-            patient = session.get(Patient, message.patient_id)
-            if patient is not None and patient.messages_opt_out:
-                return "the patient opted out"
-        if message.appointment_id is not None and message.kind != MessageKind.REPLY:
-            appointment = session.get(Appointment, message.appointment_id)
-            if appointment is None:
+        if opted_out:
+            return "the patient opted out"
+        if message.kind != MessageKind.REPLY and message.appointment_id is not None:
+            if start is None or status is None:
                 return "the appointment is gone"
-            if appointment.start <= now:
+            if start <= now:
                 return "the appointment has begun"
-            if (message.kind in ABOUT_APPOINTMENT
-                    and appointment.status != AppointmentStatus.BOOKED):
-                return f"the appointment is {appointment.status.value}"
+            if message.kind in ABOUT_APPOINTMENT and status != AppointmentStatus.BOOKED:
+                return f"the appointment is {status.value}"
         return None
 
     def _render(self, message: PatientMessage) -> Outgoing:
@@ -356,6 +369,11 @@ class MessageSenderPass:
         or parked when it has failed too often. True when that parked it."""
         now = self.ctx.now()
         with self.ctx.db.write() as session:
+            if state == MessageState.SENT:  # the common case, in one statement
+                session.execute(update(PatientMessage).where(PatientMessage.id == message_id)
+                                .values(state=state, sent_at=now, next_attempt_at=now,
+                                        reason=None))
+                return False
             message = session.get(PatientMessage, message_id)
             assert message is not None
             message.reason = reason[:1000] if reason else None
@@ -370,10 +388,7 @@ class MessageSenderPass:
                     message.state = MessageState.PENDING
                     message.next_attempt_at = now + backoff(message.attempts)
             else:
-                message.state = state
-                message.next_attempt_at = now
-                if state == MessageState.SENT:
-                    message.sent_at = now
+                message.state, message.next_attempt_at = state, now
         return parked
 
     # -- the service -------------------------------------------------------------------------

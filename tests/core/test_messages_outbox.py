@@ -170,3 +170,21 @@ def test_retention_empties_messages_and_leaves_no_address_in_the_file(sqlite_url
         assert status(ctx).counts["sent"] == len(recorder.sent)
     finally:
         ctx.db.dispose()
+
+
+def test_contacts_from_patient_telecom():
+    from kiosk.sync.pull import _contacts
+
+    assert _contacts([
+        {"system": "phone", "value": "+49 30 1234567", "use": "home"},
+        {"system": "phone", "value": "+44 7700 900123", "use": "mobile", "rank": 2},
+        {"system": "sms", "value": "(07700) 900-456", "rank": 1},
+        {"system": "email", "value": "old@example.org", "use": "old"},
+        {"system": "email", "value": "not an address"},
+        {"system": "email", "value": "anna@example.org"}]) == ("anna@example.org",
+                                                               "07700900456")
+    assert _contacts([{"system": "phone", "value": "+44 7700 900123", "use": "mobile"}]) == (
+        None, "+447700900123")
+    assert _contacts([{"system": "phone", "value": "call the office", "use": "mobile"},
+                      {"system": "email"}, "junk"]) == (None, None)
+    assert _contacts(None) == (None, None)
