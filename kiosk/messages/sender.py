@@ -21,6 +21,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -63,6 +64,7 @@ BACKOFF_FIRST = 60.0     # seconds before the first retry
 BACKOFF_LONGEST = 3600.0
 MAX_ATTEMPTS = 12        # about half a day of retries, then parked for IT
 BATCH = 200
+RENDER_AHEAD = 4         # messages read and rendered ahead of the one being sent
 _jitter = random.Random()
 
 TransportFactory = Callable[[], Transport]
@@ -74,6 +76,16 @@ class LeaseHeld(Exception):
 
 _MessageInContext = tuple[PatientMessage, bool | None, datetime | None,
                           AppointmentStatus | None]  # the opt-out, the appointment's start
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A message read and rendered ahead: to send (``outgoing``), to postpone to the end of
+    quiet hours, not to be written (``failure``), or, with none of these, not wanted."""
+
+    outgoing: Outgoing | None = None
+    quiet_until: datetime | None = None
+    failure: str | None = None
 
 
 class _LeaseLost(Exception):
@@ -109,8 +121,9 @@ class MessageSenderPass:
 
     def __init__(self, ctx: SiteContext,
                  transports: Mapping[MessageChannel, TransportFactory] | None = None,
-                 holder: str | None = None) -> None:
+                 holder: str | None = None, render_ahead: int = RENDER_AHEAD) -> None:
         self.ctx = ctx
+        self.render_ahead = render_ahead
         self.transports = dict(default_transports(ctx) if transports is None else transports)
         self.holder = holder or holders.holder_name(ctx.settings.kiosk_id)
 
@@ -170,23 +183,33 @@ class MessageSenderPass:
         opened: dict[MessageChannel, Transport] = {}
         down: set[MessageChannel] = set()
         seen: set[int] = set()
+        # The next messages are read and rendered on a thread while this one waits for the
+        # server's answers and the database's commits.
+        renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="messages-render")
         try:
             while limit is None or len(seen) < limit:
                 due = [(message_id, channel) for message_id, channel in self._due(down)
                        if message_id not in seen]
+                if limit is not None:
+                    due = due[:limit - len(seen)]
                 if not due:
                     break
-                for message_id, channel in due:
-                    if limit is not None and len(seen) >= limit:
-                        break
+                ahead: dict[int, Future[_Prepared | None]] = {}
+                for index, (message_id, channel) in enumerate(due):
+                    for later, _ in due[index + 1:index + 1 + self.render_ahead]:
+                        if later not in ahead:
+                            ahead[later] = renderer.submit(self._prepare, later)
                     seen.add(message_id)
+                    waiting = ahead.pop(message_id, None)
+                    prepared = self._prepare(message_id) if waiting is None else waiting.result()
                     if channel in down:
                         continue  # its server is down: the message waits for the next pass
                     if channel not in opened:  # before any message is marked sending
                         opened[channel] = self.transports[channel]()
-                    if not self._send_one(message_id, opened, down, result):
+                    if not self._send_one(message_id, prepared, opened, down, result):
                         return result  # the lease was lost: another sender carries on
         finally:
+            renderer.shutdown(cancel_futures=True)
             for transport in opened.values():
                 transport.close()
         return result
@@ -217,11 +240,14 @@ class MessageSenderPass:
                     PatientMessage.channel.in_(channels))
                 .order_by(PatientMessage.next_attempt_at, PatientMessage.id).limit(BATCH))]
 
-    def _send_one(self, message_id: int, opened: dict[MessageChannel, Transport],
-                  down: set[MessageChannel], result: SendResult) -> bool:
+    def _send_one(self, message_id: int, prepared: _Prepared | None,
+                  opened: dict[MessageChannel, Transport], down: set[MessageChannel],
+                  result: SendResult) -> bool:
         """Claim, hand over and record one message. False when the lease was lost."""
+        if prepared is None:
+            return True  # sent, parked or withdrawn meanwhile
         try:
-            claimed = self._claim(message_id, result)
+            claimed = self._claim(message_id, prepared, result)
         except _LeaseLost:
             return False
         if claimed is None:
@@ -267,32 +293,38 @@ class MessageSenderPass:
         log.info("messages: message %d (%s, %s) sent", message_id, kind, channel.value)
         return True
 
-    def _claim(self, message_id: int, result: SendResult
-               ) -> tuple[Outgoing, MessageChannel, str] | None:
-        """Check the message is still due and wanted, render it, then in one short write
-        transaction mark it ``sending`` and renew the lease. The rendered message, or None
-        when it is not to be sent (postponed, withdrawn, parked, or taken meanwhile);
-        :class:`_LeaseLost` when the lease is not ours any more."""
+    def _prepare(self, message_id: int) -> _Prepared | None:
+        """Read the message and, if it is to go now, render it (on the render thread, in a
+        read transaction of its own). None when it is no longer pending."""
         ctx = self.ctx
         now = ctx.now()
         quiet_end = after_quiet_hours(now, ctx.tz, ctx.settings.quiet_hours)
-        outgoing: Outgoing | None = None
-        failure: str | None = None
-        # Rendered outside the write lock: a kiosk checking a patient in never waits for an
-        # email to be drawn.
         with ctx.db.read() as session:
             found = self._with_context(session, message_id)
             if found is None or found[0].state != MessageState.PENDING:
                 return None
             message = found[0]
-            quiet = message.kind in QUIET_KINDS and quiet_end > now
-            if not quiet and self._no_longer_wanted(*found, now) is None:
-                try:
-                    outgoing = self._render(message)
-                except Exception as error:  # a gap in the content: IT must look
-                    failure = f"could not be written: {type(error).__name__}"
-                    log.exception("messages: message %d (%s, %s) could not be rendered",
-                                  message.id, message.kind, message.channel.value)
+            if message.kind in QUIET_KINDS and quiet_end > now:
+                return _Prepared(quiet_until=quiet_end)
+            if self._no_longer_wanted(*found, now) is not None:
+                return _Prepared()  # the claim says why, in its own transaction
+            try:
+                return _Prepared(outgoing=self._render(message))
+            except Exception as error:  # a gap in the content: IT must look
+                log.exception("messages: message %d (%s, %s) could not be rendered",
+                              message.id, message.kind, message.channel.value)
+                return _Prepared(failure=f"could not be written: {type(error).__name__}")
+
+    def _claim(self, message_id: int, prepared: _Prepared, result: SendResult
+               ) -> tuple[Outgoing, MessageChannel, str] | None:
+        """In one short write transaction: check again that the message is still pending
+        and wanted, mark it ``sending`` and renew the lease. The rendered message, or None
+        when it is not to be sent (postponed, withdrawn, parked, or taken meanwhile);
+        :class:`_LeaseLost` when the lease is not ours any more. Rendering was done before,
+        outside the write lock: a kiosk checking a patient in never waits for an email."""
+        ctx = self.ctx
+        now = ctx.now()
+        outgoing, failure = prepared.outgoing, prepared.failure
         with ctx.db.write() as session:
             lease = session.get(MessageSender, ctx.settings.site_id)
             if lease is None or lease.lease_holder != self.holder:
@@ -302,8 +334,8 @@ class MessageSenderPass:
             if found is None or found[0].state != MessageState.PENDING:
                 return None
             message = found[0]
-            if quiet:
-                message.next_attempt_at = quiet_end  # due in the night: in the morning
+            if prepared.quiet_until is not None:  # due in the night: in the morning
+                message.next_attempt_at = prepared.quiet_until
                 return None
             why_not = self._no_longer_wanted(*found, now)  # again: an opt-out just now
             if why_not:
@@ -312,10 +344,12 @@ class MessageSenderPass:
                 log.info("messages: message %d (%s, %s) withdrawn: %s", message.id,
                          message.kind, message.channel.value, why_not)
                 return None
-            if failure is not None or outgoing is None:
+            if failure is not None:
                 message.state, message.next_attempt_at = MessageState.PARKED, now
-                message.reason = failure or "could not be written"
+                message.reason = failure
                 result.parked += 1
+                return None
+            if outgoing is None:  # unwanted when read, wanted again now: the next pass
                 return None
             message.state, message.attempts = MessageState.SENDING, message.attempts + 1
             lease.lease_until = now + timedelta(seconds=self.lease_seconds)
