@@ -188,3 +188,20 @@ def test_contacts_from_patient_telecom():
     assert _contacts([{"system": "phone", "value": "call the office", "use": "mobile"},
                       {"system": "email"}, "junk"]) == (None, None)
     assert _contacts(None) == (None, None)
+
+
+def test_metrics_count_messages_by_state(mail_ctx):
+    from tests.core.test_monitoring import scrape, serving
+
+    generate_day(mail_ctx, DAY, 10)
+    recorder = Recorder()
+    MessageSenderPass(mail_ctx, {MessageChannel.EMAIL: lambda: recorder}).send_once()
+    server = serving(mail_ctx)
+    try:
+        seen = scrape(server.port)
+    finally:
+        server.stop()
+    counts = status(mail_ctx).counts
+    assert seen[("lobby_kiosk_patient_messages", (("state", "sent"),))] == len(recorder.sent)
+    assert seen[("lobby_kiosk_patient_messages", (("state", "pending"),))] == counts["pending"]
+    assert seen[("lobby_kiosk_patient_messages", (("state", "parked"),))] == 0
