@@ -68,11 +68,13 @@ class Received:
 @dataclass
 class Mailbox:
     """What the server took; ``refuse`` maps a recipient to an SMTP reply for RCPT; ``on_data``
-    runs before the server answers the message data (to hold it there)."""
+    runs before the server answers the message data (to hold it there); ``accepted`` is set
+    once the server has sent its 250 for a message."""
 
     received: list[Received] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
     on_data: Any = None
+    accepted: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
@@ -98,6 +100,20 @@ def _authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism:
     return AuthResult(success=ok, handled=False)
 
 
+class _Answering(SMTP):
+    """aiosmtpd's server, telling the mailbox when it has answered a message with 250."""
+
+    async def push(self, status: Any) -> None:
+        await super().push(status)
+        if str(status).startswith("250 Message accepted"):
+            self.event_handler.accepted.set()
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return _Answering(self.handler, **self.SMTP_kwargs)
+
+
 class SmtpServer:
     """aiosmtpd on 127.0.0.1: ``implicit`` TLS (smtps) or STARTTLS (required), sign-in
     required. ``url`` is what smtp_url takes."""
@@ -120,7 +136,7 @@ class SmtpServer:
             # for its own check (it looks at STARTTLS only); it is TLS either way.
             options.update(authenticator=_authenticate, auth_require_tls=not implicit,
                            auth_required=True)
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port,
+        self.controller = _Controller(self.mailbox, hostname="127.0.0.1", port=self.port,
                                      server_hostname="localhost", **options)
         self.auth = auth
 

@@ -16,7 +16,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -254,7 +253,9 @@ def test_a_sender_killed_after_the_server_took_a_message_never_sends_it_again(
                               stderr=subprocess.PIPE)
     try:
         assert held.wait(60), sender.communicate(timeout=5)
-        time.sleep(0.3)  # the 250 is on its way to the sender, now waiting for the lock
+        # The server has answered 250: the sender has the message accepted, and waits for
+        # the database's lock to record it. Killed now.
+        assert server.mailbox.accepted.wait(10)
         os.kill(sender.pid, signal.SIGKILL)
         sender.wait(10)
     finally:
