@@ -158,6 +158,25 @@ def _country_code(value: str) -> str | None:
     return None if ok else "empty, or a country calling code of 1 to 3 digits such as '44' or '1'"
 
 
+def _smtp_url(value: str) -> str | None:
+    if value == "" or re.fullmatch(r"smtps?://([^@/\s:]+@)?[^@/\s:]+(:\d{1,5})?/?", value):
+        return None
+    return ("empty (no email), or 'smtp://[user@]host[:port]' (STARTTLS) or "
+            "'smtps://[user@]host[:port]' (TLS from the start); the password is smtp_password")
+
+
+def _email_address(value: str) -> str | None:
+    if value == "" or re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", value):
+        return None
+    return "empty, or an address such as 'appointments@practice.example.org'"
+
+
+def _quiet_hours(value: str) -> str | None:
+    if value == "" or re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value):
+        return None
+    return "empty (none), or 'HH:MM-HH:MM' in the practice's time, such as '21:00-08:00'"
+
+
 @dataclass(frozen=True)
 class Settings:
     """The effective settings. Field order is the order ``kiosk config show`` prints."""
@@ -327,6 +346,33 @@ class Settings:
         1, "Patient data (names, birth dates, appointments) is deleted after the end of its "
         "day plus this many days; 1: at the end of the next day. Visits stay, anonymous.",
         check=_not_negative)
+    smtp_url: str = _setting(
+        "", "Email to patients goes through this SMTP server: 'smtp://[user@]host[:port]' "
+        "(STARTTLS when offered) or 'smtps://[user@]host[:port]' (TLS from the start); the "
+        "user signs in with smtp_password. Empty: no email.", check=_smtp_url)
+    smtp_password: str = _setting(
+        "", "The SMTP user's password (with a user in smtp_url).", secret=True)
+    smtp_require_tls: bool = _setting(
+        True, "Refuse to send email over a connection without TLS (an smtp:// server that "
+        "offers no STARTTLS). Turn off only for a relay on this machine.")
+    smtp_ca_file: str = _setting(
+        "", "File of CA certificates (PEM) to trust for the SMTP server; empty: as for "
+        "fhir_ca_bundle, the system's CA file.")
+    smtp_timeout_seconds: float = _setting(
+        20.0, "Seconds to wait for the SMTP server to connect or answer.", check=_positive)
+    message_from: str = _setting(
+        "", "The From address of email to patients (the practice's); needed with smtp_url.",
+        check=_email_address)
+    send_confirmations: bool = _setting(
+        True, "Send a confirmation when an appointment booked ahead is first seen.")
+    reminder_hours: int = _setting(
+        24, "Send a reminder this many hours before each appointment; 0: no reminders.",
+        check=_not_negative)
+    quiet_hours: str = _setting(
+        "21:00-08:00", "Confirmations and reminders falling in these hours (the practice's "
+        "time, 'HH:MM-HH:MM') wait for their end; empty: none.", check=_quiet_hours)
+    messages_poll_seconds: int = _setting(
+        30, "Seconds between the passes of `kiosk messages --watch`.", check=_positive)
     log_level: str = _setting("INFO", "Log level: DEBUG, INFO, WARNING or ERROR.", check=_log_level)
     log_format: str = _setting(
         "text", "Log lines as 'text', or 'json' (one JSON object per line).", check=_log_format)

@@ -131,6 +131,39 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--status", action="store_true", help="print the sync status and exit")
     sync.set_defaults(handler=cmd_sync)
 
+    messages = commands.add_parser(
+        "messages", help="messages to patients: confirmations and reminders by email")
+    messages.add_argument("--watch", action="store_true",
+                          help="send what is due every messages_poll_seconds (the service)")
+    messages.set_defaults(handler=cmd_messages_watch)
+    message_commands = messages.add_subparsers(dest="messages_command", metavar="ACTION")
+    send = message_commands.add_parser("send", help="send everything due now, once, and exit")
+    send.add_argument("--now", dest="send_now", metavar="ISO8601",
+                      help="as if it were this time (practice time)")
+    send.set_defaults(handler=cmd_messages_send)
+    message_status = message_commands.add_parser(
+        "status", help="messages sent, pending and parked (with the reasons)")
+    message_status.add_argument("--json", action="store_true")
+    message_status.set_defaults(handler=cmd_messages_status)
+    preview = message_commands.add_parser(
+        "preview", help="write an appointment's message for the practice to review")
+    preview.add_argument("--appointment", required=True, metavar="ID",
+                         help="the appointment's external id")
+    preview.add_argument("--channel", choices=["email", "sms"], default="email")
+    preview.add_argument("--kind", choices=["confirmation", "reminder", "rescheduled",
+                                            "cancelled"], default="confirmation")
+    preview.add_argument("--language", metavar="CODE",
+                         help="default: the patient's language, else the site's")
+    preview.add_argument("--output", metavar="FILE",
+                         help="write here (an email as .eml) instead of to stdout")
+    preview.set_defaults(handler=cmd_messages_preview)
+    opt_out = message_commands.add_parser(
+        "opt-out", help="send a patient no more messages (what is pending is withdrawn)")
+    opt_out.add_argument("patient", metavar="PATIENT-ID", help="the patient's external id")
+    opt_out.add_argument("--undo", action="store_true", help="send them messages again")
+    opt_out.add_argument("--staff", default="cli", help="who acts (audit record)")
+    opt_out.set_defaults(handler=cmd_messages_opt_out)
+
     run = commands.add_parser(
         "run", help="the production kiosk: full screen and locked down (staff leave it by "
         "five taps in the top corner and a PIN)")
@@ -554,6 +587,126 @@ def cmd_sync(rt: Runtime, args: argparse.Namespace) -> int:
     if not result.ok:
         print(f"Sync incomplete: {result.error or pushed.unavailable}", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    return EXIT_OK
+
+
+def cmd_messages_watch(rt: Runtime, args: argparse.Namespace) -> int:
+    import signal
+
+    from kiosk.messages.sender import MessageSenderPass
+
+    if not args.watch:
+        raise UsageError("kiosk messages: give --watch, or an action: send, status, preview, "
+                         "opt-out")
+    ctx = rt.ctx
+    if not ctx.settings.smtp_url:
+        raise UsageError("no way to send configured: set smtp_url (KIOSK_SMTP_URL)")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    log.info("messages: sending every %d s", ctx.settings.messages_poll_seconds)
+    MessageSenderPass(ctx).watch(stop)
+    return EXIT_OK
+
+
+def cmd_messages_send(rt: Runtime, args: argparse.Namespace) -> int:
+    from kiosk.messages.sender import MessageSenderPass
+
+    if args.send_now:
+        try:
+            rt.clock = RunningClock(parse_instant(args.send_now, ZoneInfo(rt.settings.timezone)))
+        except ValueError:
+            raise UsageError(f"--now: expected an ISO 8601 time, got {args.send_now!r}"
+                             ) from None
+    ctx = rt.ctx
+    if not ctx.settings.smtp_url:
+        raise UsageError("no way to send configured: set smtp_url (KIOSK_SMTP_URL)")
+    if not ctx.settings.message_from:
+        raise UsageError("no From address: set message_from (KIOSK_MESSAGE_FROM)")
+    result = MessageSenderPass(ctx).send_once()
+    if result.standing_by:
+        print(f"Not sent: {result.standing_by}.", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Messages: {result.sent} sent, {result.retrying} to retry, {result.parked} parked "
+          f"({result.interrupted} interrupted earlier), {result.withdrawn} withdrawn.")
+    return EXIT_OK
+
+
+def cmd_messages_status(rt: Runtime, args: argparse.Namespace) -> int:
+    from kiosk.messages.outbox import status
+
+    ctx = rt.ctx
+    found = status(ctx)
+    if args.json:
+        _print_json({"counts": found.counts, "parked": [
+            {"id": p.message_id, "kind": p.kind, "channel": p.channel, "reason": p.reason,
+             "at": ctx.local(p.since).isoformat()} for p in found.parked]})
+        return EXIT_OK
+    counts = found.counts
+    print(f"sent: {counts['sent']}  pending: {counts['pending']}  parked: {counts['parked']}  "
+          f"sending: {counts['sending']}  withdrawn: {counts['withdrawn']}")
+    if found.oldest_pending_due is not None:
+        print(f"oldest due and unsent since {ctx.local(found.oldest_pending_due):%Y-%m-%d %H:%M}")
+    for parked in found.parked:
+        print(f"parked #{parked.message_id} {parked.kind} by {parked.channel} "
+              f"({ctx.local(parked.since):%Y-%m-%d %H:%M}): {parked.reason}")
+    return EXIT_OK
+
+
+def cmd_messages_preview(rt: Runtime, args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from kiosk.messages.email import message_id_header
+    from kiosk.messages.outbox import appointment_facts
+    from kiosk.messages.render import MessageKind, render_email, render_sms
+    from kiosk.store.models import Appointment, Location, Patient, Provider
+
+    ctx = rt.ctx
+    with ctx.db.read() as session:
+        row = session.execute(
+            select(Appointment, Patient.preferred_language, Patient.email, Provider.display_name,
+                   Location.name)
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .join(Provider, Provider.id == Appointment.provider_id)
+            .join(Location, Location.id == Appointment.location_id)
+            .where(Appointment.site_id == ctx.settings.site_id,
+                   Appointment.external_id == args.appointment)).first()
+    if row is None:
+        print(f"no appointment with id {args.appointment!r}", file=sys.stderr)
+        return EXIT_FAILED
+    appointment, preferred, email, provider, place = row
+    language = args.language or preferred or ctx.settings.default_language
+    if language not in ctx.settings.languages:
+        raise UsageError(f"--language: one of {', '.join(ctx.settings.languages)}")
+    facts = appointment_facts(ctx, appointment, kind=MessageKind(args.kind), language=language,
+                              provider=provider, place=place)
+    try:
+        if args.channel == "sms":
+            data = render_sms(facts).encode() + b"\n"
+        else:
+            data = render_email(
+                facts, sender=ctx.settings.message_from or "practice@example.org",
+                recipient=email or "patient@example.org",
+                message_id=message_id_header(ctx.settings, 0)).as_bytes()
+    except NotImplementedError:
+        print("this release cannot write messages yet (no message content)", file=sys.stderr)
+        return EXIT_FAILED
+    if args.output:
+        Path(args.output).write_bytes(data)
+        print(f"Wrote {args.output}.")
+    else:
+        sys.stdout.buffer.write(data)
+    return EXIT_OK
+
+
+def cmd_messages_opt_out(rt: Runtime, args: argparse.Namespace) -> int:
+    from kiosk.messages.outbox import set_opt_out
+
+    if not set_opt_out(rt.ctx, args.patient, opted_out=not args.undo, actor=args.staff):
+        print(f"no patient with id {args.patient!r}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Patient {args.patient}: " + ("messages again." if args.undo else
+                                          "no more messages; pending ones withdrawn."))
     return EXIT_OK
 
 

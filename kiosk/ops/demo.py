@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from kiosk.base.clock import local_day_bounds
 from kiosk.domain import tokens
 from kiosk.domain.names import latin_family_name
+from kiosk.messages.outbox import AppointmentChange, appointment_changed
 from kiosk.store.models import (
     Appointment,
     AppointmentStatus,
@@ -101,19 +102,28 @@ def make_patients(count: int, seed: int) -> list[PatientRecord]:
     rng = random.Random(seed)
     pools = name_pools(seed)
     locales = list(LOCALES)
-    patients = [PatientRecord(ext, given, family, born, lang)
-                for ext, given, family, born, lang, _ in SHOWCASE]
+    patients = [PatientRecord(ext, given, family, born, lang, *demo_contacts(ext, number))
+                for number, (ext, given, family, born, lang, _) in enumerate(SHOWCASE)]
     earliest = date(1930, 1, 1).toordinal()
     span = date(2024, 12, 31).toordinal() - earliest
     for number in range(count):
         locale = rng.choice(locales)
         given, family = pools[locale]
+        external_id = f"pat-{number:07d}"
         patients.append(PatientRecord(
-            external_id=f"pat-{number:07d}", given_name=rng.choice(given),
+            external_id=external_id, given_name=rng.choice(given),
             family_name=rng.choice(family),
             birth_date=date.fromordinal(earliest + rng.randrange(span)),
-            preferred_language=LOCALES[locale]))
+            preferred_language=LOCALES[locale],
+            email=demo_contacts(external_id, len(SHOWCASE) + number)[0],
+            mobile=demo_contacts(external_id, len(SHOWCASE) + number)[1]))
     return patients
+
+
+def demo_contacts(external_id: str, number: int) -> tuple[str, str]:
+    """A demo patient's email and mobile: example.org (reserved for examples, RFC 2606) and
+    +44 7700 900000-900999 (Ofcom's range for drama: never a real subscriber)."""
+    return f"{external_id}@example.org", f"+447700900{number % 1000:03d}"
 
 
 def provider_list(count: int) -> list[tuple[str, str]]:
@@ -169,9 +179,18 @@ def generate_day(ctx: SiteContext, day: date, appointments: int, *, seed: int = 
         location_ids = upsert_locations(session, ctx.settings.site_id, LOCATIONS)
         provider_ids = upsert_providers(session, ctx.settings.site_id, providers)
         patient_ids = upsert_patients(session, ctx.settings.site_id, people)
+        known = set(session.scalars(select(Appointment.external_id).where(
+            Appointment.site_id == ctx.settings.site_id,
+            Appointment.external_id.in_([r.external_id for r in records]))))
         new = upsert_appointments(
             session, ctx.settings.site_id, secret, records, patients=patient_ids,
             providers=provider_ids, locations=location_ids)
+        # Their confirmations and reminders, as a sync would enqueue them (with smtp_url set).
+        added = session.scalars(select(Appointment.id).where(
+            Appointment.site_id == ctx.settings.site_id,
+            Appointment.external_id.in_([r.external_id for r in records
+                                         if r.external_id not in known]))).all()
+        appointment_changed(session, ctx, [AppointmentChange(row_id) for row_id in added])
     if new >= 1000:
         ctx.db.analyze()
     return DemoSummary(day, len(records), new, len(people), len(providers))
@@ -207,6 +226,15 @@ def try_sheet(ctx: SiteContext, codes: Path, count: int = 4) -> str:
             line += f"\n         QR {token}  ({png})"
         lines.append(line)
     lines.append("  Twins: family name Okafor, born 2015-06-01: the kiosk asks for the given name.")
+    if rows:
+        first = rows[0][0]
+        lines.append(f"Their messages (demo patients have @example.org addresses): "
+                     f"kiosk messages preview --appointment {first} --channel email "
+                     f"--output confirmation.eml"
+                     + ("; to a local mail catcher, set smtp_url (such as smtp://127.0.0.1:1025 "
+                        "with smtp_require_tls = false) and run kiosk messages send"
+                        if not ctx.settings.smtp_url else
+                        f"; kiosk messages send delivers them through {ctx.settings.smtp_url}"))
     return "\n".join(lines)
 
 

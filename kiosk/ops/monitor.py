@@ -62,6 +62,7 @@ class SiteFigures:
     outbox: dict[str, int] = field(default_factory=dict)             # by state
     outbox_oldest_pending: float = 0.0                               # seconds
     outbox_parked_recently: int = 0                                  # within PARKED_RECENT
+    messages: dict[str, int] = field(default_factory=dict)           # to patients, by state
     sync_configured: bool = False
     sync_last_success: datetime | None = None
     sync_lag: float | None = None                                    # seconds; None: never
@@ -79,6 +80,7 @@ def read_figures(ctx: SiteContext, *, health_only: bool = False) -> SiteFigures:
     with ctx.db.read() as session:
         site = read_site_health(session, ctx)
         figures.outbox = site.outbox
+        figures.messages = site.messages
         figures.sync_last_success = site.last_sync
         figures.sync_lag = (now - site.last_sync).total_seconds() if site.last_sync else None
         figures.sync_failing = site.sync_error is not None
@@ -149,6 +151,10 @@ class _SiteCollector:
         yield GaugeMetricFamily(PREFIX + "outbox_oldest_pending_seconds", "Age of the oldest "
                                 "check-in not yet written back (0: none).",
                                 value=figures.outbox_oldest_pending)
+        yield _labelled("patient_messages", "Messages to patients (confirmations, reminders), "
+                        "by state (pending, sending, sent, parked: refused or interrupted, "
+                        "needs a person; withdrawn: no longer wanted).", "state",
+                        figures.messages)
         yield _labelled("kiosks", "Kiosks of the site by heartbeat (online, offline).",
                         "state", figures.kiosks)
         yield GaugeMetricFamily(PREFIX + "sync_configured", "1 when a FHIR server is "

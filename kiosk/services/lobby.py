@@ -14,7 +14,7 @@ from kiosk.base.clock import local_day_bounds
 from kiosk.store.audit import audit
 from kiosk.store.dialect import upsert_for
 from kiosk.store.models import Feedback, HelpRequest, KioskHeartbeat, SyncStatus
-from kiosk.store.outbox import counts
+from kiosk.store.outbox import counts, message_counts
 from kiosk.store.site import SiteContext, ensure_site
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,7 @@ class SiteHealth:
     sync_error: str | None
     lease_holder: str | None       # the sync worker active for the site
     outbox: dict[str, int]         # write-backs by state (pending, sent, skipped, parked)
+    messages: dict[str, int]       # messages to patients by state (pending, sent, parked...)
 
     @property
     def outbox_pending(self) -> int:
@@ -123,7 +124,8 @@ def read_site_health(session: Session, ctx: SiteContext) -> SiteHealth:
     return SiteHealth(kiosks, status.last_success_at if status else None,
                       status.last_attempt_at if status else None,
                       status.last_error if status else None,
-                      status.lease_holder if status else None, counts(session, site_id))
+                      status.lease_holder if status else None, counts(session, site_id),
+                      message_counts(session, site_id))
 
 
 def record_feedback(ctx: SiteContext, kiosk_id: str, score: int, language: str,

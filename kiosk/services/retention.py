@@ -1,10 +1,12 @@
-"""Patient data does not stay: names, birth dates and the practice system's copy of each
-appointment are deleted once their day is over plus ``retention_days`` (default 1: to the end
-of the next day). What remains of a visit is anonymous: ticket, provider, times, language
-and method, for the day report and the wait estimates. A check-in still waiting to be sent
-upstream (or refused, for IT to look at) keeps its appointment for up to :data:`UNSENT_GRACE`
-more: long enough to mend a server or a mapping, not so long that a practice system that is
-gone keeps patient data here for ever. Then it goes too, and an audit record says so."""
+"""Patient data does not stay: names, birth dates, contacts (email, mobile), the practice
+system's copy of each appointment, and what messages to patients said and to whom, are deleted
+once their day is over plus ``retention_days`` (default 1: to the end of the next day); of a
+message only its kind, channel, state and times remain, for the counts. What remains of a
+visit is anonymous: ticket, provider, times, language and method, for the day report and the
+wait estimates. A check-in still waiting to be sent upstream (or refused, for IT to look at)
+keeps its appointment for up to :data:`UNSENT_GRACE` more: long enough to mend a server or a
+mapping, not so long that a practice system that is gone keeps patient data here for ever.
+Then it goes too, and an audit record says so."""
 
 from __future__ import annotations
 
@@ -13,16 +15,29 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, exists, func, select, update
+from sqlalchemy import (
+    CursorResult,
+    String,
+    case,
+    delete,
+    exists,
+    func,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy import cast as sql_cast
 
 from kiosk.base.clock import local_day_bounds
 from kiosk.store.audit import audit
 from kiosk.store.models import (
     Appointment,
     AuditEvent,
+    MessageState,
     OutboxItem,
     OutboxState,
     Patient,
+    PatientMessage,
     PatientNameKey,
     Visit,
 )
@@ -41,6 +56,7 @@ class Purged:
     visits_anonymised: int
     kept_for_outbox: int  # appointments past retention whose check-in is not sent yet
     abandoned: int = 0    # ... and past the grace as well: deleted, write-back given up
+    messages: int = 0     # messages to patients emptied: address, facts and text gone
 
 
 def purge(ctx: SiteContext, *, dry_run: bool = False) -> Purged:
@@ -78,6 +94,15 @@ def purge(ctx: SiteContext, *, dry_run: bool = False) -> Purged:
         run(update(AuditEvent).where(AuditEvent.appointment_id.in_(doomed))
             .values(appointment_id=None))
         run(delete(OutboxItem).where(OutboxItem.appointment_id.in_(doomed)))
+        messages = run(update(PatientMessage).where(
+            PatientMessage.site_id == site,
+            PatientMessage.appointment_id.in_(doomed)
+            | (PatientMessage.appointment_id.is_(None) & (PatientMessage.created_at < cutoff)
+               & PatientMessage.recipient.is_not(None))).values(
+            recipient=None, facts=None, body=None, patient_id=None, appointment_id=None,
+            visit_id=None, key=literal("purged-") + sql_cast(PatientMessage.id, String),
+            state=case((PatientMessage.state == MessageState.PENDING, MessageState.WITHDRAWN),
+                       else_=PatientMessage.state)))
         appointments = run(delete(Appointment).where(Appointment.id.in_(doomed)))
         orphans = select(Patient.id).where(
             Patient.site_id == site,
@@ -89,13 +114,13 @@ def purge(ctx: SiteContext, *, dry_run: bool = False) -> Purged:
             session.rollback()
     if not dry_run:
         ctx.db.flush_deleted()  # out of the SQLite file and its log now (README, Privacy)
-    result = Purged(appointments, patients, visits, unsent_old - abandoned, abandoned)
+    result = Purged(appointments, patients, visits, unsent_old - abandoned, abandoned, messages)
     if abandoned:
         log.warning("purge%s: %d check-ins never written back to the practice system are "
                     "given up after %d more days; their patient data goes too",
                     " (dry run)" if dry_run else "", abandoned, UNSENT_GRACE.days)
-    log.info("purge%s: %d appointments, %d patients, %d visits made anonymous (before %s); "
-             "%d kept until their check-in is sent", " (dry run)" if dry_run else "",
-             result.appointments, result.patients, result.visits_anonymised, keep_from_day,
-             result.kept_for_outbox)
+    log.info("purge%s: %d appointments, %d patients, %d visits made anonymous, %d messages "
+             "emptied (before %s); %d kept until their check-in is sent",
+             " (dry run)" if dry_run else "", result.appointments, result.patients,
+             result.visits_anonymised, result.messages, keep_from_day, result.kept_for_outbox)
     return result

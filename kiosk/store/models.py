@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -171,6 +172,14 @@ class Patient(Base):
     given_key: Mapped[str] = mapped_column(String(200))
     birth_date: Mapped[date]
     preferred_language: Mapped[str | None] = mapped_column(String(16))
+    # Where messages to the patient go (kiosk.messages), as the practice system records them;
+    # deleted with the name by retention.
+    email: Mapped[str | None] = mapped_column(String(254))
+    mobile: Mapped[str | None] = mapped_column(String(32))  # E.164 when the source gives it
+    # The patient asked for no more messages (reception's flag, or a reply STOP). Kept here,
+    # not upstream: a sync never clears it.
+    messages_opt_out: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                   server_default=false())
 
 
 class PatientNameKey(Base):
@@ -366,6 +375,64 @@ class OutboxItem(Base):
     next_attempt_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class MessageChannel(enum.StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class MessageState(enum.StrEnum):
+    PENDING = "pending"      # to send from next_attempt_at (and not before due_at)
+    SENDING = "sending"      # handed to the server; found so by a later pass: parked, not resent
+    SENT = "sent"
+    PARKED = "parked"        # refused, or interrupted while sending: IT must look (reason)
+    WITHDRAWN = "withdrawn"  # no longer true or wanted: moved, cancelled, past, opted out
+
+
+class PatientMessage(Base):
+    """A message to a patient (kiosk.messages.outbox), committed with the change that causes
+    it. ``key`` makes it unique: the same message is never enqueued twice. ``facts`` (what
+    the message says, rendered when sent) or ``body`` (a text already written) and
+    ``recipient`` are patient data: retention blanks them with the rest."""
+
+    __tablename__ = "patient_message"
+    __table_args__ = (UniqueConstraint("site_id", "key"),
+                      Index("ix_patient_message_state_next", "state", "next_attempt_at"),
+                      Index("ix_patient_message_appointment_id", "appointment_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    patient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patient.id", ondelete="SET NULL"))
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointment.id", ondelete="SET NULL"))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20))           # kiosk.messages.render.MessageKind
+    channel: Mapped[MessageChannel] = mapped_column(_enum(MessageChannel, "message_channel"))
+    language: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str | None] = mapped_column(String(254))
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    state: Mapped[MessageState] = mapped_column(_enum(MessageState, "message_state"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)  # codes and the server's reply, no address
+
+
+class MessageSender(Base):
+    """The lease that keeps one message sender per site: a message found ``sending`` by the
+    lease's holder was left so by a sender that died."""
+
+    __tablename__ = "message_sender"
+
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), primary_key=True)
+    lease_holder: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None]
 
 
 class SyncStatus(Base):

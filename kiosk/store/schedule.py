@@ -37,6 +37,8 @@ class PatientRecord:
     family_name: str
     birth_date: date
     preferred_language: str | None = None
+    email: str | None = None
+    mobile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,8 @@ def upsert_patients(session: Session, site_id: str,
                                       sort_by_parameter_order=True),
             [{"site_id": site_id, "external_id": r.external_id, "given_name": r.given_name,
               "family_name": r.family_name, "given_key": name_key(r.given_name),
-              "birth_date": r.birth_date, "preferred_language": r.preferred_language}
+              "birth_date": r.birth_date, "preferred_language": r.preferred_language,
+              "email": r.email, "mobile": r.mobile, "messages_opt_out": False}
              for r in chunk])
         chunk_ids = {external_id: row_id for row_id, external_id in rows}
         ids.update(chunk_ids)
@@ -128,6 +131,7 @@ def upsert_patients(session: Session, site_id: str,
         patient.given_key = name_key(record.given_name)
         patient.birth_date = record.birth_date
         patient.preferred_language = record.preferred_language
+        patient.email, patient.mobile = record.email, record.mobile  # the opt-out stays
     session.flush()
     return ids
 

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from kiosk.base.clock import local_day_bounds
+from kiosk.messages.outbox import AppointmentChange, appointment_changed
 from kiosk.store.audit import audit
 from kiosk.store.models import Appointment, AppointmentStatus, SyncStatus, Visit
 from kiosk.store.schedule import (
@@ -265,15 +266,45 @@ def _patient(resource: dict[str, Any], languages: tuple[str, ...]) -> PatientRec
         return None
     if not family.strip() or not given.strip():
         return None
+    email, mobile = _contacts(resource.get("telecom"))
     return PatientRecord(resource["id"], given.strip()[:200], family.strip()[:200], birth_date,
-                         _language(resource, languages))
+                         _language(resource, languages), email, mobile)
+
+
+def _contacts(telecom: Any) -> tuple[str | None, str | None]:
+    """(email, mobile) from Patient.telecom: system email; system sms, or phone with use
+    mobile. The best ranked of each (rank 1 first, then in order); an old one is never used."""
+    usable = [point for point in telecom if isinstance(point, dict)
+              and isinstance(point.get("value"), str) and point.get("use") != "old"] \
+        if isinstance(telecom, list) else []
+    usable.sort(key=lambda point: point["rank"] if isinstance(point.get("rank"), int)
+                else 1 << 30)  # stable: the order given breaks ties
+    emails = [point["value"].strip() for point in usable if point.get("system") == "email"]
+    mobiles = [point["value"] for point in usable if point.get("system") == "sms"
+               or (point.get("system") == "phone" and point.get("use") == "mobile")]
+    email = next((value for value in emails
+                  if 3 <= len(value) <= 254 and "@" in value.strip("@")
+                  and not any(c.isspace() for c in value)), None)
+    mobile = next((number for number in map(_phone_number, mobiles) if number), None)
+    return email, mobile
+
+
+def _phone_number(value: str) -> str | None:
+    """A number as digits (with a leading + when it has one), or None if it is not one."""
+    digits = "".join(c for c in value if c.isdigit())
+    if not 6 <= len(digits) <= 15 or any(c.isalpha() for c in value):
+        return None
+    return ("+" if value.strip().startswith("+") else "") + digits
 
 
 def _language(resource: dict[str, Any], languages: tuple[str, ...]) -> str | None:
-    """The patient's preferred language as a kiosk language code, if the kiosk offers it."""
-    for communication in resource.get("communication") or []:
-        if not isinstance(communication, dict):
-            continue
+    """The patient's preferred language as a kiosk language code, if the kiosk offers it:
+    communications marked preferred first, then the others in their order."""
+    listed = resource.get("communication")
+    communications = [c for c in listed if isinstance(c, dict)] \
+        if isinstance(listed, list) else []
+    communications.sort(key=lambda c: c.get("preferred") is not True)
+    for communication in communications:
         codings = (communication.get("language") or {}).get("coding") or []
         for coding in codings:
             code = str(coding.get("code") or "") if isinstance(coding, dict) else ""
@@ -306,7 +337,8 @@ def _store(session: Session, ctx: SiteContext, secret: bytes, records: list[dict
     """Write one pull; returns (new appointments, flagged for reception, removed)."""
     site_id = ctx.settings.site_id
     existing = {row.external_id: row for row in session.execute(
-        select(Appointment.external_id, Appointment.id, Appointment.status, Visit.id.label("visit"))
+        select(Appointment.external_id, Appointment.id, Appointment.status, Appointment.start,
+               Visit.id.label("visit"))
         .outerjoin(Visit, Visit.appointment_id == Appointment.id)
         .where(Appointment.site_id == site_id,
                Appointment.external_id.in_([r["id"] for r in records] or [""])))}
@@ -326,6 +358,17 @@ def _store(session: Session, ctx: SiteContext, secret: bytes, records: list[dict
     new = upsert_appointments(session, site_id, secret, appointment_records,
                               patients=patient_ids, providers=provider_ids,
                               locations=location_ids)
+    # Messages to patients the changes call for, in this same transaction.
+    stored = {row.external_id: row.id for row in session.execute(
+        select(Appointment.external_id, Appointment.id).where(
+            Appointment.site_id == site_id,
+            Appointment.external_id.in_([r.external_id for r in appointment_records] or [""])))}
+    appointment_changed(session, ctx, [
+        AppointmentChange(stored[r.external_id], before.start if before else None,
+                          before.status if before else None)
+        for r in appointment_records
+        for before in [existing.get(r.external_id)]
+        if before is None or before.start != r.start or before.status != r.status])
     cancelled = [r["id"] for r in records if r["status"] == AppointmentStatus.CANCELLED]
     flagged = flag_cancelled_upstream(session, ctx, Appointment.external_id.in_(cancelled)) \
         if cancelled else 0

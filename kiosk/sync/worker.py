@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from kiosk.base import holders
 from kiosk.store.db import DatabaseUnavailable
 from kiosk.store.models import SyncStatus
 from kiosk.store.site import SiteContext
@@ -40,24 +39,7 @@ class PassResult:
 
 
 def holder_name(ctx: SiteContext) -> str:
-    return f"{ctx.settings.kiosk_id}@{socket.gethostname()}:{os.getpid()}"[:128]
-
-
-def _gone(holder: str) -> bool:
-    """True when ``holder`` names a process on this host that no longer runs (killed, or
-    crashed before giving its lease back): its successor need not wait out the lease. A
-    holder on another host, or a process id now used by another process, is waited out."""
-    place, _, pid = holder.rpartition(":")
-    host = place.partition("@")[2]
-    if host != socket.gethostname() or not pid.isdecimal():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # alive, under another user
-        return False
-    return False
+    return holders.holder_name(ctx.settings.kiosk_id)
 
 
 class SyncWorker:
@@ -84,7 +66,7 @@ class SyncWorker:
                     session.add(status)
                 elif (status.lease_holder not in (None, self.holder)
                       and status.lease_until is not None and status.lease_until > now):
-                    if _gone(status.lease_holder):
+                    if holders.holder_gone(status.lease_holder):
                         log.info("sync: taking over the lease of %s, which no longer runs",
                                  status.lease_holder)
                     else:

@@ -21,7 +21,16 @@ from kiosk.services.checkin import CheckinService
 from kiosk.services.lobby import heartbeat, open_help_requests, request_help
 from kiosk.services.queue import QueueService
 from kiosk.services.staff import MAX_FAILURES, StaffError, add_staff, sign_in
-from kiosk.store.models import AuditEvent, HelpRequest, StaffMember, Visit, VisitStatus
+from kiosk.store.models import (
+    AuditEvent,
+    HelpRequest,
+    MessageChannel,
+    MessageState,
+    PatientMessage,
+    StaffMember,
+    Visit,
+    VisitStatus,
+)
 from kiosk.store.site import SiteContext
 from tests.support.site import PEOPLE
 
@@ -336,6 +345,35 @@ def test_kiosk_health_shows_online_offline_and_the_outbox(qtbot, reception, staf
     assert lines[1].startswith("kiosk-2: OFFLINE")
     assert reception.tabs.tabText(2) == "Kiosks (1 offline)"
     assert "Check-ins waiting to be sent: 0" in reception.kiosks_tab.sync_line.text()
+    assert "Messages to patients" not in reception.kiosks_tab.sync_line.text()  # none yet
+
+
+@pytest.mark.parametrize("language", ["en", "ar", "zh_Hans"])
+def test_the_kiosks_tab_counts_messages_to_patients(qtbot, staffed, clock, language,
+                                                    tmp_path):
+    from ui.reception.window import ReceptionWindow
+
+    with staffed.db.write() as session:
+        for n, state in enumerate([MessageState.SENT] * 3 + [MessageState.PENDING,
+                                                             MessageState.PARKED]):
+            session.add(PatientMessage(
+                site_id=staffed.settings.site_id, key=f"m{n}", kind="confirmation",
+                channel=MessageChannel.EMAIL, language="en", created_at=clock.now(),
+                due_at=clock.now(), state=state, attempts=1, next_attempt_at=clock.now()))
+    staffed.settings = staffed.settings.replace(staff_language=language)
+    window = ReceptionWindow(staffed, chime=Chime())
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    sign_in_window(qtbot, window)
+    window.tabs.setCurrentWidget(window.kiosks_tab)
+    expected = window.t("Messages to patients: {sent} sent, {pending} waiting, {parked} "
+                        "parked (need a look).", sent=3, pending=1, parked=1)
+    qtbot.waitUntil(lambda: expected in window.kiosks_tab.sync_line.text(), timeout=5000)
+    if os.environ.get("SCREENSHOTS_DIR"):  # to look at: SCREENSHOTS_DIR=folder
+        window.grab().save(str(Path(os.environ["SCREENSHOTS_DIR"])
+                               / f"reception-kiosks-messages-{language}.png"))
+    window.close()
 
 
 def test_a_check_in_by_another_process_appears_live(qtbot, reception, staffed):

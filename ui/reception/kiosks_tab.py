@@ -69,6 +69,11 @@ class KiosksTab(QWidget):
         sync += " " + t(S_("Check-ins waiting to be sent: {pending}; refused (need a look): "
                            "{refused}."), pending=health.outbox_pending,
                         refused=health.outbox_parked)
+        if any(health.messages.values()):
+            sync += " " + t(S_("Messages to patients: {sent} sent, {pending} waiting, {parked} "
+                               "parked (need a look)."), sent=health.messages["sent"],
+                            pending=health.messages["pending"],
+                            parked=health.messages["parked"])
         self.sync_line.setText(sync)
         offline = [k.kiosk_id for k in health.kiosks if not k.online]
         self.titled.emit(t(S_("Kiosks ({count} offline)"), count=len(offline))
