@@ -65,11 +65,12 @@ class AppointmentChange:
 
 
 def channels_for(settings: Settings, patient: Patient) -> list[MessageChannel]:
-    """The channels this patient can be reached by and this site sends on. Text messages are
-    added here with their gateway's settings."""
+    """The channels this patient can be reached by and this site sends on."""
     found = []
     if patient.email and settings.smtp_url:
         found.append(MessageChannel.EMAIL)
+    if patient.mobile and settings.sms_gateway != "none":
+        found.append(MessageChannel.SMS)
     return found
 
 
@@ -155,9 +156,11 @@ def appointment_changed(session: Session, ctx: SiteContext,
                 due = after_quiet_hours(due, ctx.tz, settings.quiet_hours)
             if kind == MessageKind.REMINDER and (due <= now or due >= appointment.start):
                 continue  # booked too late for one (the confirmation is enough), or too quiet
+            channels = channels_for(settings, patient)
             facts = appointment_facts(ctx, appointment, kind=kind, language=language,
-                                      provider=provider, place=place, sequence=sequence)
-            for channel in channels_for(settings, patient):
+                                      provider=provider, place=place, sequence=sequence,
+                                      code_by_email=MessageChannel.EMAIL in channels)
+            for channel in channels:
                 key = message_key(appointment, kind, channel)
                 if key in keys:
                     continue
@@ -188,7 +191,7 @@ def _address(patient: Patient, channel: MessageChannel) -> str | None:
 
 def appointment_facts(ctx: SiteContext, appointment: Appointment, *, kind: MessageKind,
                       language: str, provider: str, place: str,
-                      sequence: int = 0) -> AppointmentFacts:
+                      sequence: int = 0, code_by_email: bool = True) -> AppointmentFacts:
     """What a message about ``appointment`` may say; the code is the one for its (new) day."""
     local_start = ctx.local(appointment.start)
     token = None if kind == MessageKind.CANCELLED else tokens.issue(
@@ -196,14 +199,18 @@ def appointment_facts(ctx: SiteContext, appointment: Appointment, *, kind: Messa
     return AppointmentFacts(
         kind=kind, language=language, practice=ctx.settings.site_name, starts_at=local_start,
         provider=provider, place=place, token=token,
-        uid=f"{appointment.external_id}.{ctx.settings.site_id}@lobby-kiosk", sequence=sequence)
+        uid=f"{appointment.external_id}.{ctx.settings.site_id}@lobby-kiosk", sequence=sequence,
+        ends_at=ctx.local(appointment.end) if appointment.end > appointment.start else None,
+        code_by_email=code_by_email)
 
 
 def facts_to_json(facts: AppointmentFacts) -> dict[str, Any]:
     return {"kind": facts.kind.value, "language": facts.language, "practice": facts.practice,
             "starts_at": facts.starts_at.isoformat(), "provider": facts.provider,
             "place": facts.place, "token": facts.token, "uid": facts.uid,
-            "sequence": facts.sequence}
+            "sequence": facts.sequence,
+            "ends_at": facts.ends_at.isoformat() if facts.ends_at else None,
+            "code_by_email": facts.code_by_email}
 
 
 def facts_from_json(data: dict[str, Any], tz: ZoneInfo) -> AppointmentFacts:
@@ -212,7 +219,10 @@ def facts_from_json(data: dict[str, Any], tz: ZoneInfo) -> AppointmentFacts:
         practice=str(data["practice"]),
         starts_at=datetime.fromisoformat(data["starts_at"]).astimezone(tz),
         provider=str(data["provider"]), place=str(data["place"]),
-        token=data.get("token"), uid=str(data["uid"]), sequence=int(data.get("sequence", 0)))
+        token=data.get("token"), uid=str(data["uid"]), sequence=int(data.get("sequence", 0)),
+        ends_at=datetime.fromisoformat(data["ends_at"]).astimezone(tz)
+        if data.get("ends_at") else None,
+        code_by_email=bool(data.get("code_by_email", True)))
 
 
 def _withdraw(session: Session, which: Any, reason: str) -> int:

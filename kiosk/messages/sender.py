@@ -45,6 +45,7 @@ from kiosk.messages.outbox import (
     facts_from_json,
 )
 from kiosk.messages.render import MessageKind, render_email, render_sms
+from kiosk.messages.sms import SmsTransport, gateway_from_settings
 from kiosk.store.db import DatabaseUnavailable
 from kiosk.store.models import (
     Appointment,
@@ -108,10 +109,17 @@ def backoff(attempts: int) -> timedelta:
 
 
 def default_transports(ctx: SiteContext) -> dict[MessageChannel, TransportFactory]:
-    """The transports the settings configure (email with ``smtp_url``)."""
+    """The transports the settings configure (email with ``smtp_url``, text messages with
+    ``sms_gateway``)."""
     found: dict[MessageChannel, TransportFactory] = {}
     if ctx.settings.smtp_url:
         found[MessageChannel.EMAIL] = lambda: SmtpTransport(ctx.settings)
+    if ctx.settings.sms_gateway != "none":
+        def texts() -> Transport:
+            gateway = gateway_from_settings(ctx.settings)
+            assert gateway is not None
+            return SmsTransport(gateway)
+        found[MessageChannel.SMS] = texts
     return found
 
 

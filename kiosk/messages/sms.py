@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import requests
 
 from kiosk.base.settings import Settings, SettingsError
+from kiosk.messages.delivery import MaybeDelivered, Outgoing, PermanentFailure
+from kiosk.messages.delivery import TemporaryFailure as DeliveryTemporaryFailure
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,11 @@ class SmsError(Exception):
 class TemporaryFailure(SmsError):
     """Try again later: no connection, no answer in time, the gateway busy or failing (5xx),
     our credentials refused (a setting IT fixes; the text itself is fine)."""
+
+
+class MaybeSent(SmsError):
+    """The text was handed over and no answer came: it may be on its way. Never retried (the
+    patient would get it twice)."""
 
 
 class Refused(SmsError):
@@ -107,8 +114,13 @@ def _request(http: requests.Session, method: str, url: str, *, timeout: float,
     that names no URL."""
     try:
         return http.request(method, url, timeout=timeout, data=data, headers=headers)
-    except requests.Timeout:
-        raise TemporaryFailure(f"no answer within {timeout:g} s") from None
+    except requests.ConnectTimeout:
+        raise TemporaryFailure(f"cannot connect to the SMS gateway within {timeout:g} s") \
+            from None
+    except requests.ReadTimeout:
+        # The request went out: the gateway may have taken the text. Not sent again.
+        raise MaybeSent(f"no answer within {timeout:g} s after the text was handed over") \
+            from None
     except requests.ConnectionError:
         raise TemporaryFailure("cannot connect to the SMS gateway") from None
     except requests.RequestException as error:
@@ -222,3 +234,25 @@ def gateway_from_settings(settings: Settings) -> SmsGateway | None:
                              base_url=settings.sms_url or TWILIO_API,
                              timeout=settings.sms_timeout_seconds)
     return None
+
+
+class SmsTransport:
+    """The outbox's transport for text messages (:mod:`kiosk.messages.delivery`) over a
+    gateway: its failures mapped to the outbox's three (retry, park, park as maybe sent)."""
+
+    def __init__(self, gateway: SmsGateway) -> None:
+        self.gateway = gateway
+
+    def send(self, message: Outgoing) -> None:
+        try:
+            self.gateway.send(message.recipient, message.text or "",
+                              f"outbox-{message.message_id}")
+        except MaybeSent as error:
+            raise MaybeDelivered(error.reason) from None
+        except Refused as error:
+            raise PermanentFailure(error.reason) from None
+        except TemporaryFailure as error:  # the gateway down or busy: the rest would fail too
+            raise DeliveryTemporaryFailure(error.reason, server_down=True) from None
+
+    def close(self) -> None:
+        self.gateway.close()

@@ -89,6 +89,7 @@ class CheckinMethod(enum.StrEnum):
     QR = "qr"
     NAME_DOB = "name_dob"
     STAFF = "staff"
+    TEXT = "text"  # a text message from the number on record (HERE, from the car park)
 
 
 def _enum(kind: type[enum.StrEnum], name: str) -> Enum:
@@ -266,6 +267,10 @@ class Visit(Base):
     # The appointment was cancelled in the practice system after this patient checked in:
     # reception must see it (the visit stays in the queue).
     cancelled_upstream: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The patient asked to be texted when they are next and when called (the kiosk's "text
+    # me" touch, or a check-in by text).
+    text_when_next: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                 server_default=false())
 
     appointment: Mapped[Appointment | None] = relationship(lazy="raise")
     provider: Mapped[Provider] = relationship(lazy="raise")

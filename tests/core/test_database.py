@@ -14,7 +14,7 @@ from kiosk.store import db as kiosk_db
 from kiosk.store.db import Database, DatabaseUnavailable
 from kiosk.store.models import Base
 from kiosk.store.site import SiteContext
-from tests.support.site import make_settings
+from tests.support.site import at, make_settings
 
 
 def test_migrations_build_exactly_the_models(ctx):
@@ -187,3 +187,35 @@ def test_an_outage_is_logged_when_it_starts_and_when_it_ends(tmp_path, caplog):
     assert [level for level, _ in lines] == ["ERROR", "WARNING"], lines
     assert "reachable again" in caplog.records[-1].getMessage()
     db.dispose()
+
+
+def test_an_upgrade_that_copies_the_visit_table_keeps_every_row_that_refers_to_a_visit(
+        ctx, day, clock):
+    """SQLite alters a table by copying it and dropping the original (0013 copies visit):
+    with foreign keys on, that drop would delete each visit's recorded estimates and empty
+    the audit's and help requests' references. The upgrade runs with them off, and checks."""
+    from alembic import command
+    from sqlalchemy import func, select
+
+    from kiosk.services.checkin import CheckinService
+    from kiosk.services.lobby import request_help
+    from kiosk.store.db import alembic_config
+    from kiosk.store.models import AuditEvent, HelpRequest, WaitEstimateRecord
+
+    clock.set(at(8, 50))
+    for who in ("muller", "hashemi"):
+        assert CheckinService(ctx).by_name(day[who].family, day[who].birth_date,
+                                           kiosk_id="k1").ticket
+    request_help(ctx, "k1", "result", visit_id=1)
+
+    def references() -> tuple[int, int, int]:
+        with ctx.db.read() as session:
+            return (session.scalar(select(func.count()).select_from(WaitEstimateRecord)),
+                    session.scalar(select(func.count()).where(AuditEvent.visit_id.is_not(None))),
+                    session.scalar(select(func.count()).where(HelpRequest.visit_id.is_not(None))))
+
+    before = references()
+    assert before[0] == 2 and before[1] >= 2 and before[2] == 1
+    command.downgrade(alembic_config(ctx.db.engine), "0012")
+    ctx.db.upgrade()
+    assert references() == before
