@@ -109,6 +109,9 @@ class CheckinResult:
     retry_at: datetime | None = None  # LOCKED: when name check-in works again on this kiosk
     visit_id: int | None = None
     provider_id: int | None = None  # the line the visit is in (its wait is replayed there)
+    # For the patient at the kiosk only: the last two digits of the mobile number on record
+    # when they can be texted when it is their turn (the "text me" touch); else None.
+    mobile_ending: str | None = field(default=None, repr=False)
 
     @property
     def succeeded(self) -> bool:

@@ -44,7 +44,13 @@ from kiosk.messages.outbox import (
     after_quiet_hours,
     facts_from_json,
 )
-from kiosk.messages.render import MessageKind, render_email, render_sms
+from kiosk.messages.render import (
+    MessageKind,
+    QueueFacts,
+    render_email,
+    render_queue_sms,
+    render_sms,
+)
 from kiosk.messages.sms import SmsTransport, gateway_from_settings
 from kiosk.store.db import DatabaseUnavailable
 from kiosk.store.models import (
@@ -118,7 +124,7 @@ def default_transports(ctx: SiteContext) -> dict[MessageChannel, TransportFactor
         def texts() -> Transport:
             gateway = gateway_from_settings(ctx.settings)
             assert gateway is not None
-            return SmsTransport(gateway)
+            return SmsTransport(gateway, ctx.settings.sms_default_country_code)
         found[MessageChannel.SMS] = texts
     return found
 
@@ -401,8 +407,15 @@ class MessageSenderPass:
                                  recipient=message.recipient,
                                  message_id=message_id_header(self.ctx.settings, message.id))
             return Outgoing(message.id, message.recipient, email=email)
-        text = message.body if message.body is not None else render_sms(
-            facts_from_json(message.facts or {}, self.ctx.tz))
+        if message.body is not None:
+            text = message.body
+        elif message.kind in (MessageKind.NEXT, MessageKind.CALLED):  # kiosk.services.queue_texts
+            stored = message.facts or {}
+            text = render_queue_sms(QueueFacts(
+                MessageKind(message.kind), message.language, str(stored.get("practice", "")),
+                ticket=stored.get("ticket"), position=1, room=stored.get("room")))
+        else:
+            text = render_sms(facts_from_json(message.facts or {}, self.ctx.tz))
         return Outgoing(message.id, message.recipient, text=text)
 
     def _record(self, message_id: int, state: MessageState, reason: str | None, *,

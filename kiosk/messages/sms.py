@@ -240,13 +240,15 @@ class SmsTransport:
     """The outbox's transport for text messages (:mod:`kiosk.messages.delivery`) over a
     gateway: its failures mapped to the outbox's three (retry, park, park as maybe sent)."""
 
-    def __init__(self, gateway: SmsGateway) -> None:
+    def __init__(self, gateway: SmsGateway, default_country_code: str = "") -> None:
         self.gateway = gateway
+        self.default_country_code = default_country_code
 
     def send(self, message: Outgoing) -> None:
         try:
-            self.gateway.send(message.recipient, message.text or "",
-                              f"outbox-{message.message_id}")
+            # As the practice system wrote it: '+44 7700 900123', '07700 900123'.
+            number = normalise_number(message.recipient, self.default_country_code)
+            self.gateway.send(number, message.text or "", f"outbox-{message.message_id}")
         except MaybeSent as error:
             raise MaybeDelivered(error.reason) from None
         except Refused as error:

@@ -599,13 +599,25 @@ def cmd_messages_watch(rt: Runtime, args: argparse.Namespace) -> int:
         raise UsageError("kiosk messages: give --watch, or an action: send, status, preview, "
                          "opt-out")
     ctx = rt.ctx
-    if not ctx.settings.smtp_url:
-        raise UsageError("no way to send configured: set smtp_url (KIOSK_SMTP_URL)")
+    if not ctx.settings.smtp_url and ctx.settings.sms_gateway == "none":
+        raise UsageError("no way to send configured: set smtp_url (KIOSK_SMTP_URL) or "
+                         "sms_gateway (KIOSK_SMS_GATEWAY)")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    inbound = None
+    if ctx.settings.sms_gateway != "none" and ctx.settings.sms_inbound_address:
+        # Texts patients send (HERE from the car park, STOP) are answered by this service.
+        from kiosk.messages.answering import TextAnswerer
+        from kiosk.messages.inbound import InboundSms
+
+        inbound = InboundSms.from_settings(ctx.settings, TextAnswerer(ctx), ctx.clock).start()
     log.info("messages: sending every %d s", ctx.settings.messages_poll_seconds)
-    MessageSenderPass(ctx).watch(stop)
+    try:
+        MessageSenderPass(ctx).watch(stop)
+    finally:
+        if inbound is not None:
+            inbound.stop()
     return EXIT_OK
 
 
@@ -619,8 +631,9 @@ def cmd_messages_send(rt: Runtime, args: argparse.Namespace) -> int:
             raise UsageError(f"--now: expected an ISO 8601 time, got {args.send_now!r}"
                              ) from None
     ctx = rt.ctx
-    if not ctx.settings.smtp_url:
-        raise UsageError("no way to send configured: set smtp_url (KIOSK_SMTP_URL)")
+    if not ctx.settings.smtp_url and ctx.settings.sms_gateway == "none":
+        raise UsageError("no way to send configured: set smtp_url (KIOSK_SMTP_URL) or "
+                         "sms_gateway (KIOSK_SMS_GATEWAY)")
     if not ctx.settings.message_from:
         raise UsageError("no From address: set message_from (KIOSK_MESSAGE_FROM)")
     result = MessageSenderPass(ctx).send_once()

@@ -136,7 +136,7 @@ class _SiteCollector:
         yield GaugeMetricFamily(PREFIX + "database_up", "1 when the database answered this "
                                 "scrape.", value=1)
         yield _labelled("checkins_today", "Patients checked in today at the site, by method "
-                        "(qr, name_dob, staff).", "method", figures.checkins_today)
+                        "(qr, name_dob, staff, text).", "method", figures.checkins_today)
         yield _labelled("visits_today", "Today's visits at the site, by status.", "status",
                         figures.visits_today)
         yield GaugeMetricFamily(PREFIX + "waiting_past_target", "Patients waiting longer "

@@ -37,6 +37,7 @@ from kiosk.services.queue import (
     refresh_waits,
     ticket_code,
 )
+from kiosk.services.queue_texts import ask_for_texts, mobile_ending
 from kiosk.services.waits import WaitModel, record_shown, wait_model_for
 from kiosk.store.audit import audit
 from kiosk.store.changes import mark_changed
@@ -338,9 +339,12 @@ class CheckinService:
     def _placed(self, session: Session, result: Any, outcome: Outcome, reason: Reason | None,
                 visit: Visit) -> CheckinResult:
         place: PlaceInQueue = place_of(session, self.ctx, visit)
+        patient = session.get(Patient, visit.patient_id) if visit.patient_id else None
+        ending = None if visit.text_when_next or place.position is None \
+            else mobile_ending(patient, self.ctx)
         checked: CheckinResult = result(outcome, reason, ticket=visit.ticket_code,
                                         position=place.position, visit_id=visit.id,
-                                        provider_id=visit.provider_id)
+                                        provider_id=visit.provider_id, mobile_ending=ending)
         return checked
 
     def _with_wait(self, placed: CheckinResult) -> CheckinResult:
@@ -362,6 +366,40 @@ class CheckinService:
 
         waits = refresh_waits(self.ctx, self.model, self.ctx.today(), {line}, record)
         return replace(placed, wait=waits.get(visit_id))
+
+    # -- by text message ---------------------------------------------------------------------
+
+    def by_text(self, appointment_id: int, *, language: str | None = None) -> CheckinResult:
+        """A patient's HERE from the mobile number on record, for their appointment today at
+        this location: the kiosk's rules, as for a scan (the number is the proof, as the code
+        is). They are then texted when they are next and when they are called."""
+        def check_in() -> CheckinResult:
+            with self.ctx.db.write() as session:
+                appointment = session.scalar(self._appointments().where(
+                    Appointment.site_id == self.settings.site_id,
+                    Appointment.id == appointment_id))
+                if appointment is None:
+                    return NOT_FOUND
+                result = self._check_in(session, appointment, CheckinMethod.TEXT, "text",
+                                        language)
+                if result.position is not None and appointment.visit is None:
+                    visit = session.get(Visit, result.visit_id)
+                    if visit is not None:
+                        ask_for_texts(session, self.ctx, visit)
+                return result
+        return self._counted(CheckinMethod.TEXT, self._with_wait(check_in()))
+
+    def text_me(self, visit_id: int) -> bool:
+        """The patient touched "Text me when it is my turn" on the result screen. False when
+        they cannot be texted (no mobile on record, opted out, no longer waiting)."""
+        with self.ctx.db.write() as session:
+            visit = session.get(Visit, visit_id)
+            if visit is None or visit.site_id != self.settings.site_id:
+                return False
+            asked = ask_for_texts(session, self.ctx, visit)
+        log.info("visit %d: %s", visit_id, "texts asked for" if asked else
+                 "texts asked for, but the patient cannot be texted")
+        return asked
 
     # -- for reception -----------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from kiosk.base.logs import where
 from kiosk.domain.names import full_name, latin_name
 from kiosk.domain.names import short_name as short_name_of
 from kiosk.domain.results import Wait
+from kiosk.services.queue_texts import queue_changed
 from kiosk.services.waits import LobbyDay, QueuedVisit, WaitModel, save_shared, wait_model_for
 from kiosk.store.audit import audit
 from kiosk.store.dialect import upsert_for
@@ -337,6 +338,9 @@ class QueueService:
                 visit.called_at = visit.started_at  # straight in: called and started at once
             if action == "call" and room:
                 visit.room = room
+            session.flush()
+            queue_changed(session, ctx, {visit.provider_id},
+                          called=visit if action == "call" else None)
             audit(session, ctx, actor, action, visit_id=visit.id, room=room, before=before)
             log.info("%s %s by %s", action, visit.ticket_code, actor)
         refresh_waits(ctx, self.model, visit.service_date, {visit.provider_id})
@@ -360,6 +364,8 @@ class QueueService:
             lines = {visit.provider_id, provider.id}  # the line left and the line joined
             visit.provider_id = provider.id
             visit.status, visit.called_at, visit.room = VisitStatus.WAITING, None, None
+            session.flush()
+            queue_changed(session, ctx, lines)
             audit(session, ctx, actor, "move", visit_id=visit.id, provider_id=provider.id,
                   before=before)
             log.info("move %s to provider %d by %s", visit.ticket_code, provider.id, actor)

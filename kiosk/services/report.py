@@ -46,7 +46,7 @@ report        (empty)             site_id, site_name, day, as_of (ISO 8601, loca
 visits        name, total         checked_in, seen, in_room, called, waiting, left, no_shows
 waits         name, total         count, median_minutes, p90_minutes, within_target,
                                   share_within_target
-method        name, total         qr, name_dob, staff (check-ins; every method, even at 0)
+method        name, total         qr, name_dob, staff, text (check-ins; every method, even at 0)
 language      name, total         a language code such as en or zh_Hans (check-ins)
 estimates     name, total         shown, with_actual, mean_absolute_error_minutes,
                                   within_upper, share_within_upper
@@ -110,7 +110,7 @@ CSV_HEADER = ("section", "provider", "metric", "value")
 NO_SHOW_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.NOSHOW)
 SCORES = (1, 2, 3, 4, 5)
 METHOD_LABELS = {CheckinMethod.QR: S_("QR code"), CheckinMethod.NAME_DOB: S_("name and birth date"),
-                 CheckinMethod.STAFF: S_("reception")}
+                 CheckinMethod.STAFF: S_("reception"), CheckinMethod.TEXT: S_("text message")}
 
 
 # -- the report's parts ----------------------------------------------------------------------

@@ -172,10 +172,10 @@ def test_longest_waits_are_the_top_five_across_the_site(report):
 def test_check_ins_by_method_and_language(report):
     by_figures = figures_of(report)
     assert {name: dict(f.by_method) for name, f in by_figures.items()} == {
-        OKAFOR: {"qr": 3, "name_dob": 1, "staff": 0},
-        GOLDBERG: {"qr": 0, "name_dob": 0, "staff": 2},
-        CHEN: {"qr": 1, "name_dob": 1, "staff": 1},
-        TOTAL: {"qr": 4, "name_dob": 2, "staff": 3},
+        OKAFOR: {"qr": 3, "name_dob": 1, "staff": 0, "text": 0},
+        GOLDBERG: {"qr": 0, "name_dob": 0, "staff": 2, "text": 0},
+        CHEN: {"qr": 1, "name_dob": 1, "staff": 1, "text": 0},
+        TOTAL: {"qr": 4, "name_dob": 2, "staff": 3, "text": 0},
     }
     # Most used first, then by code.
     assert by_figures[TOTAL].by_language == (("en", 3), ("es", 2), ("vi", 2), ("ar", 1),
