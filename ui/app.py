@@ -132,10 +132,16 @@ def kiosk_window(
             lambda _: None,
         )
 
+    def text_me(visit_id: int) -> bool:
+        from kiosk.services.checkin import CheckinService
+
+        return CheckinService(site()).text_me(visit_id)
+
     window = KioskWindow(
         flow,
         answer,
         on_feedback=feedback,
+        on_text_me=text_me,
         worker=worker,
         reach_layout=settings.reach_layout,
         guide=guide(speech_engine) if settings.speak_guidance else None,

@@ -68,6 +68,13 @@ WAIT_SOON = N_("Expected wait: less than 5 minutes.")
 WAIT_UNKNOWN = N_("We cannot yet say how long the wait will be. Reception will keep you "
                   "informed.")
 TAKE_A_SEAT = N_("Your ticket number will be shown on the screen when it is your turn.")
+# The queue on the patient's phone (only with a mobile number on record; only its last two
+# digits are ever shown).
+TEXT_ME = N_("Text me when it is my turn")
+TEXT_ME_HINT = N_("To the mobile number ending in {digits}.")
+TEXT_ME_DONE = N_("We will text the number ending in {digits} when you are next, and when you "
+                  "are called.")
+TEXT_ME_FAILED = N_("Sorry, we cannot text you. Please watch the screen for your ticket number.")
 TRY_AGAIN = N_("Try again")
 DONE = N_("Done")
 

@@ -1206,3 +1206,65 @@ def test_keys_with_no_field_to_take_them_are_counted_for_it(qtbot, window, caplo
     qtbot.waitUntil(lambda: "no text field" in caplog.text, timeout=2000)
     assert "K7Q2" not in caplog.text
     assert window.flow.step is Step.WELCOME
+
+
+@pytest.mark.parametrize(("language", "size", "larger"), [
+    fit_case("en", (1280, 720), False), fit_case("ar", (1280, 800), True),
+    fit_case("zh_Hans", (1080, 1920), False), fit_case("hi", (1024, 768), True),
+    fit_case("tl", (1280, 800), False), fit_case("ru", (1024, 768), False),
+    fit_case("tl", (1280, 720), True),  # no room: the offer gives way, nothing is clipped
+])
+def test_text_me_is_one_touch_to_the_number_on_record_and_fits(qtbot, sqlite_ctx, sqlite_day,
+                                                               language, size, larger):
+    """A patient with a mobile on record, at a site that sends texts: the result offers "Text
+    me when it is my turn" with the number's last two digits (no more); one touch sets it up
+    and says so; the screen fits before and after, in long and right-to-left languages. On a
+    short screen with larger text in Tagalog the offer gives way to what must be read."""
+    from sqlalchemy import update
+
+    from kiosk.store.models import Patient, Visit
+    from ui.app import build_kiosk
+
+    sqlite_ctx.settings = sqlite_ctx.settings.replace(
+        sms_gateway="kannel", sms_url="http://127.0.0.1:9/cgi-bin/sendsms")
+    with sqlite_ctx.db.write() as session:
+        session.execute(update(Patient).where(Patient.external_id == "twin_a")
+                        .values(mobile="+447700900142"))
+    window = build_kiosk(sqlite_ctx)
+    qtbot.addWidget(window)
+    window.setFixedSize(*size)
+    window.show()
+    window.build_pages()
+    try:
+        window.larger.setChecked(larger)
+        flow = window.flow
+        flow.choose_language(language)
+        flow.start_name_entry()
+        flow.submit_family("Okafor")
+        window.run(flow.submit_birth_date("1", "6", "2015"))
+        wait_for(qtbot, window, Step.GIVEN_NAME)
+        window.run(flow.submit_given("Amina"))
+        wait_for(qtbot, window, Step.RESULT)
+        page = window.pages[Step.RESULT]
+        QApplication.processEvents()
+        if (language, size, larger) == ("tl", (1280, 720), True):
+            assert not page.text_me.isVisible() and clipped(window) == []
+            return
+        assert page.text_me.isVisible()
+        assert page.text_me_note.text() == translate(texts.TEXT_ME_HINT, language, digits="42")
+        assert "900142" not in visible_text(window) and clipped(window) == []
+        click(qtbot, page.text_me)
+        qtbot.waitUntil(lambda: window.texts_asked is True and not window.worker.busy,
+                        timeout=5000)
+        QApplication.processEvents()
+        assert not page.text_me.isVisible()
+        assert page.text_me_note.text() == translate(texts.TEXT_ME_DONE, language, digits="42")
+        assert clipped(window) == []
+        with sqlite_ctx.db.read() as session:
+            assert session.scalars(select(Visit.text_when_next)).one()
+        flow.clock.advance(seconds=25)
+        flow.tick()  # the next patient sees nothing of this one
+        assert window.texts_asked is None and page.text_me_note.text() == ""
+    finally:
+        QApplication.instance().removeEventFilter(window.scanner)
+        window.worker.wait()

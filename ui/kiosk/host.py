@@ -42,3 +42,13 @@ class PageHost(Protocol):
     def feedback(self, score: int) -> None:
         """The patient's rating of the visit, 1 to 5."""
         ...
+
+    @property
+    def texts_asked(self) -> bool | None:
+        """This patient touched "Text me when it is my turn": True once it is set up, False
+        when it could not be, None before (or not asked)."""
+        ...
+
+    def text_me(self) -> None:
+        """The patient asked to be texted when next and when called (off the GUI thread)."""
+        ...

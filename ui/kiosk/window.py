@@ -74,6 +74,7 @@ class KioskWindow(QWidget):
 
     def __init__(self, flow: KioskFlow, run_checkin: Runner, *,
                  on_feedback: Callable[[int, KioskFlow], None] | None = None,
+                 on_text_me: Callable[[int], bool] | None = None,
                  worker: Worker | None = None, tick_ms: int = 1000,
                  reach_layout: bool = False, guide: Speaker | None = None) -> None:
         super().__init__()
@@ -83,6 +84,8 @@ class KioskWindow(QWidget):
         self._spoken_for: tuple[Step, str] | None = None
         self.run_checkin = run_checkin
         self.on_feedback = on_feedback
+        self.on_text_me = on_text_me  # run on the worker: True when the texts are set up
+        self.texts_asked: bool | None = None
         self.worker = worker or Worker(self)
         self.scanner: ScannerFilter | None = None  # set by whoever installs one (ui.app)
         self.site_settings: QObject | None = None  # what follows an admin's changes (ui.app)
@@ -244,6 +247,23 @@ class KioskWindow(QWidget):
         self.feedback_given = True
         self.refresh()
 
+    def text_me(self) -> None:
+        self.flow.touch()
+        result, ask = self.flow.result, self.on_text_me
+        if result is None or result.visit_id is None or ask is None or \
+                self.texts_asked is not None:
+            return
+        visit_id, shown_for = result.visit_id, result
+        self.texts_asked = True  # the touch shows at once; taken back if it fails
+
+        def answered(done: bool) -> None:
+            if self.flow.result is shown_for:  # still this patient's screen
+                self.texts_asked = bool(done)
+                self.refresh()
+
+        self.worker.run(lambda: ask(visit_id), answered, lambda _error: answered(False))
+        self.refresh()
+
     def _set_larger(self, on: bool) -> None:
         self.larger_text = on
         self.flow.touch()
@@ -336,6 +356,7 @@ class KioskWindow(QWidget):
         for page in self.pages.values():
             page.forget()
         self.feedback_given = False
+        self.texts_asked = None
         self.hardware_keyboard = False
         self.languages.hide()
         QApplication.clipboard().clear()

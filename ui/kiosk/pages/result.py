@@ -9,7 +9,7 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy
 
 from kiosk.domain import texts
-from kiosk.domain.results import Outcome, Reason, Wait
+from kiosk.domain.results import CheckinResult, Outcome, Reason, Wait
 from ui.kiosk.host import PageHost
 from ui.kiosk.pages.base import Page
 from ui.widgets.faces import face_icon
@@ -37,6 +37,13 @@ class ResultPage(Page):
             choice.clicked.connect(lambda _=False, s=score: host.feedback(s))
             self.faces.addWidget(choice)
             self.face_buttons.append(choice)
+        # The queue on the patient's phone: one touch, to the number on record (only its
+        # last two digits are shown).
+        self.text_me = button()
+        self.text_me.clicked.connect(host.text_me)
+        self.text_me.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+        self.text_me_note = label("hint")
+        self._text_me_for: CheckinResult | None = None
         self.try_again = button()
         self.try_again.clicked.connect(host.flow.start_name_entry)
         self.done = button("primary")
@@ -48,7 +55,8 @@ class ResultPage(Page):
         middle = QHBoxLayout()
         middle.setSpacing(36)
         middle.addLayout(ticket)
-        middle.addLayout(column(self.details, self.message, spacing=8), 1)
+        middle.addLayout(column(self.details, self.message, self.text_me, self.text_me_note,
+                                spacing=8), 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.try_again)
         bottom.addLayout(self.faces, 1)
@@ -99,11 +107,28 @@ class ResultPage(Page):
         self.message.setText(
             result.message(language) + (" " + self.tr(texts.TAKE_A_SEAT) if seated else "")
             if placed else "")
+        self._text_me_for = result if seated and placed else None
+        self._show_text_me(self._text_me_for)
         self.feedback_question.setText(self.tr(texts.FEEDBACK_THANKS if self.host.feedback_given
                                                else texts.FEEDBACK_QUESTION))
         self.fit()
         self.try_again.setVisible(result.outcome in (Outcome.NOT_FOUND, Outcome.INVALID_CODE)
                                   and result.reason is not Reason.TRIES_USED)
+
+    def _show_text_me(self, result: CheckinResult | None) -> None:
+        """Offered to a seated patient with a mobile on record; then what was set up."""
+        digits = result.mobile_ending if result is not None else None
+        asked = self.host.texts_asked
+        self.text_me.setText(self.tr(texts.TEXT_ME))
+        self.text_me.setVisible(digits is not None and asked is None)
+        if digits is None:
+            note = ""
+        elif asked is None:
+            note = self.tr(texts.TEXT_ME_HINT, digits=digits)
+        else:
+            note = self.tr(texts.TEXT_ME_DONE if asked else texts.TEXT_ME_FAILED, digits=digits)
+        self.text_me_note.setText(note)
+        self.text_me_note.setVisible(bool(note))
 
     def fit(self) -> None:
         """The rating row is offered after a check-in, unless the answer needs its room: with
@@ -112,9 +137,18 @@ class ResultPage(Page):
         result = self.host.flow.result
         offered = result is not None and result.outcome is Outcome.CHECKED_IN
         self._show_feedback(offered)
+        self._show_text_me(self._text_me_for if result is not None else None)
         # A page of the stack has the stack's size also before it comes to the front.
-        if offered and self.height() > 0 and self._needed_height() > self.height():
+        if self.height() <= 0:
+            return
+        if offered and self._needed_height() > self.height():
             self._show_feedback(False)
+        # Then the "text me" offer's explanation, then the offer itself: optional both.
+        if self.text_me_note.isVisible() and self.text_me.isVisible() \
+                and self._needed_height() > self.height():
+            self.text_me_note.setVisible(False)
+        if self.text_me.isVisible() and self._needed_height() > self.height():
+            self.text_me.setVisible(False)
 
     def _show_feedback(self, shown: bool) -> None:
         rated = self.host.feedback_given
@@ -148,8 +182,11 @@ class ResultPage(Page):
                                           self.message.text()) if part)
 
     def forget(self) -> None:
-        for widget in (self.title, self.answer, self.ticket, self.details, self.message):
+        for widget in (self.title, self.answer, self.ticket, self.details, self.message,
+                       self.text_me_note):
             widget.clear()
+        self._text_me_for = None
+        self.text_me.hide()
 
 
 def wait_text(wait: Wait, tr: Callable[..., str]) -> str:
