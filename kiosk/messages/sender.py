@@ -84,6 +84,8 @@ class _Prepared:
     quiet hours, not to be written (``failure``), or, with none of these, not wanted."""
 
     outgoing: Outgoing | None = None
+    channel: MessageChannel | None = None
+    kind: str = ""
     quiet_until: datetime | None = None
     failure: str | None = None
 
@@ -309,7 +311,8 @@ class MessageSenderPass:
             if self._no_longer_wanted(*found, now) is not None:
                 return _Prepared()  # the claim says why, in its own transaction
             try:
-                return _Prepared(outgoing=self._render(message))
+                return _Prepared(outgoing=self._render(message), channel=message.channel,
+                                 kind=message.kind)
             except Exception as error:  # a gap in the content: IT must look
                 log.exception("messages: message %d (%s, %s) could not be rendered",
                               message.id, message.kind, message.channel.value)
@@ -330,6 +333,23 @@ class MessageSenderPass:
             if lease is None or lease.lease_holder != self.holder:
                 log.warning("messages: the sender's lease was taken over; this pass stops")
                 raise _LeaseLost
+            if lease.lease_until is None or (lease.lease_until - now).total_seconds() \
+                    < self.lease_seconds / 2:
+                lease.lease_until = now + timedelta(seconds=self.lease_seconds)
+            if outgoing is not None:  # the common case, in one statement: still pending, and
+                # the patient has not opted out since it was read (else: why, below)
+                opted_out = select(Patient.id).where(Patient.id == PatientMessage.patient_id,
+                                                     Patient.messages_opt_out.is_(True))
+                claimed = session.execute(
+                    update(PatientMessage)
+                    .where(PatientMessage.id == message_id,
+                           PatientMessage.state == MessageState.PENDING,
+                           ~opted_out.exists())
+                    .values(state=MessageState.SENDING, attempts=PatientMessage.attempts + 1),
+                    execution_options={"synchronize_session": False})
+                if getattr(claimed, "rowcount", 0) == 1:
+                    assert prepared.channel is not None
+                    return outgoing, prepared.channel, prepared.kind
             found = self._with_context(session, message_id)
             if found is None or found[0].state != MessageState.PENDING:
                 return None
@@ -349,11 +369,8 @@ class MessageSenderPass:
                 message.reason = failure
                 result.parked += 1
                 return None
-            if outgoing is None:  # unwanted when read, wanted again now: the next pass
-                return None
-            message.state, message.attempts = MessageState.SENDING, message.attempts + 1
-            lease.lease_until = now + timedelta(seconds=self.lease_seconds)
-            return outgoing, message.channel, message.kind
+            # Unwanted when read and wanted again now: the next pass sends it.
+            return None
 
     @staticmethod
     def _with_context(session: Session, message_id: int) -> _MessageInContext | None:
