@@ -21,7 +21,6 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -64,7 +63,6 @@ BACKOFF_FIRST = 60.0     # seconds before the first retry
 BACKOFF_LONGEST = 3600.0
 MAX_ATTEMPTS = 12        # about half a day of retries, then parked for IT
 BATCH = 200
-RENDER_AHEAD = 4         # messages read and rendered ahead of the one being sent
 _jitter = random.Random()
 
 TransportFactory = Callable[[], Transport]
@@ -80,7 +78,7 @@ _MessageInContext = tuple[PatientMessage, bool | None, datetime | None,
 
 @dataclass(frozen=True)
 class _Prepared:
-    """A message read and rendered ahead: to send (``outgoing``), to postpone to the end of
+    """A message read and rendered: to send (``outgoing``), to postpone to the end of
     quiet hours, not to be written (``failure``), or, with none of these, not wanted."""
 
     outgoing: Outgoing | None = None
@@ -123,9 +121,8 @@ class MessageSenderPass:
 
     def __init__(self, ctx: SiteContext,
                  transports: Mapping[MessageChannel, TransportFactory] | None = None,
-                 holder: str | None = None, render_ahead: int = RENDER_AHEAD) -> None:
+                 holder: str | None = None) -> None:
         self.ctx = ctx
-        self.render_ahead = render_ahead
         self.transports = dict(default_transports(ctx) if transports is None else transports)
         self.holder = holder or holders.holder_name(ctx.settings.kiosk_id)
 
@@ -185,9 +182,6 @@ class MessageSenderPass:
         opened: dict[MessageChannel, Transport] = {}
         down: set[MessageChannel] = set()
         seen: set[int] = set()
-        # The next messages are read and rendered on a thread while this one waits for the
-        # server's answers and the database's commits.
-        renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="messages-render")
         try:
             while limit is None or len(seen) < limit:
                 due = [(message_id, channel) for message_id, channel in self._due(down)
@@ -196,22 +190,16 @@ class MessageSenderPass:
                     due = due[:limit - len(seen)]
                 if not due:
                     break
-                ahead: dict[int, Future[_Prepared | None]] = {}
-                for index, (message_id, channel) in enumerate(due):
-                    for later, _ in due[index + 1:index + 1 + self.render_ahead]:
-                        if later not in ahead:
-                            ahead[later] = renderer.submit(self._prepare, later)
+                for message_id, channel in due:
                     seen.add(message_id)
-                    waiting = ahead.pop(message_id, None)
-                    prepared = self._prepare(message_id) if waiting is None else waiting.result()
                     if channel in down:
                         continue  # its server is down: the message waits for the next pass
                     if channel not in opened:  # before any message is marked sending
                         opened[channel] = self.transports[channel]()
-                    if not self._send_one(message_id, prepared, opened, down, result):
+                    if not self._send_one(message_id, self._prepare(message_id), opened, down,
+                                          result):
                         return result  # the lease was lost: another sender carries on
         finally:
-            renderer.shutdown(cancel_futures=True)
             for transport in opened.values():
                 transport.close()
         return result
@@ -296,8 +284,8 @@ class MessageSenderPass:
         return True
 
     def _prepare(self, message_id: int) -> _Prepared | None:
-        """Read the message and, if it is to go now, render it (on the render thread, in a
-        read transaction of its own). None when it is no longer pending."""
+        """Read the message and, if it is to go now, render it, in a read transaction (no
+        write lock held while an email is drawn). None when it is no longer pending."""
         ctx = self.ctx
         now = ctx.now()
         quiet_end = after_quiet_hours(now, ctx.tz, ctx.settings.quiet_hours)
