@@ -133,8 +133,8 @@ def appointment_changed(session: Session, ctx: SiteContext,
                       "the appointment was cancelled"
                       if appointment.status == AppointmentStatus.CANCELLED
                       else "the appointment moved")
-        if patient.messages_opt_out:
-            continue
+        if patient.messages_opt_out or appointment.start <= now:
+            continue  # nothing more to them; nothing for an appointment already begun
         kinds: list[tuple[MessageKind, datetime]] = []
         if appointment.status == AppointmentStatus.CANCELLED:
             if appointment.id in told:

@@ -21,7 +21,6 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -71,7 +70,6 @@ BACKOFF_FIRST = 60.0     # seconds before the first retry
 BACKOFF_LONGEST = 3600.0
 MAX_ATTEMPTS = 12        # about half a day of retries, then parked for IT
 BATCH = 200
-RENDER_AHEAD = 4         # messages read and rendered ahead of the one being sent
 _jitter = random.Random()
 
 TransportFactory = Callable[[], Transport]
@@ -87,10 +85,12 @@ _MessageInContext = tuple[PatientMessage, bool | None, datetime | None,
 
 @dataclass(frozen=True)
 class _Prepared:
-    """A message read and rendered ahead: to send (``outgoing``), to postpone to the end of
+    """A message read and rendered: to send (``outgoing``), to postpone to the end of
     quiet hours, not to be written (``failure``), or, with none of these, not wanted."""
 
     outgoing: Outgoing | None = None
+    channel: MessageChannel | None = None
+    kind: str = ""
     quiet_until: datetime | None = None
     failure: str | None = None
 
@@ -135,9 +135,8 @@ class MessageSenderPass:
 
     def __init__(self, ctx: SiteContext,
                  transports: Mapping[MessageChannel, TransportFactory] | None = None,
-                 holder: str | None = None, render_ahead: int = RENDER_AHEAD) -> None:
+                 holder: str | None = None) -> None:
         self.ctx = ctx
-        self.render_ahead = render_ahead
         self.transports = dict(default_transports(ctx) if transports is None else transports)
         self.holder = holder or holders.holder_name(ctx.settings.kiosk_id)
 
@@ -197,9 +196,6 @@ class MessageSenderPass:
         opened: dict[MessageChannel, Transport] = {}
         down: set[MessageChannel] = set()
         seen: set[int] = set()
-        # The next messages are read and rendered on a thread while this one waits for the
-        # server's answers and the database's commits.
-        renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="messages-render")
         try:
             while limit is None or len(seen) < limit:
                 due = [(message_id, channel) for message_id, channel in self._due(down)
@@ -208,22 +204,16 @@ class MessageSenderPass:
                     due = due[:limit - len(seen)]
                 if not due:
                     break
-                ahead: dict[int, Future[_Prepared | None]] = {}
-                for index, (message_id, channel) in enumerate(due):
-                    for later, _ in due[index + 1:index + 1 + self.render_ahead]:
-                        if later not in ahead:
-                            ahead[later] = renderer.submit(self._prepare, later)
+                for message_id, channel in due:
                     seen.add(message_id)
-                    waiting = ahead.pop(message_id, None)
-                    prepared = self._prepare(message_id) if waiting is None else waiting.result()
                     if channel in down:
                         continue  # its server is down: the message waits for the next pass
                     if channel not in opened:  # before any message is marked sending
                         opened[channel] = self.transports[channel]()
-                    if not self._send_one(message_id, prepared, opened, down, result):
+                    if not self._send_one(message_id, self._prepare(message_id), opened, down,
+                                          result):
                         return result  # the lease was lost: another sender carries on
         finally:
-            renderer.shutdown(cancel_futures=True)
             for transport in opened.values():
                 transport.close()
         return result
@@ -308,8 +298,8 @@ class MessageSenderPass:
         return True
 
     def _prepare(self, message_id: int) -> _Prepared | None:
-        """Read the message and, if it is to go now, render it (on the render thread, in a
-        read transaction of its own). None when it is no longer pending."""
+        """Read the message and, if it is to go now, render it, in a read transaction (no
+        write lock held while an email is drawn). None when it is no longer pending."""
         ctx = self.ctx
         now = ctx.now()
         quiet_end = after_quiet_hours(now, ctx.tz, ctx.settings.quiet_hours)
@@ -323,7 +313,8 @@ class MessageSenderPass:
             if self._no_longer_wanted(*found, now) is not None:
                 return _Prepared()  # the claim says why, in its own transaction
             try:
-                return _Prepared(outgoing=self._render(message))
+                return _Prepared(outgoing=self._render(message), channel=message.channel,
+                                 kind=message.kind)
             except Exception as error:  # a gap in the content: IT must look
                 log.exception("messages: message %d (%s, %s) could not be rendered",
                               message.id, message.kind, message.channel.value)
@@ -344,6 +335,23 @@ class MessageSenderPass:
             if lease is None or lease.lease_holder != self.holder:
                 log.warning("messages: the sender's lease was taken over; this pass stops")
                 raise _LeaseLost
+            if lease.lease_until is None or (lease.lease_until - now).total_seconds() \
+                    < self.lease_seconds / 2:
+                lease.lease_until = now + timedelta(seconds=self.lease_seconds)
+            if outgoing is not None:  # the common case, in one statement: still pending, and
+                # the patient has not opted out since it was read (else: why, below)
+                opted_out = select(Patient.id).where(Patient.id == PatientMessage.patient_id,
+                                                     Patient.messages_opt_out.is_(True))
+                claimed = session.execute(
+                    update(PatientMessage)
+                    .where(PatientMessage.id == message_id,
+                           PatientMessage.state == MessageState.PENDING,
+                           ~opted_out.exists())
+                    .values(state=MessageState.SENDING, attempts=PatientMessage.attempts + 1),
+                    execution_options={"synchronize_session": False})
+                if getattr(claimed, "rowcount", 0) == 1:
+                    assert prepared.channel is not None
+                    return outgoing, prepared.channel, prepared.kind
             found = self._with_context(session, message_id)
             if found is None or found[0].state != MessageState.PENDING:
                 return None
@@ -363,11 +371,8 @@ class MessageSenderPass:
                 message.reason = failure
                 result.parked += 1
                 return None
-            if outgoing is None:  # unwanted when read, wanted again now: the next pass
-                return None
-            message.state, message.attempts = MessageState.SENDING, message.attempts + 1
-            lease.lease_until = now + timedelta(seconds=self.lease_seconds)
-            return outgoing, message.channel, message.kind
+            # Unwanted when read and wanted again now: the next pass sends it.
+            return None
 
     @staticmethod
     def _with_context(session: Session, message_id: int) -> _MessageInContext | None:

@@ -231,8 +231,9 @@ def try_sheet(ctx: SiteContext, codes: Path, count: int = 4) -> str:
         lines.append(f"Their messages (demo patients have @example.org addresses): "
                      f"kiosk messages preview --appointment {first} --channel email "
                      f"--output confirmation.eml"
-                     + ("; to a local mail catcher, set smtp_url (such as smtp://127.0.0.1:1025 "
-                        "with smtp_require_tls = false) and run kiosk messages send"
+                     + ("; to send them to a local mail catcher, load the demo on a new database "
+                        "with smtp_url set (such as smtp://127.0.0.1:1025, smtp_require_tls = "
+                        "false, message_from), then run kiosk messages send"
                         if not ctx.settings.smtp_url else
                         f"; kiosk messages send delivers them through {ctx.settings.smtp_url}"))
     return "\n".join(lines)

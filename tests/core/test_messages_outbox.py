@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kiosk.base.clock import FixedClock
 from kiosk.messages.delivery import Outgoing, PermanentFailure, TemporaryFailure
@@ -100,6 +100,15 @@ def test_the_demo_day_enqueues_once_and_only_where_it_can_send(mail_ctx, sqlite_
             assert message.due_at == after_quiet_hours(
                 message.facts and datetime.fromisoformat(message.facts["starts_at"])
                 - timedelta(hours=24), BERLIN, "21:00-08:00")
+    generate_day(mail_ctx, DAY - timedelta(days=1), 40)  # today: from 08:00, and it is 10:00
+    with mail_ctx.db.read() as session:
+        begun = session.scalars(select(PatientMessage.id).join(
+            Appointment, Appointment.id == PatientMessage.appointment_id).where(
+            Appointment.start <= mail_ctx.now())).all()
+        today = session.scalar(select(func.count()).select_from(PatientMessage).join(
+            Appointment, Appointment.id == PatientMessage.appointment_id).where(
+            Appointment.start > mail_ctx.now(), Appointment.start < at(0, 0)))
+    assert begun == [] and today > 0  # nothing for those already begun; the rest, yes
     no_mail = make_ctx(make_settings(sqlite_url), clock)
     try:
         generate_day(no_mail, DAY, 40)  # no smtp_url: nothing to enqueue

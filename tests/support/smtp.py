@@ -154,7 +154,8 @@ class SmtpServer:
         return self
 
     def stop(self) -> None:
-        self.controller.stop()
+        if self.controller._thread is not None:  # stopped already (a test stops it early)
+            self.controller.stop()
 
 
 # -- a stand-in for the content, until kiosk/messages/render.py is filled ---------------------

@@ -315,3 +315,17 @@ def test_the_commands_send_once_report_preview_and_opt_out(synced_day, monkeypat
     assert len(server.mailbox.received) == PATIENTS - 1  # a preview sends nothing
     # Logs name message ids, kinds and channels, never an address.
     assert "@example.org" not in capsys.readouterr().err
+
+
+def test_a_server_that_is_down_leaves_every_message_waiting(synced_day):
+    ctx, server, _fhir = synced_day
+    pull(ctx, FhirClient(ctx.settings))
+    server.stop()  # connection refused from now on
+    result = MessageSenderPass(ctx).send_once()
+    assert (result.sent, result.retrying, result.parked) == (0, 1, 0)  # one tried, then waits
+    found = status(ctx)
+    assert found.counts["pending"] == 2 * PATIENTS and found.counts["sending"] == 0
+    with ctx.db.read() as session:
+        tried = session.scalars(select(PatientMessage).where(PatientMessage.attempts > 0)).all()
+    assert [m.reason for m in tried] == ["SMTP server unavailable: connection refused"]
+    assert tried[0].next_attempt_at > ctx.now()  # after its backoff
