@@ -655,7 +655,7 @@ def _html(facts: AppointmentFacts, words: _EmailWords, image_id: str) -> str:
 
 def _qr_png(token: str) -> bytes:
     buffer = io.BytesIO()
-    qr_code(token).make_image().save(buffer, format="PNG")
+    qr_code(token, quick=True).make_image().save(buffer, format="PNG")
     return buffer.getvalue()
 
 
