@@ -44,9 +44,11 @@ Contract (others drive it; keep the names): :class:`QueueEvent`, :class:`WaitEst
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import repeat
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
@@ -118,8 +120,9 @@ class _Provider:
         """(mu, sigma) of log minutes: history and today pooled, today's counting more."""
         key = (id(self.history), len(self.history))
         if self._sums is None or self._sums[0] != key:  # the history's sums, once
-            logs = [math.log(max(d, 0.5)) for d in self.history]
-            self._sums = (key, float(len(logs)), math.fsum(logs), math.fsum(x * x for x in logs))
+            logs = list(map(math.log, map(max, self.history, repeat(0.5))))
+            self._sums = (key, float(len(logs)), math.fsum(logs),
+                          math.fsum(map(operator.mul, logs, logs)))
         _, count, total_log, total_square = self._sums
         today = [math.log(max(d, 0.5)) for d in self.today]
         # A few pseudo-observations at the practice-wide prior keep a new provider sensible.
