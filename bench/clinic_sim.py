@@ -347,6 +347,17 @@ class _Visit:
     seq: int = 0
 
 
+@dataclass
+class ProviderNow:
+    """What the simulation knows of a provider at this moment (for the oracle in bench/eta.py,
+    which may look at the day's state; the estimators under test see only the events)."""
+
+    started: bool = False  # has begun the session (first decision taken)
+    called_at: float | None = None  # the patient in the room since then (None: free or paused)
+    paused_from: float | None = None  # the interruption taken, when it began
+    last_decision: float | None = None  # the last moment the provider looked for a patient
+
+
 class _ClinicDay:
     def __init__(self, scenario: Scenario, seed: int,
                  estimators: Mapping[str, Estimator]) -> None:
@@ -358,6 +369,7 @@ class _ClinicDay:
         self.event = EVENT_CLASS
         self.events = 0
         self.waiting: dict[str, _Visit] = {}
+        self.provider_now = {spec.provider_id: ProviderNow() for spec in scenario.providers}
         self.changed = self.env.event()
         self.booked = self._book()
         self.walk_ins = self._walk_ins()
@@ -482,19 +494,25 @@ class _ClinicDay:
     def _provider(self, spec: ProviderSpec, late_start: float,
                   pause: tuple[float, float] | None) -> Any:
         env = self.env
+        state = self.provider_now[spec.provider_id]
         yield env.timeout(SESSION_START + late_start - env.now)
+        state.started = True
         while True:
             if pause is not None and env.now >= pause[0]:
+                state.paused_from = env.now
                 yield env.timeout(pause[1])
                 pause = None
+            state.last_decision = env.now
             visit, wake_at = self._next_for(spec.provider_id)
             if visit is not None:
                 del self.waiting[visit.visit_id]
+                state.called_at = env.now
                 self._emit("called", visit_id=visit.visit_id, provider_id=spec.provider_id)
                 self._score(visit, spec.provider_id)
                 duration = consultation_minutes(self.rng, spec.mean_minutes,
                                                 self.scenario.duration_cv)
                 yield env.timeout(float(duration))
+                state.called_at = None
                 self._emit("finished", visit_id=visit.visit_id, provider_id=spec.provider_id)
                 continue
             wake = [self.changed]
@@ -533,6 +551,9 @@ def simulate_day(scenario: Scenario, seed: int, estimators: Mapping[str, Estimat
         history = make_history(scenario, seed)
     day = _ClinicDay(scenario, seed, {name: factory(history)
                                       for name, factory in estimators.items()})
+    for estimator in day.estimators.values():  # the oracle looks at the day's state
+        if (attach := getattr(estimator, "attach_day", None)) is not None:
+            attach(day)
     day.run()
     for run in day.runs.values():
         assert not run.pending, "every estimate shown is scored"

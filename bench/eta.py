@@ -195,6 +195,12 @@ def naive_estimator(history: History, scenario: Scenario) -> Estimator:
     return NaiveEstimator(history)
 
 
+def oracle(history: History, scenario: Scenario) -> Estimator:
+    from bench.oracle import OracleEstimator
+
+    return OracleEstimator(history, scenario)
+
+
 ScenarioFactory = Callable[[History, Scenario], Estimator]
 ESTIMATORS: dict[str, tuple[ScenarioFactory, str]] = {
     "kiosk": (kiosk_estimator, "kiosk.domain.eta.WaitEstimator, the practice's calling rule"),
@@ -202,8 +208,12 @@ ESTIMATORS: dict[str, tuple[ScenarioFactory, str]] = {
                                      "(only where the practice calls otherwise)"),
     "before": (before_estimator, "WaitEstimator of --before FILE"),
     "naive": (naive_estimator, "place in line x historical mean (bench/eta.py)"),
+    "oracle": (oracle, "the floor: knows the day's true parameters and state, not the draws "
+                       "to come; median of 200 replays, P90 bound (bench/oracle.py; slow)"),
 }
 BASELINE = "naive"
+NOT_IN_ALL = ("oracle",)  # slow: asked for by name
+NOT_TIMED = ("oracle",)  # it reads the simulated day's state: no estimate() outside a day
 
 
 def runs_in(name: str, scenario: Scenario) -> bool:
@@ -501,7 +511,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--days", type=int, default=200, help="days per scenario (seeds 0..N-1)")
     parser.add_argument("--scenario", choices=(*SCENARIOS, *SCENARIO_SETS), default="all")
-    parser.add_argument("--estimator", choices=(*ESTIMATORS, "all"), default="all")
+    parser.add_argument("--estimator", default="all",
+                        help=f"one of {', '.join((*ESTIMATORS, 'all'))}, or several with "
+                             "commas (say kiosk,oracle,naive); all leaves out "
+                             f"{', '.join(NOT_IN_ALL)}")
     parser.add_argument("--before", metavar="FILE", default=None,
                         help="also score the WaitEstimator of this copy of kiosk/domain/eta.py")
     parser.add_argument("--duration-cv", type=float, default=None,
@@ -518,14 +531,17 @@ def main() -> None:
           f"Python {platform.python_version()}, SimPy {simpy.__version__}, "
           f"NumPy {np.__version__}; {WORKERS} worker processes")
 
-    names = list(ESTIMATORS) if args.estimator == "all" else [args.estimator]
+    names = [name for name in ESTIMATORS if name not in NOT_IN_ALL] \
+        if args.estimator == "all" else args.estimator.split(",")
+    if unknown := [name for name in names if name not in ESTIMATORS]:
+        parser.error(f"unknown estimator {', '.join(unknown)}")
     if BEFORE_FILE is None and "before" in names:
         if args.estimator == "before":
             parser.error("--estimator before needs --before FILE")
         names.remove("before")
     kiosk_names = [name for name in names if name.startswith("kiosk")]
     if kiosk_names and (error := kiosk_import_error()) is not None:
-        if args.estimator.startswith("kiosk"):
+        if all(name.startswith("kiosk") for name in names):
             sys.exit(f"kiosk.domain.eta.WaitEstimator does not import: {error}")
         print(f"note: kiosk.domain.eta.WaitEstimator does not import ({error}); "
               "without it")
@@ -554,6 +570,8 @@ def main() -> None:
         print(f"\nestimate() {what} ({len(events)} events fed, {len(waiting)} patients waiting "
               f"in the practice), median over {TIMING_REPEATS} fresh instances:")
         for name in names:
+            if name in NOT_TIMED:
+                continue
             rules = ["booked_first", "arrival"] if name == "kiosk" else [None]
             for rule in rules:
                 scenario = BASE if rule in (None, "arrival") else SCENARIOS["base-fill"]

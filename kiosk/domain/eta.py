@@ -44,9 +44,11 @@ Contract (others drive it; keep the names): :class:`QueueEvent`, :class:`WaitEst
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import repeat
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
@@ -118,8 +120,9 @@ class _Provider:
         """(mu, sigma) of log minutes: history and today pooled, today's counting more."""
         key = (id(self.history), len(self.history))
         if self._sums is None or self._sums[0] != key:  # the history's sums, once
-            logs = [math.log(max(d, 0.5)) for d in self.history]
-            self._sums = (key, float(len(logs)), math.fsum(logs), math.fsum(x * x for x in logs))
+            logs = list(map(math.log, map(max, self.history, repeat(0.5))))
+            self._sums = (key, float(len(logs)), math.fsum(logs),
+                          math.fsum(map(operator.mul, logs, logs)))
         _, count, total_log, total_square = self._sums
         today = [math.log(max(d, 0.5)) for d in self.today]
         # A few pseudo-observations at the practice-wide prior keep a new provider sensible.
@@ -338,46 +341,48 @@ class WaitEstimator:
         widest = ready.shape[2]
         flat_ready, flat_due, flat_column = ready.reshape(-1), due.reshape(-1), column.reshape(-1)
         base = np.arange(providers * runs).reshape(providers, runs) * widest
-        if booked_first:  # those here before their slot come after every walk-in
-            early_rank = rank + EARLY_RANK
-
-        # Each provider's choice among their own columns, per run, at their free time: the
-        # first by rank among those callable (``booked_first``: those due, then those here).
         best = np.full((providers, runs), inf)
         at = np.zeros((providers, runs), dtype=np.intp)
 
-        def choose(p: np.ndarray | None = None, r: np.ndarray | None = None) -> None:
-            if p is None or r is None:  # everyone: no copies
-                own_ready, own_rank, t = ready, rank, free[:, :, None]
-            else:
-                own_ready, own_rank = ready[p, r], rank[p, r]
-                t = free[p, r][:, None]
+        # Each provider's choice among their own columns, per run, at their free time: the
+        # first in line among those callable (their columns are in line order; under
+        # ``booked_first`` those due come first, then those here before their slot).
+        flat_rank = rank.reshape(-1)
+        due_now = np.empty(ready.shape, dtype=bool)
+        ready_now = np.empty(ready.shape, dtype=bool)
+
+        def choose() -> None:
+            t = free[:, :, None]
+            np.less_equal(ready, t, out=ready_now)
+            first = ready_now.argmax(axis=-1)
+            anyone_ready = ready_now.any(axis=-1)
             if booked_first:
-                own_due, own_early = (due, early_rank) if p is None or r is None \
-                    else (due[p, r], early_rank[p, r])
-                callable_ = np.where(own_due <= t, own_rank,
-                                     np.where(own_ready <= t, own_early, inf))
+                np.less_equal(due, t, out=due_now)
+                first_due = due_now.argmax(axis=-1)
+                anyone_due = due_now.any(axis=-1)
+                np.copyto(at, np.where(anyone_due, first_due, first))
+                value = flat_rank[base + at]
+                best[...] = np.where(anyone_due, value,
+                                     np.where(anyone_ready, value + EARLY_RANK, inf))
             else:
-                callable_ = np.where(own_ready <= t, own_rank, inf)
-            if p is None or r is None:
-                at[...] = callable_.argmin(axis=-1)
-                best[...] = callable_.min(axis=-1)
-            else:
-                at[p, r] = callable_.argmin(axis=-1)
-                best[p, r] = callable_.min(axis=-1)
+                np.copyto(at, first)
+                best[...] = np.where(anyone_ready, flat_rank[base + at], inf)
 
         choose()
         provider_rows = np.arange(providers)[:, None]
+        a_base = rows * a_ready.shape[1]
+        a_flat_ready, a_flat_rank = a_ready.reshape(-1), a_rank.reshape(-1)
         spread = sigma[:, None]
         pace = mu[:, None]
         for _ in range(providers * columns.width + columns.width + 16):
             if not remaining.any():
                 break
-            alive = np.isfinite(free)
+            alive = free < inf  # never NaN
             if not alive.any():
                 break
             earliest = free.argmin(axis=0)
-            next_ready, next_rank = a_ready[rows, head], a_rank[rows, head]
+            first_anyone = a_base + head
+            next_ready, next_rank = a_flat_ready[first_anyone], a_flat_rank[first_anyone]
             anyone = next_ready <= free  # the first walk-in for anyone is callable
             # Their own patient if one ranks ahead (one here before their slot, under
             # booked_first, ranks after any walk-in); else the walk-in for anyone if they are
@@ -389,7 +394,8 @@ class WaitEstimator:
             # Their own patients called: out of their columns.
             slots = (base + at)[own]
             flat_ready[slots] = inf
-            flat_due[slots] = inf
+            if booked_first:  # otherwise ``due`` is not read
+                flat_due[slots] = inf
             called = flat_column[slots]
             called_runs = slots // widest % runs
             call_time[called_runs, called] = free[own]
@@ -413,11 +419,8 @@ class WaitEstimator:
                 upcoming = np.where(own_ready > free[pi, ri][:, None], own_ready, inf)
                 free[pi, ri] = np.minimum(upcoming.min(axis=1), next_ready[ri])
                 calls |= idle
-            changed = np.nonzero(calls)
-            if changed[0].size > providers * runs // 4:
+            if calls.any():
                 choose()
-            elif changed[0].size:
-                choose(*changed)
 
         starts = call_time[:, :present]
         if not np.isfinite(starts).all():  # not reached (not expected): the last call seen
@@ -505,18 +508,33 @@ class WaitEstimator:
         top = max(max(hourly) for _, hourly in streams) * len(streams)
         step = min(float(WALK_IN_STEP_MINUTES), 60 * MAX_WALK_IN_CHANCE / top) if top > 0 \
             else float(WALK_IN_STEP_MINUTES)
+        starts: list[float] = []
+        rows: list[list[float]] = []
         start = 0.0
         while start < until:
             hour = (now + timedelta(minutes=start + step / 2)).hour
-            rates = np.array([hourly[hour] for _, hourly in streams])
-            total = float(rates.sum())
-            if total > 0 and total * step / 60 > 0.005:
-                chance = min(1.0, total * step / 60)
-                arrival = start + rng.random(runs) * step
-                arrival = np.where(rng.random(runs) < chance, arrival, np.inf)
-                pick = np.searchsorted(np.cumsum(rates) / total, rng.random(runs), side="right")
-                columns.add(arrival, who[np.minimum(pick, len(streams) - 1)], None)
+            starts.append(start)
+            rows.append([hourly[hour] for _, hourly in streams])
             start += step
+        if not starts:
+            return
+        rate = np.array(rows)
+        total_rate = rate.sum(axis=1)
+        steps = (total_rate > 0) & (total_rate * step / 60 > 0.005)
+        if not steps.any():
+            return
+        rate, total_rate = rate[steps], total_rate[steps]
+        # Per step: when in the step, whether anyone comes, for whom (three draws per run,
+        # step after step: the same numbers as drawing them one step at a time).
+        chance = np.minimum(1.0, total_rate * step / 60)
+        draws = rng.random((len(rate), 3, runs))
+        arrival = np.array(starts)[steps][:, None] + draws[:, 0] * step
+        arrival = np.where(draws[:, 1] < chance[:, None], arrival, np.inf)
+        shares = np.cumsum(rate, axis=1) / total_rate[:, None]
+        pick = (shares[:, None, :] <= draws[:, 2, :, None]).sum(axis=2)
+        owners = who[np.minimum(pick, len(streams) - 1)]
+        for when, owner in zip(arrival, owners, strict=True):
+            columns.add(when, owner, None)
 
 
 class _Columns:
@@ -555,9 +573,16 @@ class _Columns:
         runs, width = self.runs, len(self.slot)
         arrival = np.empty((runs, width))
         provider = np.empty((runs, width), dtype=np.int64)
-        for column, (when, who) in enumerate(zip(self.arrival, self.provider, strict=True)):
-            arrival[:, column] = when
-            provider[:, column] = who
+        # Columns the same in every run (one number) at once, and those per run at once.
+        for added, out in ((self.arrival, arrival), (self.provider, provider)):
+            per_run = [column for column, value in enumerate(added)
+                       if isinstance(value, np.ndarray)]
+            if len(per_run) < width:
+                fixed = [column for column, value in enumerate(added)
+                         if not isinstance(value, np.ndarray)]
+                out[:, fixed] = [added[column] for column in fixed]
+            if per_run:
+                out[:, per_run] = np.array([added[column] for column in per_run]).T
         slot = np.array([-np.inf if s is None else s for s in self.slot])
         walk_in = np.isinf(slot)
         on_time = arrival - slot <= self.late_after
@@ -571,11 +596,12 @@ class _Columns:
         comes = np.isfinite(ready)
         rows = np.arange(runs)[:, None]
 
-        # Own columns: each run's sorted by provider (stable), then placed at their rank
-        # among that provider's.
+        # Own columns: each run's sorted by provider and, for each provider, in line order
+        # (by rank; ties in the order added: lexsort is stable), so that the first callable
+        # is the one to call.
         group = np.where(comes & (provider >= 0), provider, providers).astype(
             np.int16 if providers < 32000 else np.int64)
-        order = np.argsort(group, axis=1, kind="stable")
+        order = np.lexsort((rank, group), axis=1)  # by provider, then in line order
         grouped = np.take_along_axis(group, order, axis=1).astype(np.intp)
         counts = np.bincount((rows * (providers + 1) + grouped).ravel(),
                              minlength=runs * (providers + 1)).reshape(runs, providers + 1)
