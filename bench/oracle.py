@@ -18,13 +18,21 @@ estimator can reach on these scenarios: what is left is the luck of the draws st
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bench.clinic_sim import (
+# A module bench/eta.py uses; `./dev bench` runs every script here, this one too (it prints
+# nothing): the repository on the path, as for the others.
+REPOSITORY = Path(__file__).resolve().parent.parent
+if str(REPOSITORY) not in sys.path:
+    sys.path.insert(0, str(REPOSITORY))
+
+from bench.clinic_sim import (  # noqa: E402
     DAY,
     LONGEST,
     NO_SHOW_AFTER,
