@@ -64,7 +64,8 @@ mkdir -p "$tree/opt" "$tree/lib/systemd/system" "$tree/usr/share/lobby-kiosk" \
   "$tree/usr/share/doc/lobby-kiosk" "$tree/DEBIAN"
 cp -a "$bundle" "$tree/opt/lobby-kiosk"
 chmod -R u+rwX,go+rX,go-w "$tree/opt/lobby-kiosk"
-for unit in lobby-kiosk-session.service lobby-kiosk-x11.service lobby-kiosk-sync.service; do
+for unit in lobby-kiosk-session.service lobby-kiosk-x11.service lobby-kiosk-sync.service \
+    lobby-kiosk-messages.service; do
   install -m 0644 "$here/$unit" "$tree/lib/systemd/system/$unit"
 done
 install -m 0755 "$here/install.sh" "$tree/usr/share/lobby-kiosk/install.sh"
@@ -110,7 +111,7 @@ cat > "$tree/DEBIAN/prerm" <<'EOF'
 #!/bin/sh
 # lobby-kiosk prerm: stop the kiosk before its files change or go.
 set -e
-units="lobby-kiosk-session.service lobby-kiosk-x11.service lobby-kiosk-sync.service"
+units="lobby-kiosk-session.service lobby-kiosk-x11.service lobby-kiosk-sync.service lobby-kiosk-messages.service"
 if [ -d /run/systemd/system ]; then
   # shellcheck disable=SC2086
   systemctl stop $units || true

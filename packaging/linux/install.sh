@@ -56,6 +56,7 @@ CONFIG=$ETC/kiosk.toml
 SESSION_UNIT=lobby-kiosk-session.service
 X11_UNIT=lobby-kiosk-x11.service
 SYNC_UNIT=lobby-kiosk-sync.service
+MESSAGES_UNIT=lobby-kiosk-messages.service
 
 # As ./dev's RUN_PACKAGES: Qt's runtime libraries and fonts for every language of the kiosk.
 RUN_PACKAGES="libgl1 libegl1 libxkbcommon0 libglib2.0-0 libdbus-1-3 libfontconfig1 libpulse0
@@ -179,7 +180,7 @@ else
   run install -o root -g "$USER_NAME" -m 0640 "$sample" "$CONFIG"
 fi
 
-units="$SESSION_UNIT $X11_UNIT $SYNC_UNIT"
+units="$SESSION_UNIT $X11_UNIT $SYNC_UNIT $MESSAGES_UNIT"
 was_active=""
 if systemd_running; then
   for unit in $units; do
@@ -240,6 +241,18 @@ else
   run systemctl disable --quiet "$SYNC_UNIT" 2>/dev/null || true
 fi
 
+messages_wanted=0
+if [ "$dry" -eq 0 ] && runuser -u "$USER_NAME" -- env KIOSK_CONFIG="$CONFIG" XDG_DATA_HOME="$VAR" \
+    "$OPT/kiosk" config show 2>/dev/null | grep -Eq '^(smtp_url = "..*"|sms_gateway = "(kannel|twilio)")'; then
+  messages_wanted=1
+fi
+if [ "$messages_wanted" -eq 1 ]; then
+  run systemctl enable --quiet "$MESSAGES_UNIT"
+else
+  say "neither smtp_url nor sms_gateway is set: $MESSAGES_UNIT stays disabled"
+  run systemctl disable --quiet "$MESSAGES_UNIT" 2>/dev/null || true
+fi
+
 # --- 6. database, start, check ---------------------------------------------------------------
 say "migrating the database"
 as_kiosk db upgrade || warn "kiosk db upgrade failed (see above); the kiosk retries on start"
@@ -253,6 +266,7 @@ if [ "$start" -eq 1 ] && systemd_running; then
     say "starting $display_unit"
     run systemctl restart "$display_unit"
     if [ "$sync_wanted" -eq 1 ]; then run systemctl restart "$SYNC_UNIT"; fi
+    if [ "$messages_wanted" -eq 1 ]; then run systemctl restart "$MESSAGES_UNIT"; fi
   fi
 fi
 

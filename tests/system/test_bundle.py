@@ -36,7 +36,8 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # the marker's time (any will do
 
 ROOT = Path(__file__).resolve().parents[2]
 LINUX = ROOT / "packaging" / "linux"
-UNITS = ("lobby-kiosk-session.service", "lobby-kiosk-x11.service", "lobby-kiosk-sync.service")
+UNITS = ("lobby-kiosk-session.service", "lobby-kiosk-x11.service", "lobby-kiosk-sync.service",
+         "lobby-kiosk-messages.service")
 DAY = "2026-11-23"
 BUILD_TIMEOUT = 1200
 # Shared libraries a bundled file may link that are not in the bundle, nor on this machine:
@@ -652,6 +653,16 @@ def test_the_sync_unit_is_hardened_and_shares_the_database() -> None:
                        "PrivateTmp": "yes"}.items():
         assert unit[key] == [value], key
     assert "XDG_DATA_HOME=/var/lib/lobby-kiosk" in unit["Environment"]
+
+
+def test_the_messages_unit_is_hardened_as_the_sync_unit_and_runs_the_watch() -> None:
+    unit, sync = unit_settings("lobby-kiosk-messages.service"), \
+        unit_settings("lobby-kiosk-sync.service")
+    assert unit["ExecStart"] == ["/opt/lobby-kiosk/kiosk messages --watch"]
+    assert unit["RestartPreventExitStatus"] == ["2"]
+    same = {key: value for key, value in sync.items()
+            if key not in ("Description", "ExecStart")}
+    assert {key: unit.get(key) for key in same} == same
 
 
 def test_install_dry_run_says_what_it_would_do_and_changes_nothing(tmp_path: Path) -> None:
