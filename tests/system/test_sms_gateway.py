@@ -506,16 +506,22 @@ def test_what_is_not_a_number_is_refused_without_quoting_it(raw: str, country: s
     assert "7700" not in refused.value.reason
 
 
-def test_timeouts_of_a_silent_gateway_are_temporary() -> None:
-    """A gateway that takes the connection and never answers: TemporaryFailure after the
-    timeout from the settings, not a hang."""
+def test_a_silent_gateway_may_have_taken_the_text_and_it_is_never_sent_again() -> None:
+    """A gateway that takes the connection and the request and never answers: after the
+    timeout from the settings (not a hang) the text may be on its way, so the outbox parks
+    it as maybe delivered rather than retrying it (the patient would get it twice)."""
+    from kiosk.messages.delivery import MaybeDelivered, Outgoing
+    from kiosk.messages.sms import MaybeSent, SmsTransport
+
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         port = silent.getsockname()[1]
         gateway = KannelGateway(f"http://127.0.0.1:{port}", "kiosk", "pw", timeout=0.3)
-        with pytest.raises(TemporaryFailure, match=r"no answer within 0\.3 s"):
+        with pytest.raises(MaybeSent, match=r"no answer within 0\.3 s"):
             gateway.send(PATIENT, "hello", "outbox-13")
+        with pytest.raises(MaybeDelivered):
+            SmsTransport(gateway).send(Outgoing(13, PATIENT, text="hello"))
 
 
 def test_per_minute_is_counted_by_the_clock() -> None:
