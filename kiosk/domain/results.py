@@ -112,6 +112,8 @@ class CheckinResult:
     # For the patient at the kiosk only: the last two digits of the mobile number on record
     # when they can be texted when it is their turn (the "text me" touch); else None.
     mobile_ending: str | None = field(default=None, repr=False)
+    # A check-in by text: the visit will get the next/called texts (what the reply promises).
+    texted_when_next: bool = False
 
     @property
     def succeeded(self) -> bool:

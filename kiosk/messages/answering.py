@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from kiosk.base.clock import local_day_bounds
 from kiosk.messages.outbox import set_opt_out
@@ -35,8 +35,15 @@ from kiosk.messages.render import (
     reply_word,
     stop_words,
 )
-from kiosk.services.checkin import CheckinService
-from kiosk.store.models import Appointment, AppointmentStatus, Location, Patient
+from kiosk.services.checkin import CLOSED_STATUSES, CheckinService
+from kiosk.store.models import (
+    Appointment,
+    AppointmentStatus,
+    Location,
+    Patient,
+    Visit,
+    VisitStatus,
+)
 from kiosk.store.site import SiteContext
 
 log = logging.getLogger(__name__)
@@ -101,7 +108,7 @@ class TextAnswerer:
         result = self.checkin.by_text(today.appointment_id, language=language)
         reply = QueueFacts.from_result(result, language=language,
                                        practice=self.ctx.settings.site_name,
-                                       texted_when_next=result.position is not None)
+                                       texted_when_next=result.texted_when_next)
         log.info("text check-in: %s%s", result.outcome.value,
                  f" ({result.reason.value})" if result.reason else "")
         return render_queue_sms(reply)
@@ -172,11 +179,17 @@ class TextAnswerer:
                        Patient.preferred_language, Appointment.status)
                 .join(Patient, Patient.id == Appointment.patient_id)
                 .join(Location, Location.id == Appointment.location_id)
+                .outerjoin(Visit, Visit.appointment_id == Appointment.id)
                 .where(Appointment.site_id == self.ctx.settings.site_id,
                        Patient.mobile.in_(self._numbers(sender)),
                        Location.external_id == self.ctx.settings.location_id,
                        Appointment.start >= start, Appointment.start < end)
-                .order_by(Appointment.status == AppointmentStatus.CANCELLED,
+                # One still to come first: not cancelled or closed, its visit not over (a
+                # morning visit done must not hide the afternoon's appointment).
+                .order_by(case((Appointment.status.in_((AppointmentStatus.CANCELLED,
+                                                        *CLOSED_STATUSES)), 1), else_=0),
+                          case((Visit.status.in_((VisitStatus.DONE, VisitStatus.LEFT)), 1),
+                               else_=0),
                           Appointment.start)).all()
         found: dict[str, _Today] = {}
         for appointment_id, external_id, given, language, _status in rows:

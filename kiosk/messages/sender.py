@@ -22,9 +22,9 @@ import random
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -60,6 +60,8 @@ from kiosk.store.models import (
     MessageState,
     Patient,
     PatientMessage,
+    Visit,
+    VisitStatus,
 )
 from kiosk.store.site import SiteContext
 
@@ -80,7 +82,9 @@ class LeaseHeld(Exception):
 
 
 _MessageInContext = tuple[PatientMessage, bool | None, datetime | None,
-                          AppointmentStatus | None]  # the opt-out, the appointment's start
+                          AppointmentStatus | None, str | None, VisitStatus | None,
+                          date | None]  # the opt-out, the appointment's start and status,
+# the patient's address on record now, the visit's status and day (queue texts)
 
 
 @dataclass(frozen=True)
@@ -379,20 +383,34 @@ class MessageSenderPass:
         """The message with what decides whether it is still wanted, in one statement."""
         row = session.execute(
             select(PatientMessage, Patient.messages_opt_out, Appointment.start,
-                   Appointment.status)
+                   Appointment.status,
+                   case((PatientMessage.channel == MessageChannel.SMS, Patient.mobile),
+                        else_=Patient.email),
+                   Visit.status, Visit.service_date)
             .outerjoin(Patient, Patient.id == PatientMessage.patient_id)
             .outerjoin(Appointment, Appointment.id == PatientMessage.appointment_id)
+            .outerjoin(Visit, Visit.id == PatientMessage.visit_id)
             .where(PatientMessage.id == message_id)).first()
-        return None if row is None else (row[0], row[1], row[2], row[3])
+        return None if row is None else (row[0], row[1], row[2], row[3], row[4], row[5],
+                                         row[6])
 
-    @staticmethod
-    def _no_longer_wanted(message: PatientMessage, opted_out: bool | None,
+    def _no_longer_wanted(self, message: PatientMessage, opted_out: bool | None,
                           start: datetime | None, status: AppointmentStatus | None,
-                          now: datetime) -> str | None:
+                          address: str | None, visit_status: VisitStatus | None,
+                          visit_day: date | None, now: datetime) -> str | None:
         if message.recipient is None:
             return "no address"
         if opted_out:
             return "the patient opted out"
+        if message.patient_id is not None and address != message.recipient:
+            return "the patient's address changed"  # never to a number no longer theirs
+        if message.kind in (MessageKind.NEXT, MessageKind.CALLED):
+            if visit_day != self.ctx.local(now).date():
+                return "the visit is over"
+            if visit_status not in ((VisitStatus.WAITING, VisitStatus.CALLED)
+                                    if message.kind == MessageKind.NEXT
+                                    else (VisitStatus.CALLED,)):
+                return "the patient's place in the queue moved on"
         if message.kind != MessageKind.REPLY and message.appointment_id is not None:
             if start is None or status is None:
                 return "the appointment is gone"

@@ -14,6 +14,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from kiosk.base.settings import Settings, SettingsError
 from kiosk.messages.delivery import MaybeDelivered, Outgoing, PermanentFailure
@@ -113,7 +114,8 @@ def _request(http: requests.Session, method: str, url: str, *, timeout: float,
     """One request; the transport's failures become :class:`TemporaryFailure` with a message
     that names no URL."""
     try:
-        return http.request(method, url, timeout=timeout, data=data, headers=headers)
+        return http.request(method, url, timeout=timeout, data=data,
+                            headers={**(headers or {}), "Connection": "close"})
     except requests.ConnectTimeout:
         raise TemporaryFailure(f"cannot connect to the SMS gateway within {timeout:g} s") \
             from None
@@ -121,8 +123,20 @@ def _request(http: requests.Session, method: str, url: str, *, timeout: float,
         # The request went out: the gateway may have taken the text. Not sent again.
         raise MaybeSent(f"no answer within {timeout:g} s after the text was handed over") \
             from None
-    except requests.ConnectionError:
+    except requests.ConnectionError as error:
+        # Connected, request written, then the connection dropped ("Connection aborted",
+        # RemoteDisconnected, a reset): the gateway may have taken the text. Every request
+        # goes on a fresh connection (Connection: close), so this is never a stale
+        # keep-alive socket that took nothing.
+        if isinstance(error.args[0] if error.args else None,
+                      urllib3.exceptions.ProtocolError):
+            raise MaybeSent("the connection dropped after the text was handed over") \
+                from None
         raise TemporaryFailure("cannot connect to the SMS gateway") from None
+    except (requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError) as error:
+        raise MaybeSent(f"the answer broke off after the text was handed over "
+                        f"({type(error).__name__})") from None
     except requests.RequestException as error:
         raise TemporaryFailure(type(error).__name__) from None
 

@@ -634,7 +634,7 @@ def cmd_messages_send(rt: Runtime, args: argparse.Namespace) -> int:
     if not ctx.settings.smtp_url and ctx.settings.sms_gateway == "none":
         raise UsageError("no way to send configured: set smtp_url (KIOSK_SMTP_URL) or "
                          "sms_gateway (KIOSK_SMS_GATEWAY)")
-    if not ctx.settings.message_from:
+    if ctx.settings.smtp_url and not ctx.settings.message_from:  # email needs it, texts not
         raise UsageError("no From address: set message_from (KIOSK_MESSAGE_FROM)")
     result = MessageSenderPass(ctx).send_once()
     if result.standing_by:

@@ -382,10 +382,13 @@ class CheckinService:
                     return NOT_FOUND
                 result = self._check_in(session, appointment, CheckinMethod.TEXT, "text",
                                         language)
-                if result.position is not None and appointment.visit is None:
+                # New or already checked in (at a kiosk, or a HERE sent twice): the number on
+                # record asked, so the texts are set up; the reply promises them only if so.
+                if result.position is not None and result.visit_id is not None:
                     visit = session.get(Visit, result.visit_id)
-                    if visit is not None:
-                        ask_for_texts(session, self.ctx, visit)
+                    if visit is not None and (visit.text_when_next
+                                              or ask_for_texts(session, self.ctx, visit)):
+                        result = replace(result, texted_when_next=True)
                 return result
         return self._counted(CheckinMethod.TEXT, self._with_wait(check_in()))
 
