@@ -229,29 +229,26 @@ as_kiosk() {
     QT_QPA_PLATFORM=offscreen "$OPT/kiosk" "$@"
 }
 
+# The services that need a setting run only where it is set: the settings read once.
+shown=""
+if [ "$dry" -eq 0 ]; then
+  shown=$(runuser -u "$USER_NAME" -- env KIOSK_CONFIG="$CONFIG" XDG_DATA_HOME="$VAR" \
+    "$OPT/kiosk" config show 2>/dev/null || true)
+fi
+# wanted UNIT PATTERN WHY-NOT: enable UNIT when a line of the settings matches PATTERN.
+wanted() {
+  if printf '%s\n' "$shown" | grep -Eq "$2"; then
+    run systemctl enable --quiet "$1"; return 0
+  fi
+  say "$3: $1 stays disabled (enable it once it is)"
+  run systemctl disable --quiet "$1" 2>/dev/null || true
+  return 1
+}
 sync_wanted=0
-if [ "$dry" -eq 0 ] && runuser -u "$USER_NAME" -- env KIOSK_CONFIG="$CONFIG" XDG_DATA_HOME="$VAR" \
-    "$OPT/kiosk" config show 2>/dev/null | grep -q '^fhir_base_url = "..*"'; then
-  sync_wanted=1
-fi
-if [ "$sync_wanted" -eq 1 ]; then
-  run systemctl enable --quiet "$SYNC_UNIT"
-else
-  say "fhir_base_url is not set: $SYNC_UNIT stays disabled (enable it once it is)"
-  run systemctl disable --quiet "$SYNC_UNIT" 2>/dev/null || true
-fi
-
+if wanted "$SYNC_UNIT" '^fhir_base_url = "..*"' "fhir_base_url is not set"; then sync_wanted=1; fi
 messages_wanted=0
-if [ "$dry" -eq 0 ] && runuser -u "$USER_NAME" -- env KIOSK_CONFIG="$CONFIG" XDG_DATA_HOME="$VAR" \
-    "$OPT/kiosk" config show 2>/dev/null | grep -Eq '^(smtp_url = "..*"|sms_gateway = "(kannel|twilio)")'; then
-  messages_wanted=1
-fi
-if [ "$messages_wanted" -eq 1 ]; then
-  run systemctl enable --quiet "$MESSAGES_UNIT"
-else
-  say "neither smtp_url nor sms_gateway is set: $MESSAGES_UNIT stays disabled"
-  run systemctl disable --quiet "$MESSAGES_UNIT" 2>/dev/null || true
-fi
+if wanted "$MESSAGES_UNIT" '^(smtp_url = "..*"|sms_gateway = "(kannel|twilio)")' \
+    "neither smtp_url nor sms_gateway is set"; then messages_wanted=1; fi
 
 # --- 6. database, start, check ---------------------------------------------------------------
 say "migrating the database"
